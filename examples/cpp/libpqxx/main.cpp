@@ -1,0 +1,246 @@
+// libpqxx example for the PostgreSQL client conformance harness.
+//
+// Runs the scenario named by HARNESS_SCENARIO with the parameters in HARNESS_PARAMS (JSON) and
+// prints exactly one JSON result line on stdout; what the page's sample prints goes to stderr.
+// Written against the API that libpqxx 6.4 (Debian bookworm) and 7.x have in common.
+#include <pqxx/pqxx>
+#include <nlohmann/json.hpp>
+
+#include <cstdlib>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+
+using json = nlohmann::json;
+
+namespace {
+
+// The page writes "host=localhost port=5432 dbname=mydb user=postgres password=secret" here.
+// An empty conninfo lets libpq take all of it from the environment instead: PGHOST, PGPORT,
+// PGDATABASE, PGUSER, PGPASSWORD, PGAPPNAME (-> application_name), PGSSLMODE, PGSSLROOTCERT.
+const char *const kConnInfo = "";
+
+// A user row as the contract wants it. (Iterating a pqxx::result yields a const_result_iterator,
+// which is a pqxx::row in both 6.4 and 7.x.)
+json user_row(const pqxx::row &row) {
+    return {{"id", row["id"].as<int>()}, {"name", row["name"].c_str()}};
+}
+
+json user_rows(const pqxx::result &result) {
+    json rows = json::array();
+    for (auto row : result) rows.push_back(user_row(row));
+    return rows;
+}
+
+// libpq hands timestamps over in the server's DateStyle (ISO by default):
+// "2024-02-29 23:59:58.123+00". ISO 8601 wants a 'T' and a "+hh:mm" offset.
+std::string iso8601(std::string ts) {
+    if (ts.size() > 10 && ts[10] == ' ') ts[10] = 'T';
+    const auto sign = ts.find_last_of("+-");
+    if (sign != std::string::npos && sign > 10 && ts.size() - sign == 3) ts += ":00";
+    return ts;
+}
+
+// int[] in PostgreSQL's text form, "{1,-2,3}", as a JSON array of numbers.
+json int_array(const std::string &text) {
+    json out = json::array();
+    std::istringstream items(text.substr(1, text.size() - 2));
+    for (std::string item; std::getline(items, item, ',');) out.push_back(std::stoll(item));
+    return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The page's "libpqxx" sample: connect, open a work (transaction), exec, print every row, commit.
+json list_users(const std::string &sql) {
+    pqxx::connection conn(kConnInfo);
+    pqxx::work txn(conn);
+    auto result = txn.exec(sql);
+    json rows = json::array();
+    for (auto row : result) {
+        std::cerr << row["id"].as<int>()
+                  << ": " << row["name"].c_str()
+                  << std::endl;
+        rows.push_back(user_row(row));
+    }
+    txn.commit();
+    return rows;
+}  // conn's destructor closes the connection
+// ---------------------------------------------------------------------------------------------
+
+json connect_now(const json &) {
+    pqxx::connection conn(kConnInfo);
+    pqxx::work txn(conn);
+    const auto now = txn.exec("SELECT NOW()")[0][0].as<std::string>();
+    txn.commit();
+    std::cerr << "connected, server time " << now << std::endl;
+    return {{"now", iso8601(now)}};
+}
+
+json param_query(const json &p) {
+    pqxx::connection conn(kConnInfo);
+    pqxx::work txn(conn);
+    // exec_params sends the query with $1 and the value separately (PQexecParams): the
+    // hostile names below stay data. (7.10 deprecates exec_params for exec(query, params{...}),
+    // which 6.4 lacks; the deprecated call still compiles there.)
+    const json by_id = user_rows(
+        txn.exec_params("SELECT id, name FROM users WHERE id = $1", p.at("id").get<int>()));
+    json by_name = json::array();
+    for (const auto &name : p.at("names"))
+        by_name.push_back(user_rows(txn.exec_params(
+            "SELECT id, name FROM users WHERE name = $1 ORDER BY id", name.get<std::string>())));
+    txn.commit();
+    return {{"by_id", by_id}, {"by_name", by_name}};
+}
+
+json transaction(const json &p) {
+    pqxx::connection conn(kConnInfo);
+    const std::string insert = "INSERT INTO users (id, name, active) VALUES ($1, $2, $3)";
+    const auto name = [&p](int id) {
+        return p.at("name_prefix").get<std::string>() + " " + std::to_string(id);
+    };
+    const int committed = p.at("committed_id"), rolled_back = p.at("rolled_back_id");
+    const int failed = p.at("failed_id"), duplicate = p.at("duplicate_id");
+
+    {  // (1) committed: visible afterwards
+        pqxx::work txn(conn);
+        txn.exec_params(insert, committed, name(committed), true);
+        txn.commit();
+    }
+    {  // (2) rolled back on purpose: never visible
+        pqxx::work txn(conn);
+        txn.exec_params(insert, rolled_back, name(rolled_back), true);
+        txn.abort();
+    }
+    std::string failed_sqlstate;
+    {  // (3) a failing statement aborts the whole transaction on the server; roll it back
+        pqxx::work txn(conn);
+        txn.exec_params(insert, failed, name(failed), true);
+        try {
+            txn.exec_params(insert, duplicate, name(duplicate), true);
+        } catch (const pqxx::unique_violation &e) {
+            failed_sqlstate = e.sqlstate();
+            std::cerr << "expected failure: " << e.what();
+        }
+        txn.abort();
+    }
+    // (4) a new transaction on the same connection sees only the committed row
+    pqxx::work txn(conn);
+    json visible = json::array();
+    for (auto row : txn.exec("SELECT id FROM users WHERE id >= 1000 ORDER BY id"))
+        visible.push_back(row["id"].as<int>());
+    txn.commit();
+    return {{"visible", visible}, {"failed_sqlstate", failed_sqlstate}};
+}
+
+json error_sqlstate(const json &p) {
+    pqxx::connection conn(kConnInfo);
+    // Every error the server reports is a pqxx::sql_error (unique_violation, syntax_error ...
+    // are subclasses) carrying the SQLSTATE. A failed work is rolled back when it goes out of
+    // scope; the connection stays usable for the next one.
+    std::string unique_violation, syntax_error;
+    try {
+        pqxx::work txn(conn);
+        txn.exec_params("INSERT INTO users (id, name) VALUES ($1, $2)",
+                        p.at("duplicate_id").get<int>(), "error_sqlstate probe");
+        txn.commit();
+    } catch (const pqxx::sql_error &e) {
+        unique_violation = e.sqlstate();
+        std::cerr << "expected failure: " << e.what();
+    }
+    try {
+        pqxx::work txn(conn);
+        txn.exec(p.at("bad_sql").get<std::string>());
+        txn.commit();
+    } catch (const pqxx::sql_error &e) {
+        syntax_error = e.sqlstate();
+        std::cerr << "expected failure: " << e.what();
+    }
+    pqxx::work txn(conn);
+    const int after = txn.exec("SELECT 1")[0][0].as<int>();
+    txn.commit();
+    return {{"unique_violation", unique_violation}, {"syntax_error", syntax_error}, {"after", after}};
+}
+
+json types(const json &p) {
+    const json &v = p.at("values");
+    // libpqxx sends every parameter as text (pqxx::to_string of the C++ value) with no type,
+    // so the casts in the SQL tell the server what each one is.
+    // bytea travels as its hex text form "\x..." cast with $7::bytea: pqxx::binarystring
+    // is deprecated in 7.x and its replacement (std::basic_string<std::byte>) is missing in 6.4.
+    // int[] travels as the array literal "{1,-2,3}".
+    // NULL: an empty std::optional is sent as SQL NULL (6.4 and 7.x both support it).
+    std::string array = "{";
+    for (const auto &n : v.at("int_array")) array += (array.size() > 1 ? "," : "") + n.dump();
+    array += "}";
+    const auto nothing = v.at("null").is_null()
+        ? std::optional<std::string>{} : v.at("null").get<std::string>();
+
+    pqxx::connection conn(kConnInfo);
+    pqxx::work txn(conn);
+    const int id = txn.exec_params(
+        "INSERT INTO type_probe (i8, num, txt, flag, ts, d, bin, doc, arr, nothing) "
+        "VALUES ($1::int8, $2::numeric, $3::text, $4::bool, $5::timestamptz, $6::date, "
+        "$7::bytea, $8::jsonb, $9::int[], $10::text) RETURNING id",
+        std::stoll(v.at("int8").get<std::string>()), v.at("numeric").get<std::string>(),
+        v.at("text").get<std::string>(), v.at("bool").get<bool>(),
+        v.at("timestamptz").get<std::string>(), v.at("date").get<std::string>(),
+        "\\x" + v.at("bytea").get<std::string>(), v.at("jsonb").dump(), array, nothing)[0][0]
+        .as<int>();
+
+    // bytea is read through encode(..., 'hex') so the result does not depend on the server's
+    // bytea_output setting; everything else is the server's own text form, converted here.
+    const pqxx::result res = txn.exec_params(
+        "SELECT i8, num, txt, flag, ts, d, encode(bin, 'hex') AS bin, doc, arr, nothing "
+        "FROM type_probe WHERE id = $1", id);
+    txn.commit();
+    const auto r = res[0];
+    return {{"values", {
+        {"int8", std::to_string(r["i8"].as<long long>())},
+        {"numeric", r["num"].as<std::string>()},  // C++ has no decimal type: keep the exact text
+        {"text", r["txt"].as<std::string>()},
+        {"bool", r["flag"].as<bool>()},
+        {"timestamptz", iso8601(r["ts"].as<std::string>())},
+        {"date", r["d"].as<std::string>()},        // DateStyle ISO: YYYY-MM-DD
+        {"bytea", r["bin"].as<std::string>()},
+        {"jsonb", json::parse(r["doc"].c_str())},
+        {"int_array", int_array(r["arr"].c_str())},
+        {"null", r["nothing"].is_null() ? json(nullptr) : json(r["nothing"].c_str())},
+    }}};
+}
+
+}  // namespace
+
+int main() {
+    const char *scenario_env = std::getenv("HARNESS_SCENARIO");
+    const std::string scenario = scenario_env ? scenario_env : "";
+    const std::map<std::string, std::function<json(const json &)>> scenarios = {
+        {"connect_now", connect_now},
+        {"select_rows", [](const json &) {
+             return json{{"rows", list_users("SELECT id, name FROM users ORDER BY id")}}; }},
+        {"param_query", param_query},
+        {"active_users", [](const json &) {
+             return json{{"rows", list_users("SELECT id, name FROM users WHERE active ORDER BY id")}}; }},
+        {"transaction", transaction},
+        {"error_sqlstate", error_sqlstate},
+        {"types", types},
+    };
+    const auto it = scenarios.find(scenario);
+    if (it == scenarios.end()) {
+        std::cerr << "unknown scenario: '" << scenario << "'" << std::endl;
+        return 2;
+    }
+    try {
+        const char *params = std::getenv("HARNESS_PARAMS");
+        const json data = it->second(json::parse(params && *params ? params : "{}"));
+        std::cout << json{{"type", "result"}, {"scenario", scenario}, {"data", data}}.dump()
+                  << std::endl;  // std::endl flushes
+        return 0;
+    } catch (const std::exception &e) {
+        std::cerr << "error: " << e.what() << std::endl;
+        return 1;
+    }
+}

@@ -1,0 +1,487 @@
+package example;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import org.postgresql.util.PGobject;
+
+import java.io.BufferedReader;
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
+import java.io.InputStreamReader;
+import java.io.PrintStream;
+import java.math.BigDecimal;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.sql.Array;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.SQLTransientConnectionException;
+import java.sql.Timestamp;
+import java.sql.Types;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Properties;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+/**
+ * The page's "JDBC + HikariCP" sample ({@link #connectNow()}), plus the harness scenarios run
+ * through the same pool configuration. Connection settings come from the libpq environment
+ * (PGHOST, PGPORT, ...), the scenario from HARNESS_SCENARIO and HARNESS_PARAMS. stdout carries
+ * JSON Lines only; everything for humans goes to stderr.
+ */
+public final class Main {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    // UTF-8 whatever the platform locale is (a container's POSIX locale would turn names into '?').
+    private static final PrintStream OUT =
+            new PrintStream(new FileOutputStream(FileDescriptor.out), true, StandardCharsets.UTF_8);
+    private static final BufferedReader IN =
+            new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+
+    // ---------------------------------------------------------------------------------------
+    // The page's sample: a HikariCP pool of 10 over pgjdbc, one SELECT NOW().
+    // ---------------------------------------------------------------------------------------
+    static Instant connectNow() throws SQLException {
+        HikariConfig config = new HikariConfig();
+        config.setJdbcUrl(jdbcUrl());
+        config.setUsername(System.getenv("PGUSER"));
+        config.setPassword(System.getenv("PGPASSWORD"));
+        config.setMaximumPoolSize(10);
+
+        HikariDataSource ds = new HikariDataSource(config);
+        try (Connection conn = ds.getConnection();
+             PreparedStatement ps = conn.prepareStatement(
+                "SELECT NOW()")) {
+            ResultSet rs = ps.executeQuery();
+            rs.next();
+            Timestamp now = rs.getTimestamp(1);
+            System.err.println(now);   // the page prints to stdout; ours is reserved for JSON
+            return now.toInstant();
+        } finally {
+            ds.close();                // close the pool, so no backend outlives the program
+        }
+    }
+
+    /**
+     * pgjdbc does not read PG* itself (unlike libpq), so build its URL from them.
+     * PGUSER/PGPASSWORD go to HikariConfig.setUsername/setPassword, as on the page.
+     */
+    static String jdbcUrl() {
+        String host = env("PGHOST", "localhost");
+        if (host.contains(":")) host = "[" + host + "]";   // IPv6 literal
+        StringBuilder url = new StringBuilder("jdbc:postgresql://")
+                .append(host).append(':').append(env("PGPORT", "5432"))
+                .append('/').append(enc(env("PGDATABASE", env("PGUSER", ""))));
+        // pgjdbc's own names for application_name, sslmode and sslrootcert (PEM works).
+        String[][] params = {
+                {"ApplicationName", System.getenv("PGAPPNAME")},
+                {"sslmode", System.getenv("PGSSLMODE")},
+                {"sslrootcert", System.getenv("PGSSLROOTCERT")}};
+        char sep = '?';
+        for (String[] p : params) {
+            if (p[1] == null || p[1].isEmpty()) continue;
+            url.append(sep).append(p[0]).append('=').append(enc(p[1]));
+            sep = '&';
+        }
+        return url.toString();
+    }
+
+    /** The sample's configuration, with params.pool mapped onto it; absent settings keep the page's values. */
+    static HikariDataSource openPool(JsonNode pool) {
+        HikariConfig config = new HikariConfig();
+        config.setJdbcUrl(jdbcUrl());
+        config.setUsername(System.getenv("PGUSER"));
+        config.setPassword(System.getenv("PGPASSWORD"));
+        config.setMaximumPoolSize(pool.path("max").asInt(10));
+        // Unset, minimumIdle = maximumPoolSize: the page's fixed-size pool.
+        if (pool.has("min_idle")) config.setMinimumIdle(pool.get("min_idle").asInt());
+        if (pool.has("acquire_timeout_ms")) config.setConnectionTimeout(pool.get("acquire_timeout_ms").asLong());
+        if (pool.has("idle_timeout_ms")) config.setIdleTimeout(idleTimeoutMs(pool));
+        return new HikariDataSource(config);
+    }
+
+    /**
+     * HikariCP's floor for idleTimeout is 10 s; below it, it silently falls back to its 600 s
+     * default. Raise the wish to the floor instead, and report what was used.
+     */
+    static long idleTimeoutMs(JsonNode pool) {
+        return Math.max(pool.get("idle_timeout_ms").asLong(), 10_000L);
+    }
+
+    public static void main(String[] args) {
+        String scenario = env("HARNESS_SCENARIO", "");
+        try {
+            JsonNode params = JSON.readTree(env("HARNESS_PARAMS", "{}"));
+            ObjectNode data = run(scenario, params);
+            if (data == null) {
+                System.err.println("unknown scenario: " + scenario);
+                System.exit(2);
+            }
+            ObjectNode result = JSON.createObjectNode();
+            result.put("type", "result").put("scenario", scenario).set("data", data);
+            emit(result);
+            System.exit(0);
+        } catch (Exception e) {
+            System.err.println("scenario " + scenario + " failed:");
+            e.printStackTrace();
+            System.exit(1);
+        }
+    }
+
+    /** Runs one scenario; null for an unknown name. Every pool is closed before returning. */
+    static ObjectNode run(String scenario, JsonNode params) throws Exception {
+        ObjectNode data = JSON.createObjectNode();
+        JsonNode poolParams = params.path("pool");
+        switch (scenario) {
+            case "connect_now":
+                data.put("now", connectNow().toString());
+                return data;
+            case "select_rows":
+            case "active_users":
+            case "param_query":
+            case "transaction":
+            case "error_sqlstate":
+            case "types":
+                try (HikariDataSource ds = openPool(poolParams)) {
+                    core(scenario, ds, params, data);
+                }
+                return data;
+            case "pool_bounded":
+                try (HikariDataSource ds = openPool(poolParams)) {
+                    long t0 = System.nanoTime();
+                    data.setAll(burst(ds, params.path("concurrency").asInt(), sleepOf(params), false));
+                    data.put("elapsed_ms", (System.nanoTime() - t0) / 1_000_000);
+                }
+                return data;
+            case "pool_reuse":
+                try (HikariDataSource ds = openPool(poolParams)) {
+                    ArrayNode pids = data.putArray("pids");
+                    for (int i = 0; i < params.path("queries").asInt(); i++) {
+                        try (Connection conn = ds.getConnection();
+                             PreparedStatement ps = conn.prepareStatement("SELECT pg_backend_pid()");
+                             ResultSet rs = ps.executeQuery()) {
+                            rs.next();
+                            pids.add(rs.getInt(1));
+                        }
+                    }
+                }
+                return data;
+            case "pool_release": {
+                HikariDataSource ds = openPool(poolParams);
+                try {
+                    data.setAll(burst(ds, params.path("concurrency").asInt(), sleepOf(params), true));
+                    checkpoint("after_work");
+                } finally {
+                    ds.close();
+                }
+                checkpoint("after_close");
+                return data;
+            }
+            case "pool_acquire_timeout":
+                try (HikariDataSource ds = openPool(poolParams);
+                     Connection held = ds.getConnection()) {   // the pool's only connection
+                    long t0 = System.nanoTime();
+                    try (Connection second = ds.getConnection()) {
+                        data.putNull("error");                    // not expected: the harness flags it
+                    } catch (SQLException e) {
+                        boolean poolTimeout = e instanceof SQLTransientConnectionException
+                                && String.valueOf(e.getMessage()).contains("Connection is not available, request timed out");
+                        data.putObject("error")
+                                .put("kind", poolTimeout ? "pool_timeout" : "other")
+                                .put("type", e.getClass().getName())
+                                .put("message", e.getMessage());
+                    }
+                    data.put("elapsed_ms", (System.nanoTime() - t0) / 1_000_000);
+                }
+                return data;
+            case "pool_idle_timeout": {
+                // HikariCP retires idle connections from its housekeeper, which runs every 30 s by
+                // default, so retirement could lag the idle timeout by up to 30 s. The pool reads
+                // this property when it is created: set it first.
+                System.setProperty("com.zaxxer.hikari.housekeeping.periodMs", "500");
+                try (HikariDataSource ds = openPool(poolParams)) {
+                    data.setAll(burst(ds, params.path("burst").asInt(), sleepOf(params), false));
+                    data.put("idle_timeout_ms", ds.getIdleTimeout());
+                    checkpoint("after_burst");
+                }
+                return data;
+            }
+            case "pool_recovery_terminate":
+            case "pool_recovery_restart":
+                // No retry logic here: HikariCP evicts a connection that raised 08xxx/57P01 and
+                // checks a connection idle for more than 500 ms with isValid() before lending it,
+                // so the second burst gets live connections after the fault.
+                try (HikariDataSource ds = openPool(poolParams)) {
+                    int n = params.path("concurrency").asInt();
+                    data.set("first", burst(ds, n, sleepOf(params), false));
+                    checkpoint("between_bursts");
+                    data.set("second", burst(ds, n, sleepOf(params), false));
+                }
+                return data;
+            case "no_pool_exhaustion": {
+                int n = params.path("requests").asInt();
+                try (HikariDataSource ds = openPool(poolParams)) {
+                    data.set("pooled", burst(ds, n, sleepOf(params), false));
+                }   // closed first, so its connections do not count against the unpooled run
+                data.set("unpooled", burst(null, n, sleepOf(params), false));
+                return data;
+            }
+            default:
+                return null;
+        }
+    }
+
+    /** The core scenarios, on one pooled connection each. */
+    static void core(String scenario, HikariDataSource ds, JsonNode params, ObjectNode data) throws Exception {
+        try (Connection conn = ds.getConnection()) {
+            switch (scenario) {
+                case "select_rows":
+                    data.set("rows", rows(conn, "SELECT id, name FROM users ORDER BY id"));
+                    break;
+                case "active_users":
+                    data.set("rows", rows(conn, "SELECT id, name FROM users WHERE active = ? ORDER BY id", true));
+                    break;
+                case "param_query": {
+                    ArrayNode byName = JSON.createArrayNode();
+                    for (JsonNode name : params.path("names")) {
+                        byName.add(rows(conn, "SELECT id, name FROM users WHERE name = ?", name.asText()));
+                    }
+                    data.set("by_id", rows(conn, "SELECT id, name FROM users WHERE id = ?", params.path("id").asInt()));
+                    data.set("by_name", byName);
+                    break;
+                }
+                case "transaction":
+                    transaction(conn, params, data);
+                    break;
+                case "error_sqlstate": {
+                    int dup = params.path("duplicate_id").asInt();
+                    data.put("unique_violation", sqlstateOf(() -> insertUser(conn, dup, "duplicate " + dup)));
+                    data.put("syntax_error", sqlstateOf(() -> {
+                        try (PreparedStatement ps = conn.prepareStatement(params.path("bad_sql").asText())) {
+                            ps.execute();
+                        }
+                    }));
+                    try (PreparedStatement ps = conn.prepareStatement("SELECT 1");
+                         ResultSet rs = ps.executeQuery()) {
+                        rs.next();
+                        data.put("after", rs.getInt(1));
+                    }
+                    break;
+                }
+                case "types":
+                    data.set("values", types(conn, params.path("values")));
+                    break;
+                default:
+                    throw new IllegalArgumentException(scenario);
+            }
+        }
+    }
+
+    static void transaction(Connection conn, JsonNode params, ObjectNode data) throws SQLException {
+        String prefix = params.path("name_prefix").asText();
+        int committed = params.path("committed_id").asInt();
+        int rolledBack = params.path("rolled_back_id").asInt();
+        int failed = params.path("failed_id").asInt();
+        int duplicate = params.path("duplicate_id").asInt();
+
+        conn.setAutoCommit(false);   // JDBC's BEGIN
+        insertUser(conn, committed, prefix + " " + committed);
+        conn.commit();
+
+        insertUser(conn, rolledBack, prefix + " " + rolledBack);
+        conn.rollback();
+
+        try {
+            insertUser(conn, failed, prefix + " " + failed);
+            insertUser(conn, duplicate, prefix + " " + duplicate);   // primary key taken: 23505
+            conn.commit();
+            data.putNull("failed_sqlstate");
+        } catch (SQLException e) {
+            data.put("failed_sqlstate", e.getSQLState());
+            conn.rollback();         // the transaction is aborted; drop all of it
+        }
+        conn.setAutoCommit(true);
+
+        ArrayNode visible = data.putArray("visible");
+        try (PreparedStatement ps = conn.prepareStatement("SELECT id FROM users WHERE id >= 1000 ORDER BY id");
+             ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) visible.add(rs.getInt(1));
+        }
+    }
+
+    /** Writes params.values as the driver's native Java types and reads them back canonically. */
+    static ObjectNode types(Connection conn, JsonNode v) throws Exception {
+        long id;
+        try (PreparedStatement ps = conn.prepareStatement(
+                "INSERT INTO type_probe (i8, num, txt, flag, ts, d, bin, doc, arr, nothing)"
+                        + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id")) {
+            ps.setLong(1, Long.parseLong(v.path("int8").asText()));
+            ps.setBigDecimal(2, new BigDecimal(v.path("numeric").asText()));
+            ps.setString(3, v.path("text").asText());
+            ps.setBoolean(4, v.path("bool").asBoolean());
+            ps.setObject(5, OffsetDateTime.parse(v.path("timestamptz").asText()));
+            ps.setObject(6, LocalDate.parse(v.path("date").asText()));
+            ps.setBytes(7, HexFormat.of().parseHex(v.path("bytea").asText()));
+            PGobject doc = new PGobject();
+            doc.setType("jsonb");
+            doc.setValue(JSON.writeValueAsString(v.path("jsonb")));
+            ps.setObject(8, doc);
+            List<Integer> ints = new ArrayList<>();
+            for (JsonNode i : v.path("int_array")) ints.add(i.asInt());
+            ps.setArray(9, conn.createArrayOf("int4", ints.toArray()));
+            ps.setNull(10, Types.VARCHAR);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                id = rs.getLong(1);
+            }
+        }
+
+        ObjectNode out = JSON.createObjectNode();
+        try (PreparedStatement ps = conn.prepareStatement(
+                "SELECT i8, num, txt, flag, ts, d, bin, doc, arr, nothing FROM type_probe WHERE id = ?")) {
+            ps.setLong(1, id);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                out.put("int8", Long.toString(rs.getLong("i8")));
+                out.put("numeric", rs.getBigDecimal("num").toPlainString());
+                out.put("text", rs.getString("txt"));
+                out.put("bool", rs.getBoolean("flag"));
+                out.put("timestamptz", rs.getObject("ts", OffsetDateTime.class)
+                        .format(DateTimeFormatter.ISO_OFFSET_DATE_TIME));
+                out.put("date", rs.getObject("d", LocalDate.class).toString());
+                out.put("bytea", HexFormat.of().formatHex(rs.getBytes("bin")));
+                out.set("jsonb", JSON.readTree(rs.getString("doc")));
+                ArrayNode arr = out.putArray("int_array");
+                Array sqlArray = rs.getArray("arr");
+                for (Integer i : (Integer[]) sqlArray.getArray()) arr.add(i);
+                sqlArray.free();
+                String nothing = rs.getString("nothing");
+                if (nothing == null) out.putNull("null"); else out.put("null", nothing);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * `n` tasks at once, each `SELECT pg_sleep(?)` on its own connection: from the pool, or,
+     * with ds == null, straight from DriverManager (a new connection per request, no pool).
+     */
+    static ObjectNode burst(HikariDataSource ds, int n, double sleepSeconds, boolean explicitTx) throws Exception {
+        String url = jdbcUrl();
+        Properties props = new Properties();
+        if (System.getenv("PGUSER") != null) props.setProperty("user", System.getenv("PGUSER"));
+        if (System.getenv("PGPASSWORD") != null) props.setProperty("password", System.getenv("PGPASSWORD"));
+
+        Callable<String> task = () -> {   // null on success, else the SQLSTATE or message
+            try (Connection conn = ds != null ? ds.getConnection() : DriverManager.getConnection(url, props)) {
+                if (explicitTx) conn.setAutoCommit(false);
+                try (PreparedStatement ps = conn.prepareStatement("SELECT pg_sleep(?)")) {
+                    ps.setDouble(1, sleepSeconds);
+                    ps.executeQuery().close();
+                }
+                if (explicitTx) conn.commit();
+                return null;
+            } catch (SQLException e) {
+                System.err.println("burst task failed: " + e);
+                return e.getSQLState() != null ? e.getSQLState() : String.valueOf(e.getMessage());
+            }
+        };
+        List<Callable<String>> tasks = new ArrayList<>();
+        for (int i = 0; i < n; i++) tasks.add(task);
+
+        ExecutorService pool = Executors.newFixedThreadPool(Math.max(n, 1));
+        ObjectNode summary = JSON.createObjectNode();
+        int ok = 0;
+        ArrayNode errors = JSON.createArrayNode();
+        try {
+            for (Future<String> f : pool.invokeAll(tasks)) {
+                String err = f.get();
+                if (err == null) ok++; else errors.add(err);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        summary.put("succeeded", ok).put("failed", errors.size()).set("errors", errors);
+        return summary;
+    }
+
+    // --- small helpers -----------------------------------------------------------------------
+
+    interface SqlAction { void run() throws SQLException; }
+
+    /** Runs an action that should fail and returns its SQLSTATE (null if it did not fail). */
+    static String sqlstateOf(SqlAction action) {
+        try {
+            action.run();
+            return null;
+        } catch (SQLException e) {
+            System.err.println("expected error: " + e.getMessage());
+            return e.getSQLState();
+        }
+    }
+
+    static void insertUser(Connection conn, int id, String name) throws SQLException {
+        try (PreparedStatement ps = conn.prepareStatement("INSERT INTO users (id, name, active) VALUES (?, ?, ?)")) {
+            ps.setInt(1, id);
+            ps.setString(2, name);
+            ps.setBoolean(3, true);
+            ps.executeUpdate();
+        }
+    }
+
+    /** Runs a `SELECT id, name ...` with ? parameters; returns [{id, name}, ...]. */
+    static ArrayNode rows(Connection conn, String sql, Object... args) throws SQLException {
+        ArrayNode rows = JSON.createArrayNode();
+        try (PreparedStatement ps = conn.prepareStatement(sql)) {
+            for (int i = 0; i < args.length; i++) ps.setObject(i + 1, args[i]);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    rows.addObject().put("id", rs.getInt("id")).put("name", rs.getString("name"));
+                }
+            }
+        }
+        return rows;
+    }
+
+    static double sleepOf(JsonNode params) {
+        return params.path("sleep_seconds").asDouble(0.05);   // pool_release passes none
+    }
+
+    /** Tells the harness where we are, then waits for its {"type":"continue"} line. */
+    static void checkpoint(String name) throws Exception {
+        ObjectNode cp = JSON.createObjectNode();
+        cp.put("type", "checkpoint").put("name", name);
+        emit(cp);
+        if (IN.readLine() == null) throw new IllegalStateException("stdin closed at checkpoint " + name);
+    }
+
+    static void emit(ObjectNode line) throws Exception {
+        OUT.println(JSON.writeValueAsString(line));
+        OUT.flush();
+    }
+
+    static String env(String name, String fallback) {
+        String value = System.getenv(name);
+        return value == null || value.isEmpty() ? fallback : value;
+    }
+
+    static String enc(String s) {
+        return URLEncoder.encode(s, StandardCharsets.UTF_8);
+    }
+
+    private Main() {}
+}

@@ -1,0 +1,172 @@
+'use strict'
+// The page's "pg (raw driver)" sample, runnable: one Client per scenario (connect, query, end).
+// The harness picks the scenario (HARNESS_SCENARIO) and its parameters (HARNESS_PARAMS);
+// the connection comes from the standard PG* variables. stdout carries only the JSON result
+// line; what the page's sample prints goes to stderr.
+const fs = require('fs')
+const { Client, types } = require('pg')
+
+// node-pg turns a `date` into a JS Date at local midnight, which shifts the day as soon as it
+// is printed in another time zone. Keep the server's own 'YYYY-MM-DD' text instead.
+types.setTypeParser(types.builtins.DATE, (text) => text)
+
+// node-pg reads PGSSLMODE (treating every mode as verify-full) but not PGSSLROOTCERT:
+// map libpq's modes and root certificate onto Node's TLS options.
+function sslFromEnv() {
+  const mode = process.env.PGSSLMODE
+  if (!mode || mode === 'disable' || mode === 'allow') return false
+  const ca = process.env.PGSSLROOTCERT ? fs.readFileSync(process.env.PGSSLROOTCERT) : undefined
+  if (mode === 'verify-full') return { ca }
+  const skipHostname = () => undefined // verify-ca: check the chain, not the host name
+  if (mode === 'verify-ca' || ca) return { ca, checkServerIdentity: skipHostname }
+  return { rejectUnauthorized: false } // require/prefer without a root certificate: encrypt only
+}
+
+// The page's sample: new Client({...}), connect, query, end. Its literals come from the
+// environment; `work` is its query step (the page's own is selectNow below). try/finally
+// so that the connection is closed even when a query fails (the page's "always release").
+async function pgSample(work) {
+  const client = new Client({
+    host: process.env.PGHOST,
+    port: Number(process.env.PGPORT || 5432),
+    database: process.env.PGDATABASE,
+    user: process.env.PGUSER,
+    password: process.env.PGPASSWORD,
+    application_name: process.env.PGAPPNAME, // lets the server attribute the backend
+    ssl: sslFromEnv(),
+  })
+  await client.connect()
+  try {
+    return await work(client)
+  } finally {
+    await client.end()
+  }
+}
+
+async function selectNow(client) {
+  const res = await client.query('SELECT NOW()')
+  console.error(res.rows[0])
+  return { now: res.rows[0].now.toISOString() }
+}
+
+const USER_ROWS = 'SELECT id, name FROM users'
+const INSERT_USER = 'INSERT INTO users (id, name, active) VALUES ($1, $2, $3)'
+
+// Runs `sql` and returns the SQLSTATE it fails with; succeeding is a bug in the scenario.
+async function sqlstateOf(client, sql, values) {
+  try {
+    await client.query(sql, values)
+  } catch (err) {
+    if (!err.code) throw err // not a server error (e.g. the connection broke)
+    return err.code
+  }
+  throw new Error(`expected an error from: ${sql}`)
+}
+
+const scenarios = {
+  connect_now: () => pgSample(selectNow),
+
+  select_rows: () =>
+    pgSample(async (client) => ({ rows: (await client.query(`${USER_ROWS} ORDER BY id`)).rows })),
+
+  active_users: () =>
+    pgSample(async (client) => ({ rows: (await client.query(`${USER_ROWS} WHERE active ORDER BY id`)).rows })),
+
+  // Values travel as bind parameters ($1), never spliced into the SQL text.
+  param_query: (p) =>
+    pgSample(async (client) => {
+      const byId = (await client.query(`${USER_ROWS} WHERE id = $1`, [p.id])).rows
+      const byName = []
+      for (const name of p.names) {
+        byName.push((await client.query(`${USER_ROWS} WHERE name = $1 ORDER BY id`, [name])).rows)
+      }
+      return { by_id: byId, by_name: byName }
+    }),
+
+  transaction: (p) =>
+    pgSample(async (client) => {
+      const row = (id) => [id, `${p.name_prefix} ${id}`, true]
+      await client.query('BEGIN')
+      await client.query(INSERT_USER, row(p.committed_id))
+      await client.query('COMMIT')
+
+      await client.query('BEGIN')
+      await client.query(INSERT_USER, row(p.rolled_back_id))
+      await client.query('ROLLBACK')
+
+      // A failed statement aborts the whole transaction: the first insert must vanish too.
+      await client.query('BEGIN')
+      await client.query(INSERT_USER, row(p.failed_id))
+      const failedSqlstate = await sqlstateOf(client, INSERT_USER, row(p.duplicate_id))
+      await client.query('ROLLBACK')
+
+      const visible = (await client.query('SELECT id FROM users WHERE id >= 1000 ORDER BY id')).rows
+      return { visible: visible.map((r) => r.id), failed_sqlstate: failedSqlstate }
+    }),
+
+  // Outside a transaction an error leaves the connection usable: the last query proves it.
+  error_sqlstate: (p) =>
+    pgSample(async (client) => ({
+      unique_violation: await sqlstateOf(client, INSERT_USER, [p.duplicate_id, 'duplicate probe', true]),
+      syntax_error: await sqlstateOf(client, p.bad_sql),
+      after: (await client.query('SELECT 1 AS one')).rows[0].one,
+    })),
+
+  types: (p) =>
+    pgSample(async (client) => {
+      const v = p.values
+      await client.query(
+        `INSERT INTO type_probe (i8, num, txt, flag, ts, d, bin, doc, arr, nothing)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+        [
+          BigInt(v.int8), // a JS number would round 2^53 + 1
+          v.numeric, // node-pg has no decimal type: numeric travels as a string
+          v.text,
+          v.bool,
+          new Date(v.timestamptz),
+          v.date, // as text: a JS Date would be sent as local time and could land on another day
+          Buffer.from(v.bytea, 'hex'),
+          JSON.stringify(v.jsonb), // node-pg would send a JS array as a Postgres array, not JSON
+          v.int_array,
+          v.null,
+        ]
+      )
+      const r = (await client.query('SELECT * FROM type_probe ORDER BY id DESC LIMIT 1')).rows[0]
+      return {
+        values: {
+          int8: r.i8, // int8 comes back as a string by default: no precision lost
+          numeric: r.num,
+          text: r.txt,
+          bool: r.flag,
+          timestamptz: r.ts.toISOString(),
+          date: r.d,
+          bytea: r.bin.toString('hex'),
+          jsonb: r.doc,
+          int_array: r.arr,
+          null: r.nothing,
+        },
+      }
+    }),
+}
+
+function emit(obj) {
+  process.stdout.write(JSON.stringify(obj) + '\n') // stdout to a pipe is synchronous on Linux
+}
+
+async function main() {
+  const scenario = process.env.HARNESS_SCENARIO
+  const run = Object.hasOwn(scenarios, scenario) ? scenarios[scenario] : undefined
+  if (!run) {
+    console.error(`unknown scenario: ${scenario}`)
+    process.exitCode = 2
+    return
+  }
+  const params = JSON.parse(process.env.HARNESS_PARAMS || '{}')
+  const data = await run(params)
+  emit({ type: 'result', scenario, data })
+}
+
+main().catch((err) => {
+  console.error(err)
+  process.exitCode = 1
+})

@@ -1,0 +1,317 @@
+'use strict'
+// The page's "pg Pool (recommended for production)" sample, runnable: one Pool per scenario.
+// The harness picks the scenario (HARNESS_SCENARIO) and its parameters (HARNESS_PARAMS);
+// the connection comes from the standard PG* variables. stdout carries only JSON Lines
+// (checkpoints and the one result); human output goes to stderr.
+const fs = require('fs')
+const readline = require('readline')
+const { Pool, Client, types } = require('pg')
+
+// node-pg turns a `date` into a JS Date at local midnight, which shifts the day as soon as it
+// is printed in another time zone. Keep the server's own 'YYYY-MM-DD' text instead.
+types.setTypeParser(types.builtins.DATE, (text) => text)
+
+// node-pg reads PGSSLMODE (treating every mode as verify-full) but not PGSSLROOTCERT:
+// map libpq's modes and root certificate onto Node's TLS options.
+function sslFromEnv() {
+  const mode = process.env.PGSSLMODE
+  if (!mode || mode === 'disable' || mode === 'allow') return false
+  const ca = process.env.PGSSLROOTCERT ? fs.readFileSync(process.env.PGSSLROOTCERT) : undefined
+  if (mode === 'verify-full') return { ca }
+  const skipHostname = () => undefined // verify-ca: check the chain, not the host name
+  if (mode === 'verify-ca' || ca) return { ca, checkServerIdentity: skipHostname }
+  return { rejectUnauthorized: false } // require/prefer without a root certificate: encrypt only
+}
+
+// The page's sample. Its values are the defaults; the scenario's abstract pool settings
+// (params.pool) override them. node-pg itself reads PGPORT, PGDATABASE, PGUSER, PGPASSWORD
+// and PGAPPNAME (application_name) from the environment, as the page's sample relies on.
+function createPool(settings = {}) {
+  const pool = new Pool({
+    host: process.env.PGHOST,
+    ssl: sslFromEnv(),
+    max: settings.max ?? 20, // max connections in pool
+    idleTimeoutMillis: settings.idle_timeout_ms ?? 30000, // close idle after 30s
+    connectionTimeoutMillis: settings.acquire_timeout_ms ?? 2000,
+    min: settings.min_idle ?? 0, // only stops idle eviction below it; never pre-creates
+  })
+  // When the server kills an idle client, the pool drops it and emits 'error': without a
+  // listener that crashes the process (node-postgres #2635).
+  pool.on('error', (err) => console.error(`pool: idle client dropped: ${err.message}`))
+  return pool
+}
+
+// Pool automatically manages connections: pool.query checks a client out and back in.
+async function withPool(settings, work) {
+  const pool = createPool(settings)
+  try {
+    return await work(pool)
+  } finally {
+    if (!pool.ending) await pool.end()
+  }
+}
+
+// A checked-out client, always released (the page's "always use try-finally"). After an
+// error, release(err) discards the client, so a broken transaction never goes back idle.
+async function withClient(pool, work) {
+  const client = await pool.connect()
+  let failure
+  try {
+    return await work(client)
+  } catch (err) {
+    failure = err
+    throw err
+  } finally {
+    client.release(failure)
+  }
+}
+
+// `n` tasks at once; a summary of how they ended.
+async function burst(n, task) {
+  const summary = { succeeded: 0, failed: 0, errors: [] }
+  await Promise.all(
+    Array.from({ length: n }, async () => {
+      try {
+        await task()
+        summary.succeeded++
+      } catch (err) {
+        summary.failed++
+        summary.errors.push(err.code || err.message) // SQLSTATE when the server sent one
+      }
+    })
+  )
+  return summary
+}
+
+const sleep = (queryable, seconds) => queryable.query('SELECT pg_sleep($1)', [seconds])
+
+function emit(obj) {
+  process.stdout.write(JSON.stringify(obj) + '\n') // stdout to a pipe is synchronous on Linux
+}
+
+// Tell the harness where we are, then wait for its 'continue' line on stdin.
+let stdin, stdinLines
+async function checkpoint(name) {
+  emit({ type: 'checkpoint', name })
+  stdin ??= readline.createInterface({ input: process.stdin })
+  stdinLines ??= stdin[Symbol.asyncIterator]()
+  const { done } = await stdinLines.next()
+  if (done) throw new Error(`stdin closed at checkpoint ${name}`)
+}
+
+const USER_ROWS = 'SELECT id, name FROM users'
+const INSERT_USER = 'INSERT INTO users (id, name, active) VALUES ($1, $2, $3)'
+
+// Runs `sql` and returns the SQLSTATE it fails with; succeeding is a bug in the scenario.
+async function sqlstateOf(queryable, sql, values) {
+  try {
+    await queryable.query(sql, values)
+  } catch (err) {
+    if (!err.code) throw err // not a server error (e.g. the connection broke)
+    return err.code
+  }
+  throw new Error(`expected an error from: ${sql}`)
+}
+
+const scenarios = {
+  connect_now: (p) =>
+    withPool(p.pool, async (pool) => {
+      const res = await pool.query('SELECT NOW()')
+      console.error(res.rows[0])
+      return { now: res.rows[0].now.toISOString() }
+    }),
+
+  select_rows: (p) =>
+    withPool(p.pool, async (pool) => ({ rows: (await pool.query(`${USER_ROWS} ORDER BY id`)).rows })),
+
+  active_users: (p) =>
+    withPool(p.pool, async (pool) => ({ rows: (await pool.query(`${USER_ROWS} WHERE active ORDER BY id`)).rows })),
+
+  // Values travel as bind parameters ($1), never spliced into the SQL text.
+  param_query: (p) =>
+    withPool(p.pool, async (pool) => {
+      const byId = (await pool.query(`${USER_ROWS} WHERE id = $1`, [p.id])).rows
+      const byName = []
+      for (const name of p.names) {
+        byName.push((await pool.query(`${USER_ROWS} WHERE name = $1 ORDER BY id`, [name])).rows)
+      }
+      return { by_id: byId, by_name: byName }
+    }),
+
+  // A transaction needs one client for all its statements: pool.query may use a different
+  // client each time.
+  transaction: (p) =>
+    withPool(p.pool, (pool) =>
+      withClient(pool, async (client) => {
+        const row = (id) => [id, `${p.name_prefix} ${id}`, true]
+        await client.query('BEGIN')
+        await client.query(INSERT_USER, row(p.committed_id))
+        await client.query('COMMIT')
+
+        await client.query('BEGIN')
+        await client.query(INSERT_USER, row(p.rolled_back_id))
+        await client.query('ROLLBACK')
+
+        // A failed statement aborts the whole transaction: the first insert must vanish too.
+        await client.query('BEGIN')
+        await client.query(INSERT_USER, row(p.failed_id))
+        const failedSqlstate = await sqlstateOf(client, INSERT_USER, row(p.duplicate_id))
+        await client.query('ROLLBACK')
+
+        const visible = (await client.query('SELECT id FROM users WHERE id >= 1000 ORDER BY id')).rows
+        return { visible: visible.map((r) => r.id), failed_sqlstate: failedSqlstate }
+      })
+    ),
+
+  // pool.query discards the client after an error; the pool hands out a fresh one.
+  error_sqlstate: (p) =>
+    withPool(p.pool, async (pool) => ({
+      unique_violation: await sqlstateOf(pool, INSERT_USER, [p.duplicate_id, 'duplicate probe', true]),
+      syntax_error: await sqlstateOf(pool, p.bad_sql),
+      after: (await pool.query('SELECT 1 AS one')).rows[0].one,
+    })),
+
+  types: (p) =>
+    withPool(p.pool, async (pool) => {
+      const v = p.values
+      await pool.query(
+        `INSERT INTO type_probe (i8, num, txt, flag, ts, d, bin, doc, arr, nothing)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+        [
+          BigInt(v.int8), // a JS number would round 2^53 + 1
+          v.numeric, // node-pg has no decimal type: numeric travels as a string
+          v.text,
+          v.bool,
+          new Date(v.timestamptz),
+          v.date, // as text: a JS Date would be sent as local time and could land on another day
+          Buffer.from(v.bytea, 'hex'),
+          JSON.stringify(v.jsonb), // node-pg would send a JS array as a Postgres array, not JSON
+          v.int_array,
+          v.null,
+        ]
+      )
+      const r = (await pool.query('SELECT * FROM type_probe ORDER BY id DESC LIMIT 1')).rows[0]
+      return {
+        values: {
+          int8: r.i8, // int8 comes back as a string by default: no precision lost
+          numeric: r.num,
+          text: r.txt,
+          bool: r.flag,
+          timestamptz: r.ts.toISOString(),
+          date: r.d,
+          bytea: r.bin.toString('hex'),
+          jsonb: r.doc,
+          int_array: r.arr,
+          null: r.nothing,
+        },
+      }
+    }),
+
+  pool_bounded: (p) =>
+    withPool(p.pool, async (pool) => {
+      const start = performance.now()
+      const summary = await burst(p.concurrency, () => sleep(pool, p.sleep_seconds))
+      return { ...summary, elapsed_ms: Math.round(performance.now() - start) }
+    }),
+
+  pool_reuse: (p) =>
+    withPool(p.pool, async (pool) => {
+      const pids = []
+      for (let i = 0; i < p.queries; i++) {
+        pids.push((await pool.query('SELECT pg_backend_pid() AS pid')).rows[0].pid)
+      }
+      return { pids }
+    }),
+
+  pool_release: (p) =>
+    withPool(p.pool, async (pool) => {
+      const summary = await burst(p.concurrency, () =>
+        withClient(pool, async (client) => {
+          await client.query('BEGIN')
+          await sleep(client, p.sleep_seconds ?? 0)
+          await client.query('COMMIT')
+        })
+      )
+      await checkpoint('after_work')
+      await pool.end()
+      await checkpoint('after_close')
+      return summary
+    }),
+
+  pool_acquire_timeout: (p) =>
+    withPool(p.pool, async (pool) => {
+      const held = await pool.connect()
+      const start = performance.now()
+      let error = null
+      try {
+        const second = await pool.connect()
+        second.release() // not expected: the harness sees error null
+      } catch (err) {
+        // pg-pool's own queue timeout is a plain Error with this message (no code, no class).
+        const kind = err.message === 'timeout exceeded when trying to connect' ? 'pool_timeout' : 'other'
+        error = { kind, type: err.constructor.name, message: err.message }
+      }
+      const elapsed = Math.round(performance.now() - start)
+      held.release()
+      return { error, elapsed_ms: elapsed }
+    }),
+
+  pool_idle_timeout: (p) =>
+    withPool(p.pool, async (pool) => {
+      const summary = await burst(p.burst, () => sleep(pool, p.sleep_seconds))
+      await checkpoint('after_burst') // the harness watches idle connections close meanwhile
+      return { ...summary, idle_timeout_ms: pool.options.idleTimeoutMillis }
+    }),
+
+  pool_recovery_terminate: (p) => recovery(p),
+  pool_recovery_restart: (p) => recovery(p),
+
+  no_pool_exhaustion: async (p) => {
+    const pooled = await withPool(p.pool, (pool) => burst(p.requests, () => sleep(pool, p.sleep_seconds)))
+    // The pitfall the page warns about: a connection per request.
+    const unpooled = await burst(p.requests, async () => {
+      const client = new Client({ host: process.env.PGHOST, ssl: sslFromEnv() })
+      client.on('error', (err) => console.error(`client: ${err.message}`))
+      await client.connect()
+      try {
+        await sleep(client, p.sleep_seconds)
+      } finally {
+        await client.end()
+      }
+    })
+    return { pooled, unpooled }
+  },
+}
+
+// Backends killed (or the server restarted) between two bursts: the pool drops the dead
+// idle clients (its 'error' event) and the second burst connects afresh.
+function recovery(p) {
+  return withPool(p.pool, async (pool) => {
+    const first = await burst(p.concurrency, () => sleep(pool, p.sleep_seconds))
+    await checkpoint('between_bursts')
+    const second = await burst(p.concurrency, () => sleep(pool, p.sleep_seconds))
+    return { first, second }
+  })
+}
+
+async function main() {
+  const scenario = process.env.HARNESS_SCENARIO
+  const run = Object.hasOwn(scenarios, scenario) ? scenarios[scenario] : undefined
+  if (!run) {
+    console.error(`unknown scenario: ${scenario}`)
+    process.exitCode = 2
+    return
+  }
+  const params = JSON.parse(process.env.HARNESS_PARAMS || '{}')
+  try {
+    const data = await run(params)
+    emit({ type: 'result', scenario, data })
+  } finally {
+    stdin?.close() // an open stdin would keep the process alive
+  }
+}
+
+main().catch((err) => {
+  console.error(err)
+  process.exitCode = 1
+})

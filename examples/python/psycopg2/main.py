@@ -1,0 +1,223 @@
+"""The page's "psycopg2" sample, made runnable for the conformance harness.
+
+The harness passes the connection in the standard libpq variables (PGHOST, PGPORT, ...), the
+scenario in HARNESS_SCENARIO and its parameters as JSON in HARNESS_PARAMS. Standard output
+carries exactly one JSON result line; what the sample prints goes to standard error.
+libpq itself reads PGSSLMODE and PGSSLROOTCERT, so TLS settings apply without code here.
+"""
+import datetime
+import decimal
+import json
+import os
+import sys
+
+import psycopg2
+import psycopg2.extras
+
+
+def page_sample():
+    """The page's sample: connect, SELECT NOW(), print the row, close."""
+    conn = psycopg2.connect(
+        host=os.environ["PGHOST"],
+        port=os.environ.get("PGPORT", "5432"),
+        dbname=os.environ["PGDATABASE"],
+        user=os.environ["PGUSER"],
+        password=os.environ["PGPASSWORD"],
+        application_name=os.environ.get("PGAPPNAME", ""),
+    )
+    cur = conn.cursor()
+    cur.execute("SELECT NOW()")
+    row = cur.fetchone()
+    print(row, file=sys.stderr)
+    cur.close()
+    conn.close()
+    return row
+
+
+def connect():
+    """The same connection as the sample, for the other scenarios."""
+    return psycopg2.connect(
+        host=os.environ["PGHOST"],
+        port=os.environ.get("PGPORT", "5432"),
+        dbname=os.environ["PGDATABASE"],
+        user=os.environ["PGUSER"],
+        password=os.environ["PGPASSWORD"],
+        application_name=os.environ.get("PGAPPNAME", ""),
+    )
+
+
+def rows(cur):
+    return [{"id": id_, "name": name} for id_, name in cur.fetchall()]
+
+
+def connect_now(params):
+    (now,) = page_sample()
+    return {"now": now.isoformat()}  # an aware datetime: the offset is included
+
+
+def select_rows(params):
+    conn = connect()
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT id, name FROM users ORDER BY id")
+            return {"rows": rows(cur)}
+    finally:
+        conn.close()
+
+
+def param_query(params):
+    # psycopg2 binds client-side: it quotes each value into the %s placeholder itself
+    # (the server sees a literal, never SQL built from the value by us).
+    conn = connect()
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT id, name FROM users WHERE id = %s", (params["id"],))
+            by_id = rows(cur)
+            by_name = []
+            for name in params["names"]:
+                cur.execute("SELECT id, name FROM users WHERE name = %s ORDER BY id", (name,))
+                by_name.append(rows(cur))
+        return {"by_id": by_id, "by_name": by_name}
+    finally:
+        conn.close()
+
+
+def active_users(params):
+    conn = connect()
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT id, name FROM users WHERE active ORDER BY id")
+            return {"rows": rows(cur)}
+    finally:
+        conn.close()
+
+
+def insert_user(cur, id_, name):
+    cur.execute("INSERT INTO users (id, name, active) VALUES (%s, %s, %s)", (id_, name, True))
+
+
+def transaction(params):
+    # psycopg2 opens a transaction implicitly with the first statement (autocommit is off);
+    # commit() and rollback() end it.
+    prefix = params["name_prefix"]
+    conn = connect()
+    try:
+        cur = conn.cursor()
+        insert_user(cur, params["committed_id"], f"{prefix} {params['committed_id']}")
+        conn.commit()
+
+        insert_user(cur, params["rolled_back_id"], f"{prefix} {params['rolled_back_id']}")
+        conn.rollback()
+
+        failed_sqlstate = None
+        try:
+            insert_user(cur, params["failed_id"], f"{prefix} {params['failed_id']}")
+            insert_user(cur, params["duplicate_id"], f"{prefix} {params['duplicate_id']}")
+            conn.commit()
+        except psycopg2.Error as e:
+            failed_sqlstate = e.pgcode
+            print(f"expected failure: {e.pgcode} {e.pgerror}", file=sys.stderr)
+            conn.rollback()  # the whole transaction goes, failed_id with it
+
+        cur.execute("SELECT id FROM users WHERE id >= 1000 ORDER BY id")
+        visible = [id_ for (id_,) in cur.fetchall()]
+        conn.commit()
+        cur.close()
+        return {"visible": visible, "failed_sqlstate": failed_sqlstate}
+    finally:
+        conn.close()
+
+
+def error_sqlstate(params):
+    conn = connect()
+    try:
+        cur = conn.cursor()
+        sqlstates = {}
+        for key, sql, args in [
+            ("unique_violation", "INSERT INTO users (id, name) VALUES (%s, %s)",
+             (params["duplicate_id"], f"duplicate {params['duplicate_id']}")),
+            ("syntax_error", params["bad_sql"], None),
+        ]:
+            try:
+                cur.execute(sql, args)
+                conn.commit()
+                sqlstates[key] = None
+            except psycopg2.Error as e:
+                sqlstates[key] = e.pgcode
+                print(f"expected failure: {e.pgcode} {e.pgerror}", file=sys.stderr)
+                conn.rollback()  # an error aborts the implicit transaction: end it to go on
+        cur.execute("SELECT 1")
+        (after,) = cur.fetchone()
+        cur.close()
+        return {**sqlstates, "after": after}
+    finally:
+        conn.close()
+
+
+def types(params):
+    v = params["values"]
+    # The driver's native types for each column; psycopg2 adapts each one to a literal.
+    native = (
+        int(v["int8"]),
+        decimal.Decimal(v["numeric"]),
+        v["text"],
+        v["bool"],
+        datetime.datetime.fromisoformat(v["timestamptz"]),  # aware (the "Z" is UTC)
+        datetime.date.fromisoformat(v["date"]),
+        psycopg2.Binary(bytes.fromhex(v["bytea"])),
+        psycopg2.extras.Json(v["jsonb"]),
+        v["int_array"],  # a list becomes ARRAY[...]
+        v["null"],  # None becomes NULL
+    )
+    conn = connect()
+    try:
+        with conn.cursor() as cur:
+            cur.execute(
+                "INSERT INTO type_probe (i8, num, txt, flag, ts, d, bin, doc, arr, nothing)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+                native,
+            )
+            (probe_id,) = cur.fetchone()
+            conn.commit()
+            cur.execute(
+                "SELECT i8, num, txt, flag, ts, d, bin, doc, arr, nothing"
+                " FROM type_probe WHERE id = %s",
+                (probe_id,),
+            )
+            i8, num, txt, flag, ts, d, bin_, doc, arr, nothing = cur.fetchone()
+        # What psycopg2 gives back: int, Decimal, str, bool, aware datetime, date,
+        # memoryview, parsed JSON, list, None.
+        return {"values": {
+            "int8": str(i8),
+            "numeric": str(num),
+            "text": txt,
+            "bool": flag,
+            "timestamptz": ts.isoformat(),
+            "date": d.isoformat(),
+            "bytea": bytes(bin_).hex(),
+            "jsonb": doc,
+            "int_array": arr,
+            "null": nothing,
+        }}
+    finally:
+        conn.close()
+
+
+SCENARIOS = {f.__name__: f for f in [
+    connect_now, select_rows, param_query, active_users, transaction, error_sqlstate, types,
+]}
+
+
+def main():
+    scenario = os.environ.get("HARNESS_SCENARIO", "")
+    if scenario not in SCENARIOS:
+        print(f"unknown scenario: {scenario!r}", file=sys.stderr)
+        return 2
+    params = json.loads(os.environ.get("HARNESS_PARAMS") or "{}")
+    data = SCENARIOS[scenario](params)
+    print(json.dumps({"type": "result", "scenario": scenario, "data": data}), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

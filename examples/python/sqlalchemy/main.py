@@ -1,0 +1,376 @@
+"""The page's "SQLAlchemy (ORM)" sample, made runnable for the conformance harness.
+
+The harness passes the connection in the standard libpq variables (PGHOST, PGPORT, ...), the
+scenario in HARNESS_SCENARIO and its parameters as JSON in HARNESS_PARAMS. Standard output
+carries exactly one JSON result line; what the sample prints goes to standard error.
+The driver is psycopg2 (the plain postgresql:// URL); libpq itself reads PGSSLMODE and
+PGSSLROOTCERT, so TLS settings apply without code here.
+"""
+import datetime
+import decimal
+import json
+import os
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from sqlalchemy import (ARRAY, BigInteger, Boolean, Column, Date, DateTime, Integer,
+                        LargeBinary, Numeric, Table, Text, create_engine, exc, insert,
+                        select, text)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import URL
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.pool import NullPool
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str]
+    active: Mapped[bool]
+
+
+# Core table for the `types` scenario: the column types tell SQLAlchemy how to bind and read.
+type_probe = Table(
+    "type_probe", Base.metadata,
+    Column("id", Integer, primary_key=True),
+    Column("i8", BigInteger), Column("num", Numeric(12, 2)), Column("txt", Text),
+    Column("flag", Boolean), Column("ts", DateTime(timezone=True)), Column("d", Date),
+    Column("bin", LargeBinary), Column("doc", JSONB), Column("arr", ARRAY(Integer)),
+    Column("nothing", Text),
+)
+
+
+def database_url():
+    """The page's "postgresql://user:secret@host/db", from the environment (quoted safely)."""
+    return URL.create(
+        "postgresql",  # no +driver: the default driver, psycopg2 in SQLAlchemy 2.0 (2.1: psycopg 3)
+        username=os.environ["PGUSER"],
+        password=os.environ["PGPASSWORD"],
+        host=os.environ["PGHOST"],
+        port=int(os.environ.get("PGPORT", "5432")),
+        database=os.environ["PGDATABASE"],
+        query={"application_name": os.environ.get("PGAPPNAME", "")},
+    )
+
+
+def make_engine(pool=None, pre_ping=False):
+    """create_engine with the page's pool_size=5, max_overflow=10, or the scenario's pool.
+
+    params.pool.max bounds the total: QueuePool opens at most pool_size + max_overflow
+    connections, so split max the page's way (a kept core plus overflow that closes when
+    returned).
+    """
+    pool = pool or {}
+    pool_size, max_overflow = 5, 10
+    if "max" in pool:
+        pool_size = max(1, pool["max"] // 2)
+        max_overflow = pool["max"] - pool_size
+    options = {}
+    if "acquire_timeout_ms" in pool:
+        options["pool_timeout"] = pool["acquire_timeout_ms"] / 1000.0
+    if pre_ping:
+        # A checkout first runs a ping; a dead connection is replaced (and every older pooled
+        # one invalidated). Without it the first query on a terminated backend is lost.
+        options["pool_pre_ping"] = True
+    return create_engine(database_url(), pool_size=pool_size, max_overflow=max_overflow,
+                         **options)
+
+
+def page_sample():
+    """The page's sample: an engine with its pool settings, the active users through the ORM."""
+    engine = create_engine(
+        database_url(),
+        pool_size=5,
+        max_overflow=10,
+    )
+
+    with Session(engine) as session:
+        users = session.query(User).filter(
+            User.active == True  # noqa: E712 -- `==` builds SQL; `is True` would not
+        ).order_by(User.id).all()
+
+    for user in users:
+        print(f"{user.id}: {user.name}", file=sys.stderr)
+    engine.dispose()
+    return users
+
+
+def as_rows(users):
+    return [{"id": u.id, "name": u.name} for u in users]
+
+
+def sqlstate(error):
+    """The SQLSTATE behind a SQLAlchemy error (its .orig is the psycopg2 exception).
+
+    psycopg2 has no SQLSTATE for errors raised while connecting (libpq reports those as text
+    only: pgcode is None), so the server's connection-refusal messages are mapped here.
+    """
+    orig = getattr(error, "orig", error)
+    code = getattr(orig, "pgcode", None)
+    if code:
+        return code
+    message = str(orig)
+    for fragment, code in CONNECT_ERRORS.items():
+        if fragment in message:
+            return code
+    return message.strip()
+
+
+CONNECT_ERRORS = {
+    "too many connections for role": "53300",
+    "too many connections for database": "53300",
+    "sorry, too many clients already": "53300",
+    "remaining connection slots are reserved": "53300",
+    "the database system is starting up": "57P03",
+    "the database system is shutting down": "57P03",
+}
+
+
+def checkpoint(name):
+    print(json.dumps({"type": "checkpoint", "name": name}), flush=True)
+    sys.stdin.readline()  # the harness answers {"type": "continue", ...} when it is done
+
+
+def burst(engine, tasks, sleep_seconds, in_transaction=False):
+    """`tasks` queries at once, one thread each; returns the burst summary."""
+    def task(_):
+        # engine.begin() wraps the work in BEGIN ... COMMIT; engine.connect() autobegins
+        # and the pool rolls back on return. Both give the connection back on exit.
+        with (engine.begin() if in_transaction else engine.connect()) as conn:
+            conn.execute(text("SELECT pg_sleep(:s)"), {"s": sleep_seconds})
+
+    succeeded, errors = 0, []
+    with ThreadPoolExecutor(max_workers=tasks) as executor:
+        futures = [executor.submit(task, i) for i in range(tasks)]
+        for future in futures:
+            try:
+                future.result()
+                succeeded += 1
+            except Exception as e:  # each failure is data in the summary
+                errors.append(sqlstate(e))
+    return {"succeeded": succeeded, "failed": len(errors), "errors": errors}
+
+
+# ---- core scenarios ---------------------------------------------------------------------
+
+def connect_now(params):
+    engine = make_engine()
+    with engine.connect() as conn:
+        now = conn.execute(text("SELECT NOW()")).scalar_one()
+    engine.dispose()
+    print(now, file=sys.stderr)
+    return {"now": now.isoformat()}
+
+
+def select_rows(params):
+    engine = make_engine()
+    with Session(engine) as session:
+        users = session.query(User).order_by(User.id).all()
+        data = {"rows": as_rows(users)}
+    engine.dispose()
+    return data
+
+
+def param_query(params):
+    # The ORM sends each compared value as a bound parameter, never as SQL text.
+    engine = make_engine()
+    with Session(engine) as session:
+        by_id = as_rows(session.query(User).filter(User.id == params["id"]).all())
+        by_name = [as_rows(session.query(User).filter(User.name == name).order_by(User.id).all())
+                   for name in params["names"]]
+    engine.dispose()
+    return {"by_id": by_id, "by_name": by_name}
+
+
+def active_users(params):
+    return {"rows": as_rows(page_sample())}
+
+
+def transaction(params):
+    prefix = params["name_prefix"]
+
+    def user(key):
+        return User(id=params[key], name=f"{prefix} {params[key]}", active=True)
+
+    engine = make_engine()
+    with Session(engine) as session:
+        session.add(user("committed_id"))
+        session.commit()
+
+        session.add(user("rolled_back_id"))
+        session.flush()  # send the INSERT, so the rollback undoes a real row
+        session.rollback()
+
+        failed_sqlstate = None
+        try:
+            session.add(user("failed_id"))
+            session.flush()
+            session.add(user("duplicate_id"))
+            session.flush()
+            session.commit()
+        except exc.IntegrityError as e:
+            failed_sqlstate = e.orig.pgcode
+            print(f"expected failure: {e.orig.pgcode} {e.orig.pgerror}", file=sys.stderr)
+            session.rollback()  # the whole transaction goes, failed_id with it
+
+        visible = [id_ for (id_,) in
+                   session.query(User.id).filter(User.id >= 1000).order_by(User.id)]
+    engine.dispose()
+    return {"visible": visible, "failed_sqlstate": failed_sqlstate}
+
+
+def error_sqlstate(params):
+    engine = make_engine()
+    with Session(engine) as session:
+        try:
+            session.add(User(id=params["duplicate_id"], name=f"duplicate {params['duplicate_id']}",
+                             active=True))
+            session.commit()
+            unique_violation = None
+        except exc.IntegrityError as e:
+            unique_violation = e.orig.pgcode
+            print(f"expected failure: {e.orig.pgcode} {e.orig.pgerror}", file=sys.stderr)
+            session.rollback()  # a failed flush leaves the session unusable until rollback
+        try:
+            session.execute(text(params["bad_sql"]))
+            syntax_error = None
+        except exc.ProgrammingError as e:
+            syntax_error = e.orig.pgcode
+            print(f"expected failure: {e.orig.pgcode} {e.orig.pgerror}", file=sys.stderr)
+            session.rollback()
+        after = session.execute(text("SELECT 1")).scalar_one()
+    engine.dispose()
+    return {"unique_violation": unique_violation, "syntax_error": syntax_error, "after": after}
+
+
+def types(params):
+    v = params["values"]
+    engine = make_engine()
+    with engine.begin() as conn:
+        probe_id = conn.execute(insert(type_probe).values(
+            i8=int(v["int8"]),
+            num=decimal.Decimal(v["numeric"]),
+            txt=v["text"],
+            flag=v["bool"],
+            ts=datetime.datetime.fromisoformat(v["timestamptz"]),  # aware (the "Z" is UTC)
+            d=datetime.date.fromisoformat(v["date"]),
+            bin=bytes.fromhex(v["bytea"]),
+            doc=v["jsonb"],
+            arr=v["int_array"],
+            nothing=v["null"],
+        ).returning(type_probe.c.id)).scalar_one()
+    with engine.connect() as conn:
+        r = conn.execute(select(type_probe).where(type_probe.c.id == probe_id)).one()
+    engine.dispose()
+    return {"values": {
+        "int8": str(r.i8),
+        "numeric": str(r.num),  # Decimal
+        "text": r.txt,
+        "bool": r.flag,
+        "timestamptz": r.ts.isoformat(),  # aware datetime
+        "date": r.d.isoformat(),
+        "bytea": bytes(r.bin).hex(),
+        "jsonb": r.doc,
+        "int_array": r.arr,
+        "null": r.nothing,
+    }}
+
+
+# ---- pool scenarios ---------------------------------------------------------------------
+
+def pool_bounded(params):
+    engine = make_engine(params.get("pool"))
+    start = time.monotonic()
+    summary = burst(engine, params["concurrency"], params["sleep_seconds"])
+    summary["elapsed_ms"] = round((time.monotonic() - start) * 1000)
+    engine.dispose()
+    return summary
+
+
+def pool_reuse(params):
+    engine = make_engine(params.get("pool"))
+    pids = []
+    for _ in range(params["queries"]):
+        with engine.connect() as conn:
+            pids.append(conn.execute(text("SELECT pg_backend_pid()")).scalar_one())
+    engine.dispose()
+    return {"pids": pids}
+
+
+def pool_release(params):
+    engine = make_engine(params.get("pool"))
+    summary = burst(engine, params["concurrency"], params.get("sleep_seconds", 0),
+                    in_transaction=True)
+    checkpoint("after_work")
+    engine.dispose()  # closes every pooled connection
+    checkpoint("after_close")
+    return summary
+
+
+def pool_acquire_timeout(params):
+    engine = make_engine(params.get("pool"))
+    with engine.connect() as held:
+        held.execute(text("SELECT 1"))
+        start = time.monotonic()
+        try:
+            with engine.connect():
+                error = None
+        except exc.TimeoutError as e:  # QueuePool's own "QueuePool limit ... timed out"
+            error = {"kind": "pool_timeout", "type": type(e).__name__, "message": str(e)}
+        except Exception as e:
+            error = {"kind": "other", "type": type(e).__name__, "message": str(e)}
+        elapsed_ms = round((time.monotonic() - start) * 1000)
+    engine.dispose()
+    return {"error": error, "elapsed_ms": elapsed_ms}
+
+
+def pool_recovery(params):
+    engine = make_engine(params.get("pool"), pre_ping=True)
+    first = burst(engine, params["concurrency"], params["sleep_seconds"])
+    checkpoint("between_bursts")
+    second = burst(engine, params["concurrency"], params["sleep_seconds"])
+    engine.dispose()
+    return {"first": first, "second": second}
+
+
+def no_pool_exhaustion(params):
+    requests, sleep_seconds = params["requests"], params["sleep_seconds"]
+    engine = make_engine(params.get("pool"))
+    pooled = burst(engine, requests, sleep_seconds)
+    engine.dispose()
+    # The same work without a pool: NullPool opens a connection per checkout and closes it.
+    unpooled_engine = create_engine(database_url(), poolclass=NullPool)
+    unpooled = burst(unpooled_engine, requests, sleep_seconds)
+    unpooled_engine.dispose()
+    return {"pooled": pooled, "unpooled": unpooled}
+
+
+SCENARIOS = {
+    "connect_now": connect_now, "select_rows": select_rows, "param_query": param_query,
+    "active_users": active_users, "transaction": transaction,
+    "error_sqlstate": error_sqlstate, "types": types,
+    "pool_bounded": pool_bounded, "pool_reuse": pool_reuse, "pool_release": pool_release,
+    "pool_acquire_timeout": pool_acquire_timeout,
+    "pool_recovery_terminate": pool_recovery, "pool_recovery_restart": pool_recovery,
+    "no_pool_exhaustion": no_pool_exhaustion,
+}
+
+
+def main():
+    scenario = os.environ.get("HARNESS_SCENARIO", "")
+    if scenario not in SCENARIOS:
+        print(f"unknown scenario: {scenario!r}", file=sys.stderr)
+        return 2
+    params = json.loads(os.environ.get("HARNESS_PARAMS") or "{}")
+    data = SCENARIOS[scenario](params)
+    print(json.dumps({"type": "result", "scenario": scenario, "data": data}), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,155 @@
+"""`python -m harness run | list | doctor` (also installed as `pg-sample-harness`)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+from pathlib import Path
+from types import FrameType
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from harness.errors import HarnessError, InputError
+from harness.outcome import Outcome, ScenarioResult
+from harness.paths import ProjectPaths
+from harness.report import STYLES, SHORT, print_summary, write_results
+from harness.runner import Selection, planned_cases, run_matrix
+from harness.session import HarnessSession, RunOptions
+from harness.toolchain import probe
+
+
+def _terminate_as_interrupt(signum: int, frame: FrameType | None) -> None:
+    # SIGTERM takes the same way out as Ctrl-C, so every `finally` stops what the run started.
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m harness", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the example x scenario matrix and write reports/results.json")
+    run.add_argument("--backend", choices=["native", "docker"], default="native")
+    run.add_argument("--example", action="append", default=[], metavar="ID",
+                     help="only this example (id, glob like node/* or a language); repeatable")
+    run.add_argument("--scenario", action="append", default=[], metavar="NAME",
+                     help="only this scenario (name or glob like pool_*); repeatable")
+    run.add_argument("-k", dest="keyword", default="", help="only cases whose '<id>::<scenario>' contains this")
+    run.add_argument("--out", type=Path, default=None, help="results file (default: reports/results.json)")
+    run.add_argument("--rebuild", action="store_true", help="build every example even if its sources did not change")
+    run.add_argument("--json", action="store_true", help="print results.json on stdout instead of the matrix")
+
+    sub.add_parser("list", help="validate every manifest; list examples and scenarios")
+    sub.add_parser("doctor", help="which toolchains are present, and how to install what is missing")
+    return parser
+
+
+def cmd_list(console: Console) -> int:
+    session = HarnessSession()
+    for error in session.discovery.errors:
+        console.print(f"[bold red]error:[/] {error.render()}", highlight=False)
+    console.print("[bold]scenarios[/]")
+    for scenario in session.spec.scenarios.values():
+        console.print(f"  {scenario.name:<26} [dim]{scenario.group:<5}[/] {scenario.summary}", highlight=False)
+    console.print("[bold]examples[/]")
+    for example in session.examples:
+        console.print(f"  {example.id:<22} {example.driver:<26} {example.title}", highlight=False)
+        for name in session.spec.names:
+            if name in example.applies:
+                mark = "[cyan]known failure[/]" if name in example.known_failures else "[green]applies[/]"
+            elif name in example.not_applicable:
+                mark = f"[dim]n/a: {example.not_applicable[name]}[/]"
+            else:
+                mark = "[yellow]not declared (will be skipped)[/]"
+            console.print(f"      {name:<26} {mark}", highlight=False)
+    return 1 if session.discovery.errors else 0
+
+
+def cmd_doctor(console: Console) -> int:
+    session = HarnessSession()
+    missing_any = False
+    from harness.server.native import find_bindir, server_version_of
+    try:
+        bindir = find_bindir()
+        console.print(f"[green]✔[/] PostgreSQL server {server_version_of(bindir)} ({bindir})", highlight=False)
+    except HarnessError as exc:
+        missing_any = True
+        console.print(f"[red]✘[/] {exc}", highlight=False)
+    for example in session.examples:
+        statuses = [probe(r) for r in example.requires]
+        ok = all(s.found for s in statuses)
+        missing_any |= not ok
+        console.print(f"{'[green]✔[/]' if ok else '[red]✘[/]'} [bold]{example.id}[/]", highlight=False)
+        for status in statuses:
+            colour = "green" if status.found else "red"
+            console.print(f"    [{colour}]{status.line}[/]", highlight=False)
+    for error in session.discovery.errors:
+        console.print(f"[bold red]error:[/] {error.render()}", highlight=False)
+    return 1 if missing_any or session.discovery.errors else 0
+
+
+def cmd_run(args: argparse.Namespace, console: Console) -> int:
+    session = HarnessSession(RunOptions(backend=args.backend, rebuild=args.rebuild))
+    selection = Selection(tuple(args.example), tuple(args.scenario), args.keyword)
+    plan = planned_cases(session, selection)
+    if not plan and not session.discovery.errors:
+        console.print("[yellow]no case matches the filters[/]")
+        return 4
+    total = sum(len(names) for _, names in plan)
+    out = args.out or (ProjectPaths.default().reports / "results.json")
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                        console=console, transient=True, disable=args.json)
+    with progress, session:
+        task = progress.add_task("starting PostgreSQL", total=total)
+
+        def on_build(example: object, phase: str) -> None:
+            if phase == "start":
+                progress.update(task, description=f"building {getattr(example, 'id')}")
+
+        def on_case(example: object, name: str, result: ScenarioResult | None) -> None:
+            case_id = f"{getattr(example, 'id')}::{name}"
+            if result is None:
+                progress.update(task, description=f"running {case_id}")
+                return
+            progress.advance(task)
+            if not args.json:
+                progress.console.print(
+                    f"  [{STYLES[result.outcome]}]{SHORT[result.outcome]:<8}[/] {case_id} "
+                    f"[dim]{result.seconds:.2f} s[/]" + (f"  {result.message[:100]}" if result.outcome.is_bad else ""),
+                    highlight=False)
+
+        run = run_matrix(session, plan, on_case=on_case, on_build=on_build)
+    write_results(run, out)
+    if args.json:
+        print(json.dumps(run.to_json(), ensure_ascii=False, indent=2))
+    else:
+        print_summary(run, session.spec.names, console)
+        console.print(f"results: {out}", highlight=False)
+    return 0 if run.ok else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    console = Console(stderr=bool(getattr(args, "json", False)))
+    signal.signal(signal.SIGTERM, _terminate_as_interrupt)
+    try:
+        if args.command == "list":
+            return cmd_list(console)
+        if args.command == "doctor":
+            return cmd_doctor(console)
+        return cmd_run(args, console)
+    except InputError as exc:
+        console.print(f"[bold red]error:[/] {exc.render()}", highlight=False)
+        return 2
+    except HarnessError as exc:
+        console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        return 2
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted: the server and every process of the run were stopped[/]")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

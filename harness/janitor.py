@@ -1,0 +1,99 @@
+"""Databases and roles of a run: one fixture template, one role per example, one fresh database
+per case made from the template (so every case starts from the same data and the server's
+counters can be read per case). Identifiers always go through psycopg.sql."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+import psycopg
+from psycopg import sql
+
+from harness.spec import Fixture
+
+TEMPLATE_DB = "harness_template"
+
+
+def _identifier(text: str, prefix: str) -> str:
+    """A readable, legal, <= 63-byte name: ex_node_pg_pool; long ones end in a short hash."""
+    name = prefix + re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
+    if len(name) > 63:
+        digest = hashlib.sha1(name.encode()).hexdigest()[:8]
+        name = name[:54] + "_" + digest
+    return name
+
+
+def role_name(example_id: str) -> str:
+    return _identifier(example_id, "ex_")
+
+
+def database_name(example_id: str, scenario: str) -> str:
+    return _identifier(f"{example_id}__{scenario}", "db_")
+
+
+@dataclass(frozen=True)
+class CaseDatabase:
+    role: str
+    password: str
+    dbname: str
+
+
+class Janitor:
+    def __init__(self, admin_conninfo: str, password: str, server_major: int) -> None:
+        self._admin_conninfo = admin_conninfo
+        self._password = password
+        self._strategy = sql.SQL(" STRATEGY FILE_COPY") if server_major >= 15 else sql.SQL("")
+        self._roles: set[str] = set()
+
+    def _connect(self, dbname: str = "postgres") -> psycopg.Connection:
+        return psycopg.connect(self._admin_conninfo.replace("dbname=postgres", f"dbname={dbname}"), autocommit=True)
+
+    def load_template(self, fixture: Fixture) -> None:
+        with self._connect() as admin:
+            admin.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(TEMPLATE_DB)))
+        with self._connect(TEMPLATE_DB) as conn:
+            conn.execute(fixture.schema_sql)
+            with conn.cursor() as cur:
+                cur.executemany("INSERT INTO users (id, name, active) VALUES (%s, %s, %s)",
+                                [(u["id"], u["name"], u["active"]) for u in fixture.users])
+            # Each case database is owned by its example's role; the tables come from the
+            # template (owned by the superuser), so the role gets every right on them.
+            conn.execute("GRANT ALL ON ALL TABLES IN SCHEMA public TO PUBLIC")
+            conn.execute("GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO PUBLIC")
+        with self._connect() as admin:
+            admin.execute(sql.SQL("REVOKE CONNECT ON DATABASE {} FROM PUBLIC").format(sql.Identifier(TEMPLATE_DB)))
+
+    def ensure_role(self, example_id: str) -> str:
+        role = role_name(example_id)
+        if role not in self._roles:
+            with self._connect() as admin:
+                exists = admin.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role]).fetchone()
+                verb = "ALTER" if exists else "CREATE"
+                admin.execute(sql.SQL(verb + " ROLE {} LOGIN PASSWORD {}").format(
+                    sql.Identifier(role), sql.Literal(self._password)))
+            self._roles.add(role)
+        return role
+
+    def create_case_database(self, example_id: str, scenario: str) -> CaseDatabase:
+        role = self.ensure_role(example_id)
+        dbname = database_name(example_id, scenario)
+        with self._connect() as admin:
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))
+            admin.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {} OWNER {}").format(
+                sql.Identifier(dbname), sql.Identifier(TEMPLATE_DB), sql.Identifier(role)) + self._strategy)
+            # New databases grant CONNECT to PUBLIC: take it back, so that only the owning
+            # example reaches its database.
+            admin.execute(sql.SQL("REVOKE CONNECT ON DATABASE {} FROM PUBLIC").format(sql.Identifier(dbname)))
+        return CaseDatabase(role=role, password=self._password, dbname=dbname)
+
+    def set_connection_limit(self, role: str, limit: int | None) -> None:
+        with self._connect() as admin:
+            admin.execute(sql.SQL("ALTER ROLE {} CONNECTION LIMIT {}").format(
+                sql.Identifier(role), sql.Literal(-1 if limit is None else int(limit))))
+
+    def drop_case_database(self, case: CaseDatabase) -> None:
+        with self._connect() as admin:
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(case.dbname)))

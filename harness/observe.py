@@ -1,0 +1,185 @@
+"""What the server saw: its JSON log (connections, statements, errors), pg_stat_activity sampled
+during a case, and pg_stat_statements. Everything is read through SQL as the superuser, so the
+same code serves a local cluster and a container."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import psycopg
+
+LOG_FILE = "log/postgresql.json"
+READ_CHUNK = 8 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class LogRecord:
+    timestamp: datetime
+    user: str
+    dbname: str
+    pid: int
+    severity: str
+    message: str
+    detail: str
+    state_code: str
+    application_name: str
+
+    @classmethod
+    def parse(cls, line: str) -> "LogRecord | None":
+        try:
+            raw = json.loads(line)
+        except ValueError:
+            return None
+        stamp = raw.get("timestamp", "")
+        try:
+            when = datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S.%f %Z")
+        except ValueError:
+            when = datetime.min
+        return cls(when, raw.get("user", ""), raw.get("dbname", ""), int(raw.get("pid", 0)),
+                   raw.get("error_severity", ""), raw.get("message", ""), raw.get("detail", ""),
+                   raw.get("state_code", ""), raw.get("application_name", ""))
+
+
+class ServerLog:
+    """Follows the server's JSON log by byte offset; a case reads what was logged since it began."""
+
+    def __init__(self, admin_conninfo: str) -> None:
+        self._conninfo = admin_conninfo
+        self._lock = threading.Lock()
+
+    def end_offset(self) -> int:
+        with psycopg.connect(self._conninfo, autocommit=True) as conn:
+            row = conn.execute("SELECT size FROM pg_stat_file(%s, true)", [LOG_FILE]).fetchone()
+        return int(row[0]) if row and row[0] is not None else 0
+
+    def read_since(self, offset: int) -> list[LogRecord]:
+        with self._lock, psycopg.connect(self._conninfo, autocommit=True) as conn:
+            # bytea, not text: a read that ends inside a multi-byte character must not fail.
+            data = bytearray()
+            while True:
+                chunk = conn.execute("SELECT pg_read_binary_file(%s, %s, %s, true)",
+                                     [LOG_FILE, offset + len(data), READ_CHUNK]).fetchone()[0]
+                if not chunk:
+                    break
+                data += chunk
+                if len(chunk) < READ_CHUNK:
+                    break
+        text = bytes(data).decode("utf-8", errors="replace")
+        complete = text[: text.rfind("\n") + 1]
+        return [r for r in (LogRecord.parse(line) for line in complete.splitlines()) if r is not None]
+
+
+@dataclass
+class ActivitySample:
+    t: float
+    backends: int
+    states: dict[str, int]
+    pids: list[int]
+
+
+@dataclass
+class ActivityTimeline:
+    samples: list[ActivitySample] = field(default_factory=list)
+
+    @property
+    def peak(self) -> int:
+        return max((s.backends for s in self.samples), default=0)
+
+    def idle_in_transaction_seen(self) -> bool:
+        return any(s.states.get("idle in transaction", 0) for s in self.samples)
+
+    def compact(self) -> list[list[float]]:
+        """[[seconds, backends], ...] with repeated counts dropped: small enough for results.json."""
+        points: list[list[float]] = []
+        for sample in self.samples:
+            if not points or points[-1][1] != sample.backends:
+                points.append([round(sample.t, 3), sample.backends])
+        if self.samples:
+            points.append([round(self.samples[-1].t, 3), self.samples[-1].backends])
+        return points
+
+
+ACTIVITY_SQL = (
+    "SELECT pid, coalesce(state, '') FROM pg_stat_activity "
+    "WHERE datname = %s AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+)
+
+
+class ActivitySampler:
+    """Samples the case database's client backends every `interval` seconds in a thread."""
+
+    def __init__(self, admin_conninfo: str, dbname: str, interval: float = 0.025) -> None:
+        self._conninfo = admin_conninfo
+        self._dbname = dbname
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name=f"sampler-{dbname}", daemon=True)
+        self.timeline = ActivityTimeline()
+        self._t0 = time.monotonic()
+
+    def __enter__(self) -> "ActivitySampler":
+        self._t0 = time.monotonic()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _loop(self) -> None:
+        conn: psycopg.Connection | None = None
+        while not self._stop.is_set():
+            try:
+                if conn is None or conn.closed:
+                    conn = psycopg.connect(self._conninfo, autocommit=True, connect_timeout=2)
+                rows = conn.execute(ACTIVITY_SQL, [self._dbname]).fetchall()
+                states: dict[str, int] = {}
+                for _pid, state in rows:
+                    states[state] = states.get(state, 0) + 1
+                self.timeline.samples.append(ActivitySample(time.monotonic() - self._t0, len(rows), states,
+                                                            [int(r[0]) for r in rows]))
+            except psycopg.Error:
+                # The server restarts in some scenarios: keep sampling once it is back.
+                conn = None
+            self._stop.wait(self._interval)
+        if conn is not None:
+            conn.close()
+
+
+def backends_of(admin_conninfo: str, dbname: str) -> list[tuple[int, str]]:
+    with psycopg.connect(admin_conninfo, autocommit=True) as conn:
+        return [(int(p), s) for p, s in conn.execute(ACTIVITY_SQL, [dbname]).fetchall()]
+
+
+def wait_backends_gone(admin_conninfo: str, dbname: str, within: float, floor: int = 0) -> tuple[bool, float, int]:
+    """Polls until at most `floor` backends remain. Returns (reached, seconds taken, count left)."""
+    start = time.monotonic()
+    while True:
+        left = len(backends_of(admin_conninfo, dbname))
+        elapsed = time.monotonic() - start
+        if left <= floor:
+            return True, elapsed, left
+        if elapsed >= within:
+            return False, elapsed, left
+        time.sleep(0.02)
+
+
+def terminate_backends(admin_conninfo: str, dbname: str) -> int:
+    with psycopg.connect(admin_conninfo, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            [dbname]).fetchall()
+    return len(rows)
+
+
+def statements_of(admin_conninfo: str, dbname: str) -> list[dict[str, Any]]:
+    with psycopg.connect(admin_conninfo, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT s.query, s.calls FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid "
+            "WHERE d.datname = %s ORDER BY s.calls DESC", [dbname]).fetchall()
+    return [{"query": q, "calls": int(c)} for q, c in rows]

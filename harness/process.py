@@ -1,0 +1,202 @@
+"""Runs one example process for one case: its own process group (a timeout kills children too),
+bounded capture of stdout and stderr, and the checkpoint protocol on stdin/stdout."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+MAX_STDOUT_BYTES = 1024 * 1024
+MAX_LINE_BYTES = 256 * 1024
+STDERR_TAIL_BYTES = 64 * 1024
+KILL_GRACE_SECONDS = 2.0
+
+Checkpoint = Callable[[str], None]
+
+
+@dataclass
+class ProcessRun:
+    argv: list[str]
+    exit_code: int | None = None
+    timed_out: bool = False
+    elapsed: float = 0.0
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    bad_lines: list[str] = field(default_factory=list)
+    stdout: str = ""
+    stderr: str = ""
+    stdout_truncated: bool = False
+    partial_line: str = ""
+    checkpoint_error: str = ""
+    start_error: str = ""
+
+    @property
+    def results(self) -> list[dict[str, Any]]:
+        return [m for m in self.messages if m.get("type") == "result"]
+
+    def stderr_tail(self, lines: int = 25) -> str:
+        return "\n".join(self.stderr.rstrip().splitlines()[-lines:])
+
+
+def _command_argv(command: str | Sequence[str]) -> list[str]:
+    return ["sh", "-c", command] if isinstance(command, str) else list(command)
+
+
+def kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """TERM the whole group, then KILL what is left: children of the example die too."""
+    for sig, grace in ((signal.SIGTERM, KILL_GRACE_SECONDS), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(proc.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            return
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            continue
+        # The leader is gone, but members of its group may live on.
+        try:
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            return
+
+
+class _StdoutReader(threading.Thread):
+    """Splits stdout into lines, keeps at most MAX_STDOUT_BYTES, hands each line to a queue."""
+
+    def __init__(self, stream: IO[bytes], lines: "queue.Queue[bytes | None]") -> None:
+        super().__init__(daemon=True)
+        self.stream = stream
+        self.lines = lines
+        self.kept = bytearray()
+        self.truncated = False
+        self.partial = b""
+
+    def run(self) -> None:
+        pending = b""
+        while True:
+            chunk = self.stream.read1(65536) if hasattr(self.stream, "read1") else self.stream.read(65536)
+            if not chunk:
+                break
+            if len(self.kept) < MAX_STDOUT_BYTES:
+                self.kept += chunk[: MAX_STDOUT_BYTES - len(self.kept)]
+            else:
+                self.truncated = True
+                continue  # keep draining so the example never blocks on a full pipe
+            pending += chunk
+            while b"\n" in pending:
+                line, pending = pending.split(b"\n", 1)
+                self.lines.put(line[:MAX_LINE_BYTES])
+            if len(pending) > MAX_LINE_BYTES:
+                self.lines.put(pending[:MAX_LINE_BYTES])
+                pending = b""
+        self.partial = pending
+        self.lines.put(None)
+
+
+class _TailReader(threading.Thread):
+    def __init__(self, stream: IO[bytes]) -> None:
+        super().__init__(daemon=True)
+        self.stream = stream
+        self.tail = bytearray()
+
+    def run(self) -> None:
+        while chunk := self.stream.read(65536):
+            self.tail += chunk
+            if len(self.tail) > STDERR_TAIL_BYTES:
+                del self.tail[: len(self.tail) - STDERR_TAIL_BYTES]
+
+
+def run_process(
+    command: str | Sequence[str],
+    cwd: Path,
+    env: Mapping[str, str],
+    timeout: float,
+    on_checkpoint: Checkpoint | None = None,
+) -> ProcessRun:
+    argv = _command_argv(command)
+    run = ProcessRun(argv=argv)
+    start = time.monotonic()
+    try:
+        proc = subprocess.Popen(argv, cwd=cwd, env=dict(env), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, start_new_session=True)
+    except OSError as exc:
+        run.start_error = f"could not start {argv[0]!r}: {exc.strerror or exc}"
+        return run
+    lines: queue.Queue[bytes | None] = queue.Queue()
+    out = _StdoutReader(proc.stdout, lines)  # type: ignore[arg-type]
+    err = _TailReader(proc.stderr)  # type: ignore[arg-type]
+    out.start()
+    err.start()
+    deadline = start + timeout
+    try:
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                run.timed_out = True
+                break
+            try:
+                raw = lines.get(timeout=min(remaining, 0.5))
+            except queue.Empty:
+                continue
+            if raw is None:
+                break
+            _handle_line(raw, run, proc, on_checkpoint)
+        if not run.timed_out:
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                run.timed_out = True
+    finally:
+        kill_group(proc)
+        proc.wait()
+        out.join(timeout=5)
+        err.join(timeout=5)
+        for stream in (proc.stdin, proc.stdout, proc.stderr):
+            try:
+                stream.close()  # type: ignore[union-attr]
+            except (OSError, BrokenPipeError):
+                pass
+    run.elapsed = time.monotonic() - start
+    run.exit_code = proc.returncode
+    run.stdout = bytes(out.kept).decode("utf-8", errors="replace")
+    run.stdout_truncated = out.truncated
+    run.partial_line = out.partial.decode("utf-8", errors="replace")
+    run.stderr = bytes(err.tail).decode("utf-8", errors="replace")
+    return run
+
+
+def _handle_line(raw: bytes, run: ProcessRun, proc: subprocess.Popen[bytes], on_checkpoint: Checkpoint | None) -> None:
+    text = raw.decode("utf-8", errors="replace").strip()
+    if not text:
+        return
+    try:
+        message = json.loads(text)
+    except ValueError:
+        run.bad_lines.append(text[:300])
+        return
+    if not isinstance(message, dict):
+        run.bad_lines.append(text[:300])
+        return
+    run.messages.append(message)
+    if message.get("type") != "checkpoint":
+        return
+    name = str(message.get("name", ""))
+    try:
+        if on_checkpoint is not None:
+            on_checkpoint(name)
+    except Exception as exc:  # noqa: BLE001 - reported as the case's failure, the example goes on
+        run.checkpoint_error = f"harness action at checkpoint {name!r} failed: {exc}"
+    try:
+        assert proc.stdin is not None
+        proc.stdin.write((json.dumps({"type": "continue", "name": name}) + "\n").encode())
+        proc.stdin.flush()
+    except (BrokenPipeError, OSError):
+        pass

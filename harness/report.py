@@ -1,0 +1,64 @@
+"""What a run leaves behind for people and machines: the matrix on the terminal and results.json."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from harness.outcome import Outcome, RunResult
+
+STYLES = {
+    Outcome.PASSED: "green", Outcome.FAILED: "bold red", Outcome.SKIPPED: "yellow",
+    Outcome.NOT_APPLICABLE: "dim", Outcome.XFAILED: "cyan", Outcome.XPASSED: "bold magenta",
+}
+SHORT = {
+    Outcome.PASSED: "✔", Outcome.FAILED: "✘ FAIL", Outcome.SKIPPED: "- skip",
+    Outcome.NOT_APPLICABLE: "· n/a", Outcome.XFAILED: "✔ xfail", Outcome.XPASSED: "✘ XPASS",
+}
+
+
+def write_results(run: RunResult, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(run.to_json(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path
+
+
+def matrix_table(run: RunResult, scenario_names: list[str]) -> Table:
+    table = Table(title=f"PostgreSQL {run.postgres} · backend {run.backend}", show_lines=False)
+    table.add_column("scenario", no_wrap=True)
+    for example in run.examples:
+        table.add_column(example.id, justify="center", no_wrap=True)
+    present = {s.name for e in run.examples for s in e.scenarios}
+    for name in [n for n in scenario_names if n in present]:
+        cells: list[Text | str] = [name]
+        for example in run.examples:
+            case = next((s for s in example.scenarios if s.name == name), None)
+            cells.append(Text(SHORT[case.outcome], style=STYLES[case.outcome]) if case else "")
+        table.add_row(*cells)
+    return table
+
+
+def print_summary(run: RunResult, scenario_names: list[str], console: Console) -> None:
+    for error in run.errors:
+        console.print(f"[bold red]error:[/] {error}", highlight=False)
+    if run.examples:
+        console.print(matrix_table(run, scenario_names))
+    for example in run.examples:
+        for case in example.scenarios:
+            if case.outcome in (Outcome.FAILED, Outcome.XPASSED):
+                console.rule(f"[bold red]{example.id}::{case.name}", align="left")
+                console.print(case.failure.render() if case.failure else case.message, highlight=False, markup=False)
+            elif case.outcome is Outcome.SKIPPED:
+                console.print(f"[yellow]skipped[/] {example.id}::{case.name}: {case.message}", highlight=False)
+    counts: dict[Outcome, int] = {}
+    for example in run.examples:
+        for case in example.scenarios:
+            counts[case.outcome] = counts.get(case.outcome, 0) + 1
+    summary = ", ".join(f"{counts.get(o, 0)} {o.value}" for o in Outcome if counts.get(o))
+    style = "bold green" if run.ok else "bold red"
+    console.print(f"[{style}]{'PASSED' if run.ok else 'FAILED'}[/] {summary or 'no cases'} in {run.seconds:.1f} s",
+                  highlight=False)

@@ -1,0 +1,117 @@
+"""The seam between the spec and the checks: a `ScenarioCheck` per scenario name, looked up in a
+registry. A check acts at the example's checkpoints and then judges its `data` and the server's
+record of the case, collecting every problem instead of stopping at the first."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable, ClassVar
+
+import psycopg
+
+from harness.janitor import CaseDatabase, Janitor
+from harness.manifest import Example
+from harness.observe import ActivityTimeline, LogRecord
+from harness.server.base import PostgresServer
+from harness.spec import Spec, Scenario
+
+
+@dataclass
+class CaseContext:
+    example: Example
+    scenario: Scenario
+    spec: Spec
+    db: CaseDatabase
+    server: PostgresServer
+    janitor: Janitor
+    admin_conninfo: str          # superuser, postgres database
+    params: dict[str, Any]
+    server_time_before: datetime | None = None
+    server_time_after: datetime | None = None
+    log: list[LogRecord] = field(default_factory=list)
+    timeline: ActivityTimeline = field(default_factory=ActivityTimeline)
+    statements: list[dict[str, Any]] = field(default_factory=list)
+    backends_left: int = 0
+    backends_gone_seconds: float = 0.0
+
+    @property
+    def case_conninfo(self) -> str:
+        """Superuser connection to the case's own database, for server-side checks."""
+        return self.admin_conninfo.replace("dbname=postgres", f"dbname={self.db.dbname}")
+
+    def query_case_db(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+        with psycopg.connect(self.case_conninfo, autocommit=True) as conn:
+            return conn.execute(sql, params or []).fetchall()
+
+    def my_log(self) -> list[LogRecord]:
+        return [r for r in self.log if r.dbname == self.db.dbname or r.user == self.db.role]
+
+    def connections_authorized(self) -> list[LogRecord]:
+        return [r for r in self.my_log() if r.message.startswith("connection authorized")]
+
+
+@dataclass
+class Verdict:
+    problems: list[str] = field(default_factory=list)
+    observed: dict[str, Any] = field(default_factory=dict)
+    diffs: list[str] = field(default_factory=list)
+
+    def fail(self, problem: str) -> None:
+        self.problems.append(problem)
+
+    def require(self, condition: bool, problem: str) -> bool:
+        if not condition:
+            self.fail(problem)
+        return condition
+
+    def compare(self, what: str, expected: Any, actual: Any) -> bool:
+        if expected == actual:
+            return True
+        self.fail(f"{what} differs from the spec")
+        self.diffs.append(f"--- expected {what}\n+++ actual {what}\n" + unified(expected, actual))
+        return False
+
+
+def pretty(value: Any) -> list[str]:
+    return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True, default=str).splitlines()
+
+
+def unified(expected: Any, actual: Any) -> str:
+    lines = difflib.unified_diff(pretty(expected), pretty(actual), lineterm="", n=2)
+    return "\n".join(line for line in lines if not line.startswith(("---", "+++")))
+
+
+class ScenarioCheck:
+    """Base: no checkpoints expected, `verify` judges the result's data."""
+
+    name: ClassVar[str] = ""
+
+    def __init__(self, ctx: CaseContext) -> None:
+        self.ctx = ctx
+        self.expect = ctx.scenario.expect
+
+    def prepare(self) -> None:
+        """Before the example starts (e.g. a connection limit for the role)."""
+
+    def on_checkpoint(self, name: str) -> None:
+        raise RuntimeError(f"scenario {self.name} has no checkpoint {name!r}")
+
+    def finish(self) -> None:
+        """After the example exited, before the case database is dropped."""
+
+    def verify(self, data: dict[str, Any], verdict: Verdict) -> None:
+        raise NotImplementedError
+
+
+REGISTRY: dict[str, type[ScenarioCheck]] = {}
+
+
+def scenario(name: str) -> Callable[[type[ScenarioCheck]], type[ScenarioCheck]]:
+    def register(cls: type[ScenarioCheck]) -> type[ScenarioCheck]:
+        cls.name = name
+        REGISTRY[name] = cls
+        return cls
+    return register

@@ -1,0 +1,258 @@
+"""Pool behaviour, judged from the server's side: the connection log (exact open/close times per
+backend pid) and pg_stat_activity sampled during the case. An example's output cannot show that
+its pool is bounded, reuses connections or releases them; the server's record can."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from harness.observe import backends_of, terminate_backends, wait_backends_gone
+from harness.scenarios.base import ScenarioCheck, Verdict, scenario
+
+
+def peak_open_connections(check: ScenarioCheck) -> tuple[int, int]:
+    """(most connections open at once, connections opened in all) from the connection log."""
+    events: list[tuple[Any, int]] = []
+    for record in check.ctx.my_log():
+        if record.message.startswith("connection authorized"):
+            events.append((record.timestamp, 1))
+        elif record.message.startswith("disconnection"):
+            events.append((record.timestamp, -1))
+    events.sort(key=lambda e: (e[0], e[1]))  # a close and an open in the same ms: close first
+    open_now = peak = opened = 0
+    for _when, delta in events:
+        open_now += delta
+        opened += delta > 0
+        peak = max(peak, open_now)
+    return peak, opened
+
+
+def burst_ok(verdict: Verdict, what: str, summary: Any, expected: int) -> None:
+    if not verdict.require(isinstance(summary, dict), f"{what} must be a burst summary object, got {summary!r}"):
+        return
+    ok, failed = summary.get("succeeded"), summary.get("failed")
+    verdict.require(ok == expected and failed == 0,
+                    f"{what}: {ok} of {expected} succeeded, {failed} failed; errors: {summary.get('errors', [])[:5]}")
+
+
+class PoolCheck(ScenarioCheck):
+    @property
+    def pool_max(self) -> int:
+        return int(self.ctx.params["pool"]["max"])
+
+    def verify(self, data: dict[str, Any], verdict: Verdict) -> None:
+        peak, opened = peak_open_connections(self)
+        verdict.observed.update({"peak_open": peak, "connections_opened": opened,
+                                 "peak_backends_sampled": self.ctx.timeline.peak,
+                                 "timeline": self.ctx.timeline.compact()})
+        self.judge(data, verdict, peak, opened)
+
+    def judge(self, data: dict[str, Any], verdict: Verdict, peak: int, opened: int) -> None:
+        raise NotImplementedError
+
+
+@scenario("pool_bounded")
+class PoolBounded(PoolCheck):
+    def judge(self, data: dict[str, Any], verdict: Verdict, peak: int, opened: int) -> None:
+        params = self.ctx.params
+        burst_ok(verdict, "the burst", data, int(params["concurrency"]))
+        verdict.require(peak <= self.pool_max,
+                        f"the pool opened {peak} connections at once; its max is {self.pool_max} (connection log)")
+        active_peak = max((s.states.get("active", 0) for s in self.ctx.timeline.samples), default=0)
+        verdict.observed["peak_active_sampled"] = active_peak
+        verdict.require(active_peak >= int(self.expect["min_peak_backends"]),
+                        f"at most {active_peak} queries ran at once: the burst did not run concurrently")
+        rounds = int(params["concurrency"]) / self.pool_max
+        budget = rounds * float(params["sleep_seconds"]) * float(self.expect["wall_factor"]) + float(self.expect["wall_slack_seconds"])
+        elapsed = data.get("elapsed_ms")
+        verdict.observed["elapsed_ms"] = elapsed
+        if verdict.require(isinstance(elapsed, (int, float)), "data.elapsed_ms is missing"):
+            verdict.require(elapsed / 1000 <= budget,
+                            f"the burst took {elapsed / 1000:.2f} s; {self.pool_max}-way concurrency allows {budget:.2f} s")
+
+
+@scenario("pool_reuse")
+class PoolReuse(PoolCheck):
+    def judge(self, data: dict[str, Any], verdict: Verdict, peak: int, opened: int) -> None:
+        pids = data.get("pids")
+        if not verdict.require(isinstance(pids, list) and len(pids) == int(self.ctx.params["queries"]),
+                               f"data.pids must list {self.ctx.params['queries']} backend pids"):
+            return
+        distinct = sorted(set(pids))
+        verdict.observed["distinct_pids"] = len(distinct)
+        verdict.require(len(distinct) <= self.pool_max,
+                        f"{len(distinct)} distinct backends served {len(pids)} sequential queries; a pool of max "
+                        f"{self.pool_max} reuses its connections")
+        verdict.require(opened <= self.pool_max,
+                        f"the server logged {opened} connections for {len(pids)} sequential queries (max {self.pool_max})")
+        logged = {r.pid for r in self.ctx.connections_authorized()}
+        verdict.require(set(distinct) <= logged, "data.pids names backends the server never saw for this case")
+
+
+@scenario("pool_release")
+class PoolRelease(PoolCheck):
+    def __init__(self, ctx: Any) -> None:
+        super().__init__(ctx)
+        self.after_work: list[tuple[int, str]] = []
+        self.close_seconds: float | None = None
+        self.left_after_close = 0
+
+    def on_checkpoint(self, name: str) -> None:
+        if name == "after_work":
+            self.after_work = backends_of(self.ctx.admin_conninfo, self.ctx.db.dbname)
+        elif name == "after_close":
+            within = float(self.expect["closed_within_seconds"])
+            reached, seconds, left = wait_backends_gone(self.ctx.admin_conninfo, self.ctx.db.dbname, within + 1.0)
+            self.close_seconds = seconds if reached else None
+            self.left_after_close = left
+        else:
+            super().on_checkpoint(name)
+
+    def judge(self, data: dict[str, Any], verdict: Verdict, peak: int, opened: int) -> None:
+        burst_ok(verdict, "the work", data, int(self.ctx.params["concurrency"]))
+        states = [state for _pid, state in self.after_work]
+        verdict.observed["backends_after_work"] = states
+        stuck = states.count("idle in transaction") + states.count("idle in transaction (aborted)")
+        verdict.require(stuck == 0, f"{stuck} backend(s) were 'idle in transaction' after the work: a connection was "
+                                    "not released (commit/rollback missing)")
+        verdict.require(peak <= self.pool_max, f"the pool opened {peak} connections at once; its max is {self.pool_max}")
+        within = float(self.expect["closed_within_seconds"])
+        verdict.observed["close_seconds"] = self.close_seconds
+        if self.close_seconds is None:
+            verdict.fail(f"{self.left_after_close} backend(s) still open {within + 1:.0f} s after the pool was closed "
+                         "(or the example never reached checkpoint after_close)")
+        else:
+            verdict.require(self.close_seconds <= within,
+                            f"the pool's connections took {self.close_seconds:.2f} s to close; allowed {within:.1f} s")
+
+
+@scenario("pool_acquire_timeout")
+class PoolAcquireTimeout(PoolCheck):
+    timeout_hint = ("the second acquire never returned: the pool does not honour its acquire timeout "
+                    "(node-postgres #3197 describes such a hang)")
+
+    def judge(self, data: dict[str, Any], verdict: Verdict, peak: int, opened: int) -> None:
+        error = data.get("error") or {}
+        elapsed = data.get("elapsed_ms")
+        verdict.observed.update({"elapsed_ms": elapsed, "error_type": error.get("type"), "error": error.get("message")})
+        verdict.require(error.get("kind") == self.expect["error_kind"],
+                        f"the second acquire ended with {error.get('type') or 'no error'} "
+                        f"({error.get('message', '')!s:.120}); expected the pool's own timeout error")
+        if verdict.require(isinstance(elapsed, (int, float)), "data.elapsed_ms is missing"):
+            low, high = self.expect["min_elapsed_ms"], self.expect["max_elapsed_ms"]
+            verdict.require(low * 0.95 <= elapsed <= high,
+                            f"the acquire timed out after {elapsed:.0f} ms; the pool's timeout is "
+                            f"{self.ctx.params['pool']['acquire_timeout_ms']} ms (allowed {low}-{high} ms)")
+        verdict.require(peak <= 1, f"the pool of max 1 opened {peak} connections at once")
+
+
+@scenario("pool_idle_timeout")
+class PoolIdleTimeout(PoolCheck):
+    WATCH_LIMIT_SECONDS = 30.0
+
+    def __init__(self, ctx: Any) -> None:
+        super().__init__(ctx)
+        self.open_after_burst = 0
+        self.idle_close_seconds: float | None = None
+        self.left = 0
+
+    @property
+    def min_idle(self) -> int:
+        return int(self.ctx.params["pool"].get("min_idle", 0))
+
+    def on_checkpoint(self, name: str) -> None:
+        if name != "after_burst":
+            super().on_checkpoint(name)
+        self.open_after_burst = len(backends_of(self.ctx.admin_conninfo, self.ctx.db.dbname))
+        reached, seconds, left = wait_backends_gone(self.ctx.admin_conninfo, self.ctx.db.dbname,
+                                                    self.WATCH_LIMIT_SECONDS, floor=self.min_idle)
+        self.idle_close_seconds = seconds if reached else None
+        self.left = left
+
+    def judge(self, data: dict[str, Any], verdict: Verdict, peak: int, opened: int) -> None:
+        burst_ok(verdict, "the burst", data, int(self.ctx.params["burst"]))
+        used = data.get("idle_timeout_ms")
+        verdict.observed.update({"open_after_burst": self.open_after_burst, "idle_close_seconds": self.idle_close_seconds,
+                                 "idle_timeout_ms": used})
+        verdict.require(self.open_after_burst > self.min_idle,
+                        f"only {self.open_after_burst} connection(s) open after the burst: nothing to time out")
+        if not verdict.require(isinstance(used, (int, float)), "data.idle_timeout_ms (the value used) is missing"):
+            return
+        allowed = used / 1000 + float(self.expect["slack_seconds"])
+        if self.idle_close_seconds is None:
+            verdict.fail(f"{self.left} idle connection(s) still open {self.WATCH_LIMIT_SECONDS:.0f} s after the burst "
+                         f"(idle timeout {used} ms, minimum {self.min_idle})")
+        else:
+            verdict.require(self.idle_close_seconds <= allowed,
+                            f"idle connections closed after {self.idle_close_seconds:.1f} s; "
+                            f"idle timeout {used} ms + slack allows {allowed:.1f} s")
+
+
+class Recovery(PoolCheck):
+    def __init__(self, ctx: Any) -> None:
+        super().__init__(ctx)
+        self.killed = 0
+        self.pids_before: set[int] = set()
+
+    def on_checkpoint(self, name: str) -> None:
+        if name != "between_bursts":
+            super().on_checkpoint(name)
+        self.pids_before = {pid for pid, _ in backends_of(self.ctx.admin_conninfo, self.ctx.db.dbname)}
+        self.killed = self.fault()
+        time.sleep(float(self.expect.get("settle_seconds", 1.0)))
+
+    def fault(self) -> int:
+        raise NotImplementedError
+
+    def judge(self, data: dict[str, Any], verdict: Verdict, peak: int, opened: int) -> None:
+        expected = int(self.ctx.params["concurrency"])
+        burst_ok(verdict, "the first burst", data.get("first"), expected)
+        burst_ok(verdict, "the second burst (after the fault)", data.get("second"), expected)
+        verdict.observed.update({"backends_killed": self.killed})
+        verdict.require(self.killed > 0, "the pool held no connection at the checkpoint: the fault hit nothing")
+        verdict.require(peak <= self.pool_max, f"the pool opened {peak} connections at once; its max is {self.pool_max}")
+
+
+@scenario("pool_recovery_terminate")
+class RecoveryTerminate(Recovery):
+    def fault(self) -> int:
+        killed = terminate_backends(self.ctx.admin_conninfo, self.ctx.db.dbname)
+        wait_backends_gone(self.ctx.admin_conninfo, self.ctx.db.dbname, 5.0)
+        return killed
+
+
+@scenario("pool_recovery_restart")
+class RecoveryRestart(Recovery):
+    def fault(self) -> int:
+        count = len(self.pids_before)
+        self.ctx.server.restart()
+        return count
+
+
+@scenario("no_pool_exhaustion")
+class NoPoolExhaustion(PoolCheck):
+    def prepare(self) -> None:
+        self.ctx.janitor.set_connection_limit(self.ctx.db.role, int(self.ctx.params["connection_limit"]))
+
+    def finish(self) -> None:
+        self.ctx.janitor.set_connection_limit(self.ctx.db.role, None)
+
+    def judge(self, data: dict[str, Any], verdict: Verdict, peak: int, opened: int) -> None:
+        requests = int(self.ctx.params["requests"])
+        burst_ok(verdict, "pooled requests", data.get("pooled"), requests)
+        unpooled = data.get("unpooled") or {}
+        errors = [str(e) for e in unpooled.get("errors", [])]
+        code = self.expect["unpooled_sqlstate"]
+        verdict.observed.update({"pooled_succeeded": (data.get("pooled") or {}).get("succeeded"),
+                                 "unpooled_succeeded": unpooled.get("succeeded"),
+                                 "unpooled_failed": unpooled.get("failed"),
+                                 "unpooled_errors": sorted(set(errors))})
+        verdict.require(bool(unpooled.get("failed")),
+                        f"{requests} connections at once under a limit of {self.ctx.params['connection_limit']} all "
+                        "succeeded: the connection-per-request half did not exhaust the server")
+        verdict.require(bool(errors) and all(e == code for e in errors),
+                        f"the connection-per-request failures must be SQLSTATE {code}; got {sorted(set(errors))[:5]}")
+        refused = [r for r in self.ctx.my_log() if r.state_code == code]
+        verdict.observed["server_refusals_53300"] = len(refused)
+        verdict.require(bool(refused), f"the server logged no refusal with SQLSTATE {code}")

@@ -1,0 +1,76 @@
+"""What the rest of the harness needs from a server, whoever started it."""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+
+# One place for the settings both backends give the server: the observations the checks rely on
+# (statement and connection log as JSON, pg_stat_statements) and speed over durability.
+SERVER_SETTINGS: dict[str, str] = {
+    "listen_addresses": "'127.0.0.1'",
+    "max_connections": "400",
+    "shared_preload_libraries": "'pg_stat_statements'",
+    "pg_stat_statements.track": "'all'",
+    "logging_collector": "on",
+    "log_destination": "'jsonlog'",
+    "log_directory": "'log'",
+    "log_filename": "'postgresql.log'",
+    "log_rotation_age": "0",
+    "log_rotation_size": "0",
+    "log_connections": "on",
+    "log_disconnections": "on",
+    "log_statement": "'all'",
+    "password_encryption": "'scram-sha-256'",
+    "fsync": "off",
+    "synchronous_commit": "off",
+    "full_page_writes": "off",
+    "timezone": "'UTC'",
+}
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    superuser: str = "postgres"
+    superuser_password: str = ""
+    host: str = "127.0.0.1"
+
+
+class PostgresServer(abc.ABC):
+    backend: str = "?"
+
+    host: str = "127.0.0.1"
+    port: int = 0
+
+    @abc.abstractmethod
+    def start(self) -> None: ...
+
+    @abc.abstractmethod
+    def stop(self) -> None:
+        """Stop the server and delete everything it made. Safe to call twice."""
+
+    @abc.abstractmethod
+    def restart(self) -> None:
+        """A fast restart (pg_ctl -m fast): every client is disconnected, the data stays."""
+
+    @abc.abstractmethod
+    def admin_conninfo(self, dbname: str = "postgres") -> str:
+        """A superuser connection string for the harness itself."""
+
+    @abc.abstractmethod
+    def is_alive(self) -> bool: ...
+
+    @abc.abstractmethod
+    def log_tail(self, lines: int = 30) -> str:
+        """The server's own startup/crash log, for run-level errors."""
+
+    def __enter__(self) -> "PostgresServer":
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

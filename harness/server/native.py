@@ -1,0 +1,219 @@
+"""A throwaway PostgreSQL cluster on this machine: initdb + pg_ctl, 127.0.0.1 on a free port and
+a private socket dir, all inside one temp dir that stop() deletes.
+
+initdb and postgres refuse to run as root, so as root the cluster is run by the unprivileged
+`postgres` account (Debian's postgresql package creates it)."""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from harness.errors import HarnessError
+from harness.server.base import SERVER_SETTINGS, PostgresServer, ServerSettings
+
+RUN_AS_WHEN_ROOT = "postgres"
+TEMP_PREFIX = "pg-harness-"
+
+
+def find_bindir() -> Path:
+    """HARNESS_PG_BINDIR, else Debian's newest /usr/lib/postgresql/<v>/bin, else initdb on PATH."""
+    override = os.environ.get("HARNESS_PG_BINDIR")
+    if override:
+        return Path(override)
+    debian = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(p.split("/")[4]))
+    if debian:
+        return Path(debian[-1]).parent
+    on_path = shutil.which("initdb")
+    if on_path:
+        return Path(on_path).parent
+    raise HarnessError(
+        "PostgreSQL server binaries (initdb, pg_ctl) not found.\n"
+        "  fix: apt-get install -y postgresql   (or set HARNESS_PG_BINDIR to the folder holding initdb)"
+    )
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def server_version_of(bindir: Path) -> str:
+    out = subprocess.run([str(bindir / "postgres"), "--version"], capture_output=True, text=True, check=True)
+    return out.stdout.strip().rsplit(" ", 1)[-1]
+
+
+class NativeServer(PostgresServer):
+    backend = "native"
+
+    def __init__(self, settings: ServerSettings | None = None, bindir: Path | None = None,
+                 extra_settings: dict[str, str] | None = None) -> None:
+        self.settings = settings or ServerSettings()
+        self.bindir = bindir or find_bindir()
+        self.extra_settings = extra_settings or {}
+        self.host = self.settings.host
+        self.port = 0
+        self.root: Path | None = None
+        self._user = RUN_AS_WHEN_ROOT if os.geteuid() == 0 else None
+
+    # -- paths ------------------------------------------------------------------------------
+    @property
+    def datadir(self) -> Path:
+        assert self.root is not None
+        return self.root / "data"
+
+    @property
+    def socket_dir(self) -> Path:
+        assert self.root is not None
+        return self.root / "socket"
+
+    @property
+    def startup_log(self) -> Path:
+        assert self.root is not None
+        return self.root / "startup.log"
+
+    # -- process helpers --------------------------------------------------------------------
+    def _run(self, *argv: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        # A new session: a Ctrl-C on the terminal reaches the harness, which then stops the
+        # server in order, instead of reaching the postmaster first.
+        return subprocess.run(
+            [str(self.bindir / argv[0]), *argv[1:]], user=self._user, capture_output=True, text=True,
+            timeout=timeout, start_new_session=True, cwd="/",
+        )
+
+    def _chown(self, path: Path) -> None:
+        if self._user:
+            entry = pwd.getpwnam(self._user)
+            os.chown(path, entry.pw_uid, entry.pw_gid)
+
+    # -- lifecycle --------------------------------------------------------------------------
+    def start(self) -> None:
+        if self._user:
+            try:
+                pwd.getpwnam(self._user)
+            except KeyError:
+                raise HarnessError(
+                    f"running as root, but there is no `{self._user}` account to run initdb and postgres as.\n"
+                    "  fix: apt-get install -y postgresql   (it creates the account), or run the harness as a normal user"
+                ) from None
+        self.root = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX))
+        os.chmod(self.root, 0o755)
+        self._chown(self.root)
+        self.socket_dir.mkdir(mode=0o700)
+        self._chown(self.socket_dir)
+
+        pwfile = self.root / "pw"
+        pwfile.write_text(self.settings.superuser_password or "unused")
+        self._chown(pwfile)
+        init = self._run(
+            "initdb", "-D", str(self.datadir), "-U", self.settings.superuser, f"--pwfile={pwfile}",
+            "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8",
+            "--no-sync", "--no-instructions",
+        )
+        pwfile.unlink()
+        if init.returncode != 0:
+            raise HarnessError(f"initdb failed (exit {init.returncode}):\n{init.stdout[-2000:]}{init.stderr[-2000:]}")
+        self._write_config()
+        self._start_on_free_port()
+
+    def _write_config(self) -> None:
+        settings = dict(SERVER_SETTINGS)
+        settings["unix_socket_directories"] = f"'{self.socket_dir}'"
+        settings.update(self.extra_settings)
+        with (self.datadir / "postgresql.conf").open("a") as conf:
+            conf.write("\n# pg-sample-harness\n")
+            for key, value in settings.items():
+                conf.write(f"{key} = {value}\n")
+        # Only loopback and the private socket; every role authenticates with SCRAM over TCP.
+        (self.datadir / "pg_hba.conf").write_text(
+            "local all all trust\n"
+            "host  all all 127.0.0.1/32 scram-sha-256\n"
+        )
+
+    def _start_on_free_port(self) -> None:
+        last = ""
+        for _attempt in range(3):  # another process can take the free port between pick and bind
+            self.port = free_port()
+            self._set_port(self.port)
+            result = self._run("pg_ctl", "-D", str(self.datadir), "-l", str(self.startup_log), "-w", "-t", "60", "start")
+            if result.returncode == 0:
+                return
+            last = self.log_tail()
+            if "could not bind" not in last and "Address already in use" not in last:
+                break
+        raise HarnessError(f"PostgreSQL did not start:\n{last}")
+
+    def _set_port(self, port: int) -> None:
+        with (self.datadir / "postgresql.conf").open("a") as conf:
+            conf.write(f"port = {port}\n")
+
+    def restart(self) -> None:
+        result = self._run("pg_ctl", "-D", str(self.datadir), "-l", str(self.startup_log), "-w", "-t", "60",
+                           "-m", "fast", "restart")
+        if result.returncode != 0:
+            raise HarnessError(f"PostgreSQL did not restart:\n{self.log_tail()}")
+
+    def postmaster_pid(self) -> int | None:
+        if self.root is None:
+            return None
+        try:
+            return int((self.datadir / "postmaster.pid").read_text().split("\n", 1)[0])
+        except (OSError, ValueError):
+            return None
+
+    def is_alive(self) -> bool:
+        pid = self.postmaster_pid()
+        if pid is None:
+            return False
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+
+    def stop(self) -> None:
+        if self.root is None:
+            return
+        if self.datadir.exists():
+            pid = self.postmaster_pid()
+            try:
+                self._run("pg_ctl", "-D", str(self.datadir), "-w", "-t", "20", "-m", "immediate", "stop", timeout=30)
+            except subprocess.TimeoutExpired:
+                pass
+            if pid and self._wait_gone(pid, 5) is False:
+                os.kill(pid, signal.SIGKILL)
+                self._wait_gone(pid, 5)
+        shutil.rmtree(self.root, ignore_errors=True)
+        self.root = None
+
+    @staticmethod
+    def _wait_gone(pid: int, seconds: float) -> bool:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return True
+            time.sleep(0.05)
+        return False
+
+    def admin_conninfo(self, dbname: str = "postgres") -> str:
+        return f"host={self.socket_dir} port={self.port} user={self.settings.superuser} dbname={dbname}"
+
+    def log_tail(self, lines: int = 30) -> str:
+        chunks = []
+        for path in (self.startup_log, self.datadir / "log" / "postgresql.json") if self.root else ():
+            try:
+                chunks.append("\n".join(path.read_text(errors="replace").splitlines()[-lines:]))
+            except OSError:
+                continue
+        return "\n".join(chunks)

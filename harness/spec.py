@@ -1,0 +1,96 @@
+"""The common spec: the fixture every example sees and the scenarios every example runs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from harness.errors import InputError
+
+SCENARIO_KEYS = {"summary", "group", "timeout_seconds", "params", "expect"}
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    summary: str
+    group: str
+    timeout_seconds: float
+    params: dict[str, Any]
+    expect: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Fixture:
+    schema_sql: str
+    users: list[dict[str, Any]]
+
+    def user_rows(self, where: str = "all") -> list[dict[str, Any]]:
+        rows = sorted(self.users, key=lambda u: u["id"])
+        if where == "active":
+            rows = [u for u in rows if u["active"]]
+        return [{"id": u["id"], "name": u["name"]} for u in rows]
+
+
+@dataclass(frozen=True)
+class Spec:
+    fixture: Fixture
+    scenarios: dict[str, Scenario] = field(default_factory=dict)
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.scenarios)
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise InputError(path, "", f"is not valid YAML ({exc})", "fix the YAML syntax") from exc
+
+
+def load_fixture(path: Path) -> Fixture:
+    data = _read_yaml(path)
+    if not isinstance(data, dict) or "schema" not in data or "users" not in data:
+        raise InputError(path, "schema/users", "needs both keys", "add `schema:` (SQL) and `users:` (rows)")
+    return Fixture(schema_sql=data["schema"], users=list(data["users"]))
+
+
+def load_scenario(path: Path) -> Scenario:
+    data = _read_yaml(path)
+    if not isinstance(data, dict):
+        raise InputError(path, "", "must be a mapping", f"use the keys {sorted(SCENARIO_KEYS)}")
+    unknown = set(data) - SCENARIO_KEYS
+    if unknown:
+        raise InputError(path, sorted(unknown)[0], "is not a scenario key", f"use only {sorted(SCENARIO_KEYS)}")
+    for key in ("summary", "group"):
+        if not isinstance(data.get(key), str):
+            raise InputError(path, key, "is missing", f"add `{key}: <text>`")
+    return Scenario(
+        name=path.stem,
+        summary=data["summary"],
+        group=data["group"],
+        timeout_seconds=float(data.get("timeout_seconds", 30)),
+        params=dict(data.get("params") or {}),
+        expect=dict(data.get("expect") or {}),
+    )
+
+
+def load_spec(spec_dir: Path) -> Spec:
+    fixture = load_fixture(spec_dir / "fixture.yaml")
+    paths = sorted((spec_dir / "scenarios").glob("*.yaml"))
+    scenarios = {s.name: s for s in (load_scenario(p) for p in paths)}
+    # Keep the page's order: core scenarios first, then the pool ones, as the groups are listed.
+    order = {"core": 0, "pool": 1, "lifecycle": 2}
+    ordered = sorted(scenarios.values(), key=lambda s: (order.get(s.group, 9), _CANONICAL.get(s.name, 99), s.name))
+    return Spec(fixture=fixture, scenarios={s.name: s for s in ordered})
+
+
+_CANONICAL = {name: i for i, name in enumerate([
+    "connect_now", "select_rows", "param_query", "active_users", "transaction", "error_sqlstate", "types",
+    "pool_bounded", "pool_reuse", "pool_release", "pool_acquire_timeout", "pool_idle_timeout",
+    "pool_recovery_terminate", "pool_recovery_restart", "no_pool_exhaustion",
+])}
