@@ -133,6 +133,9 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     console = Console(stderr=bool(getattr(args, "json", False)))
+    if not console.is_terminal:
+        # CI logs and pipes have no width: do not squeeze the matrix into 80 columns.
+        console.width = max(console.width, 140)
     signal.signal(signal.SIGTERM, _terminate_as_interrupt)
     try:
         if args.command == "list":

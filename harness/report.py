@@ -31,7 +31,8 @@ def matrix_table(run: RunResult, scenario_names: list[str]) -> Table:
     table = Table(title=f"PostgreSQL {run.postgres} · backend {run.backend}", show_lines=False)
     table.add_column("scenario", no_wrap=True)
     for example in run.examples:
-        table.add_column(example.id, justify="center", no_wrap=True)
+        language, name = example.id.split("/", 1)
+        table.add_column(f"{language}\n{name}", justify="center", no_wrap=True)
     present = {s.name for e in run.examples for s in e.scenarios}
     for name in [n for n in scenario_names if n in present]:
         cells: list[Text | str] = [name]

@@ -9,12 +9,14 @@ import shlex
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import psycopg
 
-from harness.build import BuildCache, BuildResult
+from harness.build import BuildResult
+from harness.executors import Executor, NativeExecutor
 from harness.errors import HarnessError
 from harness.janitor import CaseDatabase, Janitor
 from harness.manifest import Discovery, Example, discover
@@ -25,7 +27,7 @@ from harness.process import ProcessRun, run_process
 from harness.scenarios import REGISTRY, CaseContext, Verdict
 from harness.server.base import PostgresServer, ServerSettings
 from harness.spec import Scenario, Spec, load_spec
-from harness.toolchain import ToolStatus, missing_tools
+from harness.toolchain import ToolStatus
 
 OUTPUT_TAIL_CHARS = 8000
 
@@ -35,6 +37,13 @@ class RunOptions:
     backend: str = "native"
     rebuild: bool = False
     keep_databases: bool = False
+
+
+def make_executor(backend: str, cache_dir: Path) -> Executor:
+    if backend == "docker":
+        from harness.container_executor import DockerExecutor  # type: ignore[import-not-found]
+        return DockerExecutor(cache_dir)
+    return NativeExecutor(cache_dir)
 
 
 def make_server(backend: str, password: str) -> PostgresServer:
@@ -64,7 +73,7 @@ class HarnessSession:
         self.postgres_version = ""
         self.builds: dict[str, BuildResult] = {}
         self.missing: dict[str, list[ToolStatus]] = {}
-        self.build_cache = BuildCache(self.paths.cache)
+        self.executor: Executor = make_executor(self.options.backend, self.paths.cache)
 
     @property
     def examples(self) -> list[Example]:
@@ -86,9 +95,12 @@ class HarnessSession:
         self.server_log = ServerLog(admin)
 
     def close(self) -> None:
-        if self.server is not None:
-            self.server.stop()
-            self.server = None
+        try:
+            self.executor.cleanup()
+        finally:
+            if self.server is not None:
+                self.server.stop()
+                self.server = None
 
     def __enter__(self) -> "HarnessSession":
         try:
@@ -106,11 +118,11 @@ class HarnessSession:
         """Check the toolchain and build, once per run."""
         if example.id in self.builds or example.id in self.missing:
             return
-        missing = missing_tools(example)
+        missing = self.executor.missing_tools(example)
         if missing:
             self.missing[example.id] = missing
             return
-        self.builds[example.id] = self.build_cache.build(example, force=self.options.rebuild)
+        self.builds[example.id] = self.executor.build(example, force=self.options.rebuild)
 
     # -- cases ------------------------------------------------------------------------------
     def reproduce_command(self, example: Example, scenario: str) -> str:
@@ -203,7 +215,8 @@ class HarnessSession:
         timeout = example.run_timeout or scenario.timeout_seconds
         ctx.server_time_before = self._server_now(ctx.admin_conninfo)
         with ActivitySampler(ctx.admin_conninfo, ctx.db.dbname) as sampler:
-            run = run_process(example.run_command, example.folder, env, timeout, on_checkpoint=check.on_checkpoint)
+            launch = self.executor.launch(example, env, f"{example.id}::{scenario.name}")
+            run = run_process(launch.command, launch.cwd, launch.env, timeout, on_checkpoint=check.on_checkpoint)
         ctx.timeline = sampler.timeline
         ctx.server_time_after = self._server_now(ctx.admin_conninfo)
         gone_within = float(scenario.expect.get("backends_gone_within_seconds", 2))

@@ -73,7 +73,7 @@ def make_engine(pool=None, pre_ping=False):
     options = {}
     if "acquire_timeout_ms" in pool:
         options["pool_timeout"] = pool["acquire_timeout_ms"] / 1000.0
-    if pre_ping:
+    if pre_ping:  # the recovery scenarios
         # A checkout first runs a ping; a dead connection is replaced (and every older pooled
         # one invalidated). Without it the first query on a terminated backend is lost.
         options["pool_pre_ping"] = True
@@ -121,6 +121,8 @@ def sqlstate(error):
     return message.strip()
 
 
+# The server's refusals at connect time (English server messages), checked with psycopg2
+# 2.9.13: "FATAL:  too many connections for role ..." arrives with pgcode None.
 CONNECT_ERRORS = {
     "too many connections for role": "53300",
     "too many connections for database": "53300",

@@ -1,0 +1,51 @@
+"""How an example is built and started: natively in its folder, or (the docker backend) in its
+own container. The session asks the executor for a build and for the command of each case;
+everything else (server, checks, verdicts) is the same for both."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from harness.build import BuildCache, BuildResult
+from harness.manifest import Example
+from harness.toolchain import ToolStatus, missing_tools
+
+
+@dataclass(frozen=True)
+class Launch:
+    """What run_process needs to start one case."""
+
+    command: str | tuple[str, ...] | list[str]
+    cwd: Path
+    env: dict[str, str]
+
+
+class Executor(Protocol):
+    def missing_tools(self, example: Example) -> list[ToolStatus]:
+        """Tools this executor needs for the example that are not on this machine."""
+
+    def build(self, example: Example, force: bool) -> BuildResult: ...
+
+    def launch(self, example: Example, env: dict[str, str], case_id: str) -> Launch: ...
+
+    def cleanup(self) -> None:
+        """Remove whatever the executor made for this run (containers, networks, image tags)."""
+
+
+class NativeExecutor:
+    def __init__(self, cache_dir: Path) -> None:
+        self.cache = BuildCache(cache_dir)
+
+    def missing_tools(self, example: Example) -> list[ToolStatus]:
+        return missing_tools(example)
+
+    def build(self, example: Example, force: bool) -> BuildResult:
+        return self.cache.build(example, force=force)
+
+    def launch(self, example: Example, env: dict[str, str], case_id: str) -> Launch:
+        return Launch(example.run_command, example.folder, env)
+
+    def cleanup(self) -> None:
+        return None

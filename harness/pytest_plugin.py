@@ -1,0 +1,224 @@
+"""pytest integration: every `examples/<language>/<name>/example.yaml` becomes one test per
+scenario, with ids like `node/pg-pool::param_query`, markers per language, per example and per
+scenario group (`-m java`, `-m pg_pool`, `-m pool`), and results.json written at the end.
+
+The shared server starts when the first case runs and stops at session end, also on Ctrl-C."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from harness.errors import HarnessError, InputError
+from harness.manifest import Example, load_manifest
+from harness.outcome import ExampleResult, Outcome, RunResult, ScenarioResult
+from harness.paths import ProjectPaths
+from harness.report import write_results
+from harness.session import HarnessSession, RunOptions
+
+STATE = pytest.StashKey["HarnessPlugin"]()
+
+
+class CaseFailed(Exception):
+    def __init__(self, result: ScenarioResult) -> None:
+        super().__init__(result.message)
+        self.result = result
+
+
+class HarnessPlugin:
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.paths = ProjectPaths.default()
+        self.options = RunOptions(backend=config.getoption("backend"), rebuild=config.getoption("rebuild"))
+        self._session: HarnessSession | None = None
+        self.results: dict[str, dict[str, ScenarioResult]] = {}
+        self.examples: dict[str, Example] = {}
+        self.not_applicable: list[tuple[str, str, str]] = []
+
+    @property
+    def session(self) -> HarnessSession:
+        if self._session is None:
+            self._session = HarnessSession(self.options, self.paths)
+        return self._session
+
+    def start_server(self) -> HarnessSession:
+        session = self.session
+        if session.server is None:
+            try:
+                session.start()
+            except BaseException:
+                session.close()
+                raise
+        return session
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+
+    def record(self, example: Example, result: ScenarioResult) -> None:
+        self.examples[example.id] = example
+        self.results.setdefault(example.id, {})[result.name] = result
+
+    def run_result(self) -> RunResult:
+        session = self._session
+        run = RunResult(backend=self.options.backend, postgres=session.postgres_version if session else "")
+        for example_id, example in sorted(self.examples.items()):
+            result = ExampleResult(example.id, example.language, example.driver)
+            build = session.builds.get(example_id) if session else None
+            if build:
+                result.build_seconds, result.build_cached = build.seconds, build.cached
+            names = session.spec.names if session else list(self.results[example_id])
+            for name in names:
+                if name in self.results.get(example_id, {}):
+                    result.scenarios.append(self.results[example_id][name])
+                elif name in example.not_applicable:
+                    result.scenarios.append(ScenarioResult(name, Outcome.NOT_APPLICABLE, message=example.not_applicable[name]))
+            result.settle()
+            run.examples.append(result)
+        return run
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("pg-sample-harness")
+    group.addoption("--backend", choices=["native", "docker"], default="native",
+                    help="where PostgreSQL and the examples run (default: native)")
+    group.addoption("--rebuild", action="store_true", help="rebuild every example even if unchanged")
+    group.addoption("--harness-out", type=Path, default=None,
+                    help="where to write results.json (default: reports/results.json)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    plugin = HarnessPlugin(config)
+    config.stash[STATE] = plugin
+    for marker in ("core: a core scenario", "pool: a pool scenario", "lifecycle: a connection lifecycle scenario"):
+        config.addinivalue_line("markers", marker)
+    examples_dir = plugin.paths.examples
+    for manifest in examples_dir.glob("*/*/example.yaml"):
+        language, name = manifest.parent.parent.name, manifest.parent.name
+        config.addinivalue_line("markers", f"{language}: examples in {language}")
+        config.addinivalue_line("markers", f"{name.replace('-', '_').replace('.', '_')}: the {language}/{name} example")
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    plugin = config.stash[STATE]
+    backend = plugin.options.backend
+    if backend == "native":
+        from harness.server.native import find_bindir, server_version_of
+        try:
+            bindir = find_bindir()
+            server = f"PostgreSQL {server_version_of(bindir)} ({bindir})"
+        except HarnessError as exc:
+            server = f"PostgreSQL not found: {exc}"
+    else:
+        from harness.server.container import image_name  # type: ignore[import-not-found]
+        server = f"PostgreSQL image {image_name()}"
+    return [f"pg-sample-harness: {server}, backend {backend}, examples in {plugin.paths.examples}"]
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    plugin = parent.config.stash[STATE]
+    if file_path.name != "example.yaml":
+        return None
+    try:
+        file_path.relative_to(plugin.paths.examples)
+    except ValueError:
+        return None  # deliberately wrong examples under tests/ are not part of the matrix
+    return ExampleFile.from_parent(parent, path=file_path)
+
+
+class ExampleFile(pytest.File):
+    def collect(self) -> Iterator[pytest.Item]:
+        plugin: HarnessPlugin = self.config.stash[STATE]
+        session = plugin.session
+        folder = self.path.parent
+        example_id = f"{folder.parent.name}/{folder.name}"
+        try:
+            example = load_manifest(self.path, session.spec.names)
+        except InputError as error:
+            # A broken manifest is one failing test with the fix in it; the others still run.
+            yield ManifestError.from_parent(self, name="manifest", nodeid=f"{example_id}::manifest", error=error)
+            return
+        plugin.examples[example.id] = example
+        for name, scenario in session.spec.scenarios.items():
+            if name in example.not_applicable:
+                plugin.not_applicable.append((example.id, name, example.not_applicable[name]))
+                continue
+            item = ScenarioItem.from_parent(self, name=name, nodeid=f"{example.id}::{name}", example=example)
+            for marker in (example.language, example.marker, scenario.group):
+                item.add_marker(marker)
+            item.extra_keyword_matches.update({example.id, example.language, example.name})
+            yield item
+
+
+class ManifestError(pytest.Item):
+    def __init__(self, *, error: InputError, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.error = error
+
+    def runtest(self) -> None:
+        raise self.error
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        return f"broken manifest\n{self.error.render()}"
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, 0, self.nodeid
+
+
+class ScenarioItem(pytest.Item):
+    def __init__(self, *, example: Example, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.example = example
+
+    def runtest(self) -> None:
+        plugin: HarnessPlugin = self.config.stash[STATE]
+        session = plugin.start_server()
+        result = session.run_case(self.example, self.name)
+        plugin.record(self.example, result)
+        self.user_properties.append(("outcome", result.outcome.value))
+        for key, value in result.observed.items():
+            if key != "timeline":
+                self.user_properties.append((key, value))
+        if result.stderr:
+            self.add_report_section("call", "example stderr", result.stderr)
+        if result.outcome is Outcome.SKIPPED:
+            pytest.skip(result.message)
+        if result.outcome is Outcome.XFAILED:
+            pytest.xfail(result.message)
+        if result.outcome in (Outcome.FAILED, Outcome.XPASSED):
+            raise CaseFailed(result)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        if isinstance(excinfo.value, CaseFailed):
+            result = excinfo.value.result
+            return result.failure.render() if result.failure else result.message
+        if isinstance(excinfo.value, HarnessError):
+            return f"run-level error: {excinfo.value}"
+        return super().repr_failure(excinfo, style=style)
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, 0, self.nodeid
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    plugin: HarnessPlugin = config.stash[STATE]
+    if plugin.not_applicable:
+        terminalreporter.section("not applicable (declared in each example.yaml)", sep="-")
+        for example_id, name, reason in plugin.not_applicable:
+            terminalreporter.line(f"n/a {example_id}::{name}: {reason}")
+        terminalreporter.line(f"{len(plugin.not_applicable)} cases not applicable")
+    if plugin.results:
+        out = config.getoption("harness_out") or plugin.paths.reports / "results.json"
+        terminalreporter.line(f"pg-sample-harness results: {out}")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    plugin: HarnessPlugin = session.config.stash[STATE]
+    try:
+        if plugin.results:
+            out = session.config.getoption("harness_out") or plugin.paths.reports / "results.json"
+            write_results(plugin.run_result(), out)
+    finally:
+        plugin.close()
