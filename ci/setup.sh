@@ -54,6 +54,9 @@ want="$(sha256sum pyproject.toml | cut -d' ' -f1)"
 if [[ ! -f $stamp || "$(cat "$stamp")" != "$want" ]]; then
   echo "setup: installing the harness into .venv"
   .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-  .venv/bin/python -m pip install -q -e '.[dev]'
+  # setuptools warns about editable installs on every install; keep the log, show it on failure.
+  if ! .venv/bin/python -m pip install -q -e '.[dev]' >.venv/install.log 2>&1; then
+    cat .venv/install.log; exit 1
+  fi
   echo "$want" > "$stamp"
 fi

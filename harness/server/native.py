@@ -9,6 +9,7 @@ from __future__ import annotations
 import glob
 import os
 import pwd
+import re
 import shutil
 import signal
 import socket
@@ -49,7 +50,9 @@ def free_port() -> int:
 
 def server_version_of(bindir: Path) -> str:
     out = subprocess.run([str(bindir / "postgres"), "--version"], capture_output=True, text=True, check=True)
-    return out.stdout.strip().rsplit(" ", 1)[-1]
+    # "postgres (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)" -> "15.18"
+    match = re.search(r"\(PostgreSQL\) (\S+)", out.stdout)
+    return match.group(1) if match else out.stdout.strip()
 
 
 class NativeServer(PostgresServer):
