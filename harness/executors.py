@@ -30,6 +30,9 @@ class Executor(Protocol):
 
     def launch(self, example: Example, env: dict[str, str], case_id: str) -> Launch: ...
 
+    def after_case(self, case_id: str) -> None:
+        """Called right after the case's process ended (also after a timeout kill or an error)."""
+
     def cleanup(self) -> None:
         """Remove whatever the executor made for this run (containers, networks, image tags)."""
 
@@ -46,6 +49,9 @@ class NativeExecutor:
 
     def launch(self, example: Example, env: dict[str, str], case_id: str) -> Launch:
         return Launch(example.run_command, example.folder, env)
+
+    def after_case(self, case_id: str) -> None:
+        return None
 
     def cleanup(self) -> None:
         return None

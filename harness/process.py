@@ -85,10 +85,11 @@ class _StdoutReader(threading.Thread):
             chunk = self.stream.read1(65536) if hasattr(self.stream, "read1") else self.stream.read(65536)
             if not chunk:
                 break
-            if len(self.kept) < MAX_STDOUT_BYTES:
-                self.kept += chunk[: MAX_STDOUT_BYTES - len(self.kept)]
-            else:
+            room = MAX_STDOUT_BYTES - len(self.kept)
+            self.kept += chunk[:room]
+            if len(chunk) > room:
                 self.truncated = True
+            if room <= 0:
                 continue  # keep draining so the example never blocks on a full pipe
             pending += chunk
             while b"\n" in pending:
@@ -97,7 +98,8 @@ class _StdoutReader(threading.Thread):
             if len(pending) > MAX_LINE_BYTES:
                 self.lines.put(pending[:MAX_LINE_BYTES])
                 pending = b""
-        self.partial = pending
+        # Past the cap the rest of the line was discarded here, not left unfinished by the example.
+        self.partial = b"" if self.truncated else pending
         self.lines.put(None)
 
 

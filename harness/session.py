@@ -39,21 +39,21 @@ class RunOptions:
     keep_databases: bool = False
 
 
-def make_executor(backend: str, cache_dir: Path) -> Executor:
+def make_executor(backend: str, cache_dir: Path, run_id: str | None = None) -> Executor:
     if backend == "docker":
-        from harness.container_executor import DockerExecutor  # type: ignore[import-not-found]
-        return DockerExecutor(cache_dir)
+        from harness.container_executor import DockerExecutor
+        return DockerExecutor(cache_dir, run_id=run_id)
     return NativeExecutor(cache_dir)
 
 
-def make_server(backend: str, password: str) -> PostgresServer:
+def make_server(backend: str, password: str, run_id: str | None = None) -> PostgresServer:
     settings = ServerSettings(superuser_password=password)
     if backend == "native":
         from harness.server.native import NativeServer
         return NativeServer(settings)
     if backend == "docker":
-        from harness.server.container import ContainerServer  # type: ignore[import-not-found]
-        return ContainerServer(settings)
+        from harness.server.container import ContainerServer
+        return ContainerServer(settings, run_id=run_id)
     raise HarnessError(f"unknown backend {backend!r}\n  fix: use --backend native or --backend docker")
 
 
@@ -67,13 +67,15 @@ class HarnessSession:
         self.discovery: Discovery = discover(self.paths.examples, self.spec.names)
         # One secret per run, never printed: reports and reproduce commands do not carry it.
         self.password = secrets.token_urlsafe(18)
+        # Labels everything the docker backend makes for this run (containers, networks).
+        self.run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
         self.server: PostgresServer | None = None
         self.janitor: Janitor | None = None
         self.server_log: ServerLog | None = None
         self.postgres_version = ""
         self.builds: dict[str, BuildResult] = {}
         self.missing: dict[str, list[ToolStatus]] = {}
-        self.executor: Executor = make_executor(self.options.backend, self.paths.cache)
+        self.executor: Executor = make_executor(self.options.backend, self.paths.cache, self.run_id)
 
     @property
     def examples(self) -> list[Example]:
@@ -83,7 +85,7 @@ class HarnessSession:
     def start(self) -> None:
         if self.server is not None:
             return
-        server = make_server(self.options.backend, self.password)
+        server = make_server(self.options.backend, self.password, self.run_id)
         server.start()
         self.server = server
         admin = server.admin_conninfo()
@@ -215,8 +217,12 @@ class HarnessSession:
         timeout = example.run_timeout or scenario.timeout_seconds
         ctx.server_time_before = self._server_now(ctx.admin_conninfo)
         with ActivitySampler(ctx.admin_conninfo, ctx.db.dbname) as sampler:
-            launch = self.executor.launch(example, env, f"{example.id}::{scenario.name}")
-            run = run_process(launch.command, launch.cwd, launch.env, timeout, on_checkpoint=check.on_checkpoint)
+            case_id = f"{example.id}::{scenario.name}"
+            launch = self.executor.launch(example, env, case_id)
+            try:
+                run = run_process(launch.command, launch.cwd, launch.env, timeout, on_checkpoint=check.on_checkpoint)
+            finally:
+                self.executor.after_case(case_id)
         ctx.timeline = sampler.timeline
         ctx.server_time_after = self._server_now(ctx.admin_conninfo)
         gone_within = float(scenario.expect.get("backends_gone_within_seconds", 2))
@@ -227,7 +233,7 @@ class HarnessSession:
         ctx.statements = statements_of(ctx.admin_conninfo, ctx.db.dbname)
 
         verdict = Verdict()
-        data = self._protocol_problems(run, scenario, check, verdict)
+        data = self._protocol_problems(run, scenario, check, verdict, timeout)
         if data is not None:
             try:
                 check.verify(data, verdict)
@@ -247,14 +253,15 @@ class HarnessSession:
                                      reproduce=self.reproduce_command(example, scenario.name))
         return result
 
-    def _protocol_problems(self, run: ProcessRun, scenario: Scenario, check: Any, verdict: Verdict) -> dict[str, Any] | None:
+    def _protocol_problems(self, run: ProcessRun, scenario: Scenario, check: Any, verdict: Verdict,
+                           timeout: float | None = None) -> dict[str, Any] | None:
         """Problems with how the example ran and spoke, before its data is judged."""
         if run.start_error:
             verdict.fail(run.start_error + " (check run.command in example.yaml)")
             return None
         if run.timed_out:
             hint = getattr(check, "timeout_hint", "")
-            verdict.fail(f"timed out after {scenario.timeout_seconds:.0f} s; its process group was killed"
+            verdict.fail(f"timed out after {timeout or scenario.timeout_seconds:.0f} s; its process group was killed"
                          + (f": {hint}" if hint else ""))
         if run.checkpoint_error:
             verdict.fail(run.checkpoint_error)

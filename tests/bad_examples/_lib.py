@@ -1,0 +1,160 @@
+"""Plumbing shared by the examples under tests/bad_examples/: the contract of
+docs/adding-a-driver.md done right (connection from the PG* variables, one JSON result line,
+checkpoints on stdin/stdout, a small bounded pool), so that each wrong example differs from a
+correct one only in its one deliberate mistake. Found through PYTHONPATH=../.. in run.command."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+import psycopg
+
+SCENARIO = os.environ.get("HARNESS_SCENARIO", "")
+PARAMS: dict[str, Any] = json.loads(os.environ.get("HARNESS_PARAMS") or "{}")
+
+
+def connect(autocommit: bool = True) -> psycopg.Connection:
+    """libpq reads PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE and PGAPPNAME itself."""
+    return psycopg.connect("", autocommit=autocommit)
+
+
+def emit(message: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(message, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+def result(data: dict[str, Any]) -> None:
+    emit({"type": "result", "scenario": SCENARIO, "data": data})
+
+
+def checkpoint(name: str) -> None:
+    emit({"type": "checkpoint", "name": name})
+    reply = json.loads(sys.stdin.readline())
+    if reply != {"type": "continue", "name": name}:
+        sys.exit(f"unexpected reply to checkpoint {name}: {reply!r}")
+
+
+def state_file(name: str) -> Path:
+    """A file the test can read after the run (tests/conftest.py sets BAD_EXAMPLE_STATE)."""
+    return Path(os.environ["BAD_EXAMPLE_STATE"]) / name
+
+
+def unknown_scenario() -> None:
+    print(f"unknown scenario {SCENARIO!r}", file=sys.stderr)
+    sys.exit(2)
+
+
+# -- core scenarios, done right --------------------------------------------------------------
+def server_now() -> str:
+    with connect() as conn:
+        return conn.execute("SELECT now()").fetchone()[0].isoformat()
+
+
+def user_rows() -> list[dict[str, Any]]:
+    with connect() as conn:
+        rows = conn.execute("SELECT id, name FROM users ORDER BY id").fetchall()
+    return [{"id": i, "name": n} for i, n in rows]
+
+
+# -- a small bounded pool ----------------------------------------------------------------------
+class PoolTimeout(Exception):
+    pass
+
+
+class MiniPool:
+    """At most `max` connections; an acquire waits at most `acquire_timeout_ms`; a connection
+    is validated before it is handed out (so the pool survives a server restart)."""
+
+    def __init__(self, max: int, acquire_timeout_ms: float | None = 30000, validate: bool = True) -> None:
+        self.max = max
+        self.acquire_timeout = None if acquire_timeout_ms is None else acquire_timeout_ms / 1000
+        self.validate = validate
+        self._slots = threading.BoundedSemaphore(max)
+        self._idle: list[psycopg.Connection] = []
+        self._lock = threading.Lock()
+
+    def getconn(self) -> psycopg.Connection:
+        if not self._slots.acquire(timeout=self.acquire_timeout):
+            raise PoolTimeout(f"no connection within {self.acquire_timeout * 1000:.0f} ms")  # type: ignore[operator]
+        try:
+            while True:
+                with self._lock:
+                    conn = self._idle.pop() if self._idle else None
+                if conn is None:
+                    return connect()
+                if not self.validate:
+                    return conn
+                try:
+                    conn.execute("SELECT 1")
+                    return conn
+                except psycopg.OperationalError:
+                    conn.close()  # broken (server restarted, backend killed): drop it, try the next
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def putconn(self, conn: psycopg.Connection) -> None:
+        if conn.broken or conn.closed:
+            conn.close()
+        else:
+            with self._lock:
+                self._idle.append(conn)
+        self._slots.release()
+
+    @contextmanager
+    def connection(self) -> Iterator[psycopg.Connection]:
+        conn = self.getconn()
+        try:
+            yield conn
+        finally:
+            self.putconn(conn)
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
+
+
+def error_text(exc: BaseException) -> str:
+    return getattr(exc, "sqlstate", None) or f"{type(exc).__name__}: {exc}"
+
+
+def run_burst(tasks: int, work) -> dict[str, Any]:
+    """Runs `work()` in `tasks` threads at once; a burst summary of the outcomes."""
+    errors: list[str] = []
+    lock = threading.Lock()
+
+    def one() -> None:
+        try:
+            work()
+        except Exception as exc:  # noqa: BLE001 - a failed task is data in the summary
+            with lock:
+                errors.append(error_text(exc))
+
+    threads = [threading.Thread(target=one) for _ in range(tasks)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return {"succeeded": tasks - len(errors), "failed": len(errors), "errors": errors}
+
+
+def sleep_burst(pool: MiniPool, tasks: int, sleep_seconds: float) -> dict[str, Any]:
+    def work() -> None:
+        with pool.connection() as conn:
+            conn.execute("SELECT pg_sleep(%s)", [sleep_seconds])
+    return run_burst(tasks, work)
+
+
+def timed(fn) -> tuple[Any, int]:
+    start = time.monotonic()
+    value = fn()
+    return value, int((time.monotonic() - start) * 1000)

@@ -1,0 +1,3 @@
+import _lib as lib
+
+lib.server_now()
