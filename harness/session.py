@@ -126,6 +126,10 @@ class HarnessSession:
             return
         self.builds[example.id] = self.executor.build(example, force=self.options.rebuild)
 
+    def mask(self, text: str) -> str:
+        """The run's password never reaches a log, a report or a terminal, even if an example prints it."""
+        return text.replace(self.password, "********") if text else text
+
     # -- cases ------------------------------------------------------------------------------
     def reproduce_command(self, example: Example, scenario: str) -> str:
         backend = "" if self.options.backend == "native" else f" --backend {self.options.backend}"
@@ -243,6 +247,8 @@ class HarnessSession:
             verdict.fail("the server saw no connection from this example's role: the output did not come from the server")
         verdict.observed.setdefault("connections_opened", len(ctx.connections_authorized()))
         verdict.observed["process_seconds"] = round(run.elapsed, 3)
+        run.stdout, run.stderr = self.mask(run.stdout), self.mask(run.stderr)
+        verdict.problems = [self.mask(p) for p in verdict.problems]
         result = ScenarioResult(scenario.name, Outcome.PASSED, observed=verdict.observed,
                                 stdout=run.stdout[-OUTPUT_TAIL_CHARS:], stderr=run.stderr[-OUTPUT_TAIL_CHARS:])
         if verdict.problems:
