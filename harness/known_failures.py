@@ -1,0 +1,45 @@
+"""Keeps known-failure lists honest: `--update-known-failures` removes every entry whose case
+passed (xpassed), rewriting only the `known_failures:` block of the manifest so that comments and
+the rest of the file stay as written. It never adds entries: a new failure stays a failure."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+from harness.manifest import Example
+from harness.outcome import Outcome, RunResult
+
+BLOCK = re.compile(r"^known_failures:.*?(?=^\S|\Z)", re.S | re.M)
+
+
+def rewrite_without(manifest: Path, scenarios: set[str]) -> list[str]:
+    """Removes the entries for `scenarios`; returns the names removed."""
+    text = manifest.read_text(encoding="utf-8")
+    match = BLOCK.search(text)
+    if match is None:
+        return []
+    entries = (yaml.safe_load(match.group(0)) or {}).get("known_failures") or []
+    kept = [e for e in entries if e.get("scenario") not in scenarios]
+    removed = [e["scenario"] for e in entries if e.get("scenario") in scenarios]
+    if not removed:
+        return []
+    block = yaml.safe_dump({"known_failures": kept}, allow_unicode=True, sort_keys=False) if kept else ""
+    manifest.write_text(text[: match.start()] + block + text[match.end():], encoding="utf-8")
+    return removed
+
+
+def update_known_failures(run: RunResult, examples: list[Example]) -> list[str]:
+    """One line per manifest changed."""
+    by_id = {e.id: e for e in examples}
+    changes = []
+    for result in run.examples:
+        passed = {s.name for s in result.scenarios if s.outcome is Outcome.XPASSED}
+        example = by_id.get(result.id)
+        if passed and example is not None:
+            removed = rewrite_without(example.manifest, passed)
+            if removed:
+                changes.append(f"{example.manifest}: removed known failures {', '.join(sorted(removed))} (they pass now)")
+    return changes
