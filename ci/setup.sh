@@ -13,6 +13,8 @@ DEBIAN_PACKAGES=(
   nodejs npm                             # node/pg-client, node/pg-pool
   openjdk-17-jdk-headless maven          # java/hikaricp
   g++ cmake pkg-config libpqxx-dev nlohmann-json3-dev   # cpp/libpqxx
+  chromium                               # the report's browser test (tests/test_reports.py)
+  shellcheck                             # actionlint checks the workflow's run: blocks with it
 )
 
 missing=()

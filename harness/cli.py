@@ -16,6 +16,7 @@ from harness.errors import HarnessError, InputError
 from harness.outcome import Outcome, ScenarioResult
 from harness.paths import ProjectPaths
 from harness.report import STYLES, SHORT, print_summary, write_results
+from harness.reporting import write_reports
 from harness.runner import Selection, planned_cases, run_matrix
 from harness.session import HarnessSession, RunOptions
 from harness.toolchain import probe
@@ -40,6 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", type=Path, default=None, help="results file (default: reports/results.json)")
     run.add_argument("--rebuild", action="store_true", help="build every example even if its sources did not change")
     run.add_argument("--json", action="store_true", help="print results.json on stdout instead of the matrix")
+    run.add_argument("--update-known-failures", action="store_true",
+                     help="remove known_failures entries whose case passed (xpassed) from the manifests")
 
     sub.add_parser("list", help="validate every manifest; list examples and scenarios")
     sub.add_parser("doctor", help="which toolchains are present, and how to install what is missing")
@@ -121,12 +124,34 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
                     highlight=False)
 
         run = run_matrix(session, plan, on_case=on_case, on_build=on_build)
+    if args.update_known_failures:
+        from harness.known_failures import update_known_failures
+        for change in update_known_failures(run, session.examples):
+            console.print(f"[cyan]updated[/] {change}", highlight=False)
+        # The lists now match the run: what was xpassed is simply passed.
+        for example in run.examples:
+            for case in example.scenarios:
+                if case.outcome is Outcome.XPASSED:
+                    case.outcome, case.failure = Outcome.PASSED, None
+                    case.message = "passed (removed from known_failures)"
+            example.settle()
     write_results(run, out)
+    try:
+        write_reports(run.to_json(), out.parent)
+        reports_error = ""
+    except Exception as exc:  # noqa: BLE001 - results.json is written; say what the reports lack
+        reports_error = f"{type(exc).__name__}: {exc}"
     if args.json:
         print(json.dumps(run.to_json(), ensure_ascii=False, indent=2))
     else:
         print_summary(run, session.spec.names, console)
         console.print(f"results: {out}", highlight=False)
+        if not reports_error:
+            console.print(f"report: {out.parent / 'index.html'} (junit/, badges/ beside it)", highlight=False)
+    if reports_error:
+        console.print(f"[bold red]error:[/] the reports beside {out} could not be written: {reports_error}",
+                      highlight=False)
+        return 2
     return 0 if run.ok else 1
 
 

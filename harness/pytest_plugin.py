@@ -16,6 +16,7 @@ from harness.manifest import Example, load_manifest
 from harness.outcome import ExampleResult, Outcome, RunResult, ScenarioResult
 from harness.paths import ProjectPaths
 from harness.report import write_results
+from harness.reporting import write_reports
 from harness.session import HarnessSession, RunOptions
 
 STATE = pytest.StashKey["HarnessPlugin"]()
@@ -36,6 +37,7 @@ class HarnessPlugin:
         self.results: dict[str, dict[str, ScenarioResult]] = {}
         self.examples: dict[str, Example] = {}
         self.not_applicable: list[tuple[str, str, str]] = []
+        self.reports_error = ""
 
     @property
     def session(self) -> HarnessSession:
@@ -212,6 +214,10 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     if plugin.results:
         out = config.getoption("harness_out") or plugin.paths.reports / "results.json"
         terminalreporter.line(f"pg-sample-harness results: {out}")
+        if plugin.reports_error:
+            terminalreporter.line(f"pg-sample-harness reports could not be written: {plugin.reports_error}", red=True)
+        else:
+            terminalreporter.line(f"pg-sample-harness report: {out.parent / 'index.html'} (junit/, badges/ beside it)")
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -219,6 +225,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     try:
         if plugin.results:
             out = session.config.getoption("harness_out") or plugin.paths.reports / "results.json"
-            write_results(plugin.run_result(), out)
+            run = plugin.run_result()
+            write_results(run, out)
+            try:
+                write_reports(run.to_json(), out.parent)
+            except Exception as exc:  # noqa: BLE001 - results.json is written; the summary says what failed
+                plugin.reports_error = f"{type(exc).__name__}: {exc}"
+                if session.exitstatus == pytest.ExitCode.OK:
+                    session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
     finally:
         plugin.close()
