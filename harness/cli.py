@@ -162,6 +162,9 @@ def main(argv: list[str] | None = None) -> int:
         # CI logs and pipes have no width: do not squeeze the matrix into 80 columns.
         console.width = max(console.width, 140)
     signal.signal(signal.SIGTERM, _terminate_as_interrupt)
+    # Started in the background by a shell without job control, SIGINT arrives ignored: the run
+    # must still stop cleanly on it.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         if args.command == "list":
             return cmd_list(console)

@@ -135,10 +135,11 @@ def run_process(
     lines: queue.Queue[bytes | None] = queue.Queue()
     out = _StdoutReader(proc.stdout, lines)  # type: ignore[arg-type]
     err = _TailReader(proc.stderr)  # type: ignore[arg-type]
-    out.start()
-    err.start()
     deadline = start + timeout
     try:
+        # Inside the try: a Ctrl-C that lands while the readers start still kills the group.
+        out.start()
+        err.start()
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -159,8 +160,9 @@ def run_process(
     finally:
         kill_group(proc)
         proc.wait()
-        out.join(timeout=5)
-        err.join(timeout=5)
+        for reader in (out, err):
+            if reader.is_alive():
+                reader.join(timeout=5)
         for stream in (proc.stdin, proc.stdout, proc.stderr):
             try:
                 stream.close()  # type: ignore[union-attr]

@@ -86,8 +86,10 @@ class HarnessSession:
         if self.server is not None:
             return
         server = make_server(self.options.backend, self.password, self.run_id)
-        server.start()
+        # Known to the session before it starts: a Ctrl-C during initdb or pg_ctl start must
+        # still reach server.stop() through close().
         self.server = server
+        server.start()
         admin = server.admin_conninfo()
         with psycopg.connect(admin, autocommit=True) as conn:
             self.postgres_version = str(conn.execute("SHOW server_version").fetchone()[0]).split()[0]

@@ -10,6 +10,7 @@ import glob
 import os
 import pwd
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -87,11 +88,21 @@ class NativeServer(PostgresServer):
     # -- process helpers --------------------------------------------------------------------
     def _run(self, *argv: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         # A new session: a Ctrl-C on the terminal reaches the harness, which then stops the
-        # server in order, instead of reaching the postmaster first.
-        return subprocess.run(
-            [str(self.bindir / argv[0]), *argv[1:]], user=self._user, capture_output=True, text=True,
-            timeout=timeout, start_new_session=True, cwd="/",
-        )
+        # server in order, instead of reaching the postmaster first. If the harness is
+        # interrupted meanwhile, the whole group goes (initdb's bootstrap backend too), so that
+        # nothing writes into the data dir while stop() deletes it.
+        proc = subprocess.Popen([str(self.bindir / argv[0]), *argv[1:]], user=self._user, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, start_new_session=True, cwd="/")
+        try:
+            stdout, stderr = proc.communicate(timeout=timeout)
+        except BaseException:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            proc.wait()
+            raise
+        return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
 
     def _chown(self, path: Path) -> None:
         if self._user:
@@ -108,7 +119,9 @@ class NativeServer(PostgresServer):
                     f"running as root, but there is no `{self._user}` account to run initdb and postgres as.\n"
                     "  fix: apt-get install -y postgresql   (it creates the account), or run the harness as a normal user"
                 ) from None
-        self.root = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX))
+        # Name first, create second: a signal between the two still leaves stop() the path.
+        self.root = Path(tempfile.gettempdir()) / f"{TEMP_PREFIX}{secrets.token_hex(6)}"
+        self.root.mkdir(mode=0o700)
         os.chmod(self.root, 0o755)
         self._chown(self.root)
         self.socket_dir.mkdir(mode=0o700)
