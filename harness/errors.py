@@ -9,6 +9,10 @@ class HarnessError(Exception):
     """A problem with the run as a whole (no server, no spec)."""
 
 
+class ServerDied(HarnessError):
+    """The shared server stopped during the run: one run-level error, not a failure per case."""
+
+
 class InputError(HarnessError):
     def __init__(self, file: Path | str, key: str, problem: str, fix: str) -> None:
         self.file = str(file)

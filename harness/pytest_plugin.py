@@ -11,7 +11,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from harness.errors import HarnessError, InputError
+from harness.errors import HarnessError, InputError, ServerDied
 from harness.manifest import Example, load_manifest
 from harness.outcome import ExampleResult, Outcome, RunResult, ScenarioResult
 from harness.paths import ProjectPaths
@@ -177,7 +177,11 @@ class ScenarioItem(pytest.Item):
     def runtest(self) -> None:
         plugin: HarnessPlugin = self.config.stash[STATE]
         session = plugin.start_server()
-        result = session.run_case(self.example, self.name)
+        try:
+            result = session.run_case(self.example, self.name)
+        except ServerDied as exc:
+            # One run-level error instead of a failure for every remaining case.
+            pytest.exit(f"{self.nodeid}: {exc}", returncode=3)
         plugin.record(self.example, result)
         self.user_properties.append(("outcome", result.outcome.value))
         for key, value in result.observed.items():

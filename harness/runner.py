@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from harness.errors import ServerDied
 from harness.manifest import Example
 from harness.outcome import ExampleResult, Outcome, RunResult, ScenarioResult
 from harness.session import HarnessSession
@@ -61,7 +62,16 @@ def run_matrix(session: HarnessSession, plan: Iterable[tuple[Example, list[str]]
         for name in names:
             if on_case:
                 on_case(example, name, None)
-            case = session.run_case(example, name)
+            try:
+                case = session.run_case(example, name)
+            except ServerDied as exc:
+                # Every later case would fail for the same reason: stop with one clear error.
+                run.errors.append(f"{example.id}::{name}: {exc}")
+                result.settle()
+                run.examples.append(result)
+                run.postgres = session.postgres_version
+                run.seconds = time.monotonic() - start
+                return run
             result.scenarios.append(case)
             if on_case:
                 on_case(example, name, case)

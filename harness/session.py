@@ -17,7 +17,7 @@ import psycopg
 
 from harness.build import BuildResult
 from harness.executors import Executor, NativeExecutor
-from harness.errors import HarnessError
+from harness.errors import HarnessError, ServerDied
 from harness.janitor import CaseDatabase, Janitor
 from harness.manifest import Discovery, Example, discover
 from harness.observe import ActivitySampler, ServerLog, statements_of, wait_backends_gone
@@ -128,6 +128,11 @@ class HarnessSession:
             return
         self.builds[example.id] = self.executor.build(example, force=self.options.rebuild)
 
+    def ensure_server_alive(self) -> None:
+        if self.server is not None and not self.server.is_alive():
+            raise ServerDied("the PostgreSQL server stopped during the run; its log ends with:\n"
+                             + self.mask(self.server.log_tail(20)))
+
     def mask(self, text: str) -> str:
         """The run's password never reaches a log, a report or a terminal, even if an example prints it."""
         return text.replace(self.password, "********") if text else text
@@ -194,22 +199,32 @@ class HarnessSession:
             return self._failed(example, scenario, f"build failed: {build.message}",
                                 stderr_tail=build.log_tail(), problems=[f"build log: {build.log_path}"])
         self.start()
+        self.ensure_server_alive()
         assert self.janitor is not None and self.server is not None and self.server_log is not None
         check_class = REGISTRY.get(scenario.name)
         if check_class is None:
             return self._failed(example, scenario, f"the harness has no check for scenario {scenario.name!r}",
                                 problems=[f"add a ScenarioCheck for it in harness/scenarios/"])
-        db = self.janitor.create_case_database(example.id, scenario.name)
+        try:
+            db = self.janitor.create_case_database(example.id, scenario.name)
+        except psycopg.OperationalError:
+            self.ensure_server_alive()
+            raise
         ctx = CaseContext(example=example, scenario=scenario, spec=self.spec, db=db, server=self.server,
                           janitor=self.janitor, admin_conninfo=self.server.admin_conninfo(),
                           params=scenario.params)
         check = check_class(ctx)
         try:
             return self._observe_and_judge(example, scenario, ctx, check)
+        except psycopg.OperationalError:
+            # The harness's own queries fail when the server is gone: say that, once.
+            self.ensure_server_alive()
+            raise
         finally:
-            check.finish()
-            if not self.options.keep_databases:
-                self.janitor.drop_case_database(db)
+            if self.server.is_alive():
+                check.finish()
+                if not self.options.keep_databases:
+                    self.janitor.drop_case_database(db)
 
     def _server_now(self, conninfo: str) -> datetime:
         with psycopg.connect(conninfo, autocommit=True) as conn:

@@ -192,9 +192,10 @@ class NativeServer(PostgresServer):
             return False
         try:
             os.kill(pid, 0)
-        except ProcessLookupError:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (ProcessLookupError, OSError):
             return False
-        return True
+        return state not in ("Z", "X")  # a killed postmaster lingers as a zombie until reaped
 
     def stop(self) -> None:
         if self.root is None:
