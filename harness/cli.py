@@ -39,6 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="only this scenario (name or glob like pool_*); repeatable")
     run.add_argument("-k", dest="keyword", default="", help="only cases whose '<id>::<scenario>' contains this")
     run.add_argument("--out", type=Path, default=None, help="results file (default: reports/results.json)")
+    run.add_argument("-j", "--jobs", type=int, default=1, metavar="N",
+                     help="run N examples at once (each example's own cases stay in order)")
     run.add_argument("--rebuild", action="store_true", help="build every example even if its sources did not change")
     run.add_argument("--json", action="store_true", help="print results.json on stdout instead of the matrix")
     run.add_argument("--update-known-failures", action="store_true",
@@ -123,7 +125,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
                     f"[dim]{result.seconds:.2f} s[/]" + (f"  {result.message[:100]}" if result.outcome.is_bad else ""),
                     highlight=False)
 
-        run = run_matrix(session, plan, on_case=on_case, on_build=on_build)
+        run = run_matrix(session, plan, on_case=on_case, on_build=on_build, jobs=max(1, args.jobs))
     if args.update_known_failures:
         from harness.known_failures import update_known_failures
         for change in update_known_failures(run, session.examples):

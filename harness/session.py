@@ -17,6 +17,7 @@ import psycopg
 
 from harness.build import BuildResult
 from harness.executors import Executor, NativeExecutor
+from harness.gate import CaseGate
 from harness.errors import HarnessError, ServerDied
 from harness.janitor import CaseDatabase, Janitor
 from harness.manifest import Discovery, Example, discover
@@ -75,6 +76,7 @@ class HarnessSession:
         self.postgres_version = ""
         self.builds: dict[str, BuildResult] = {}
         self.missing: dict[str, list[ToolStatus]] = {}
+        self.gate = CaseGate()
         self.executor: Executor = make_executor(self.options.backend, self.paths.cache, self.run_id)
 
     @property
@@ -199,12 +201,16 @@ class HarnessSession:
             return self._failed(example, scenario, f"build failed: {build.message}",
                                 stderr_tail=build.log_tail(), problems=[f"build log: {build.log_path}"])
         self.start()
-        self.ensure_server_alive()
-        assert self.janitor is not None and self.server is not None and self.server_log is not None
         check_class = REGISTRY.get(scenario.name)
         if check_class is None:
             return self._failed(example, scenario, f"the harness has no check for scenario {scenario.name!r}",
-                                problems=[f"add a ScenarioCheck for it in harness/scenarios/"])
+                                problems=["add a ScenarioCheck for it in harness/scenarios/"])
+        with self.gate.enter(check_class.exclusive):
+            return self._run_case_on_server(example, scenario, check_class)
+
+    def _run_case_on_server(self, example: Example, scenario: Scenario, check_class: type) -> ScenarioResult:
+        self.ensure_server_alive()
+        assert self.janitor is not None and self.server is not None and self.server_log is not None
         try:
             db = self.janitor.create_case_database(example.id, scenario.name)
         except psycopg.OperationalError:

@@ -88,6 +88,8 @@ class ScenarioCheck:
     """Base: no checkpoints expected, `verify` judges the result's data."""
 
     name: ClassVar[str] = ""
+    # True for a case that disturbs the whole server (a restart): it runs alone under --jobs.
+    exclusive: ClassVar[bool] = False
 
     def __init__(self, ctx: CaseContext) -> None:
         self.ctx = ctx

@@ -230,6 +230,8 @@ class RecoveryTerminate(Recovery):
 
 @scenario("pool_recovery_restart")
 class RecoveryRestart(Recovery):
+    exclusive = True
+
     def fault(self) -> int:
         count = len(self.pids_before)
         self.ctx.server.restart()
