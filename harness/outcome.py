@@ -45,8 +45,11 @@ class Failure:
     stderr_tail: str = ""
     server_view: str = ""
     reproduce: str = ""
+    rendered: str = ""  # set when read back from results.json (e.g. from a pytest-xdist worker)
 
     def render(self) -> str:
+        if self.rendered:
+            return self.rendered
         parts = [self.summary]
         parts += [f"  - {problem}" for problem in self.problems]
         if self.diff:
@@ -87,6 +90,16 @@ class ScenarioResult:
             "stdout": self.stdout,
             "stderr": self.stderr,
         }
+
+
+def scenario_from_json(data: dict[str, Any]) -> ScenarioResult:
+    """The inverse of ScenarioResult.to_json, for results that crossed a process boundary."""
+    failure = None
+    if data.get("details"):
+        failure = Failure(summary=data.get("message", ""), reproduce=data.get("reproduce", ""), rendered=data["details"])
+    return ScenarioResult(name=data["name"], outcome=Outcome(data["outcome"]), seconds=float(data.get("seconds", 0)),
+                          message=data.get("message", ""), observed=dict(data.get("observed") or {}), failure=failure,
+                          stdout=data.get("stdout", ""), stderr=data.get("stderr", ""))
 
 
 @dataclass

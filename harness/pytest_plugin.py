@@ -6,6 +6,7 @@ The shared server starts when the first case runs and stops at session end, also
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -13,13 +14,14 @@ import pytest
 
 from harness.errors import HarnessError, InputError, ServerDied
 from harness.manifest import Example, load_manifest
-from harness.outcome import ExampleResult, Outcome, RunResult, ScenarioResult
+from harness.outcome import ExampleResult, Outcome, RunResult, ScenarioResult, scenario_from_json
 from harness.paths import ProjectPaths
 from harness.report import write_results
 from harness.reporting import write_reports
 from harness.session import HarnessSession, RunOptions
 
 STATE = pytest.StashKey["HarnessPlugin"]()
+RESULT_PROPERTY = "pg_sample_harness_result"
 
 
 class CaseFailed(Exception):
@@ -38,6 +40,7 @@ class HarnessPlugin:
         self.examples: dict[str, Example] = {}
         self.not_applicable: list[tuple[str, str, str]] = []
         self.reports_error = ""
+        self.postgres = ""  # the server version as the xdist workers report it
 
     @property
     def session(self) -> HarnessSession:
@@ -59,13 +62,30 @@ class HarnessPlugin:
         if self._session is not None:
             self._session.close()
 
+    @property
+    def is_xdist_worker(self) -> bool:
+        return hasattr(self.config, "workerinput")
+
+    def record_from_report(self, report: pytest.TestReport) -> None:
+        """Results travel on the report (user_properties), so that under pytest-xdist the
+        controller, which runs no case itself, writes results.json for all workers."""
+        for key, value in report.user_properties:
+            if key != RESULT_PROPERTY:
+                continue
+            payload = json.loads(value)
+            self.postgres = self.postgres or payload.get("postgres", "")
+            example = next((e for e in self.session.examples if e.id == payload["example"]), None)
+            if example is not None:
+                self.record(example, scenario_from_json(payload["result"]))
+
     def record(self, example: Example, result: ScenarioResult) -> None:
         self.examples[example.id] = example
         self.results.setdefault(example.id, {})[result.name] = result
 
     def run_result(self) -> RunResult:
         session = self._session
-        run = RunResult(backend=self.options.backend, postgres=session.postgres_version if session else "")
+        run = RunResult(backend=self.options.backend,
+                        postgres=(session.postgres_version if session else "") or self.postgres)
         for example_id, example in sorted(self.examples.items()):
             result = ExampleResult(example.id, example.language, example.driver)
             build = session.builds.get(example_id) if session else None
@@ -94,6 +114,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     plugin = HarnessPlugin(config)
     config.stash[STATE] = plugin
+    if config.pluginmanager.hasplugin("xdist") and getattr(config.option, "numprocesses", None) \
+            and not plugin.is_xdist_worker:
+        config.pluginmanager.register(HarnessReportCollector(plugin), "pg-sample-harness-xdist-collector")
     for marker in ("core: a core scenario", "pool: a pool scenario", "lifecycle: a connection lifecycle scenario"):
         config.addinivalue_line("markers", marker)
     examples_dir = plugin.paths.examples
@@ -183,6 +206,8 @@ class ScenarioItem(pytest.Item):
             # One run-level error instead of a failure for every remaining case.
             pytest.exit(f"{self.nodeid}: {exc}", returncode=3)
         plugin.record(self.example, result)
+        self.user_properties.append((RESULT_PROPERTY, json.dumps({"example": self.example.id, "postgres": session.postgres_version,
+                                                              "result": result.to_json()})))
         self.user_properties.append(("outcome", result.outcome.value))
         for key, value in result.observed.items():
             if key != "timeline":
@@ -208,8 +233,21 @@ class ScenarioItem(pytest.Item):
         return self.path, 0, self.nodeid
 
 
+class HarnessReportCollector:
+    """Registered on the pytest-xdist controller only: gathers the workers' results."""
+
+    def __init__(self, plugin: "HarnessPlugin") -> None:
+        self.plugin = plugin
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
+            self.plugin.record_from_report(report)
+
+
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     plugin: HarnessPlugin = config.stash[STATE]
+    if not plugin.not_applicable and plugin.examples:  # the xdist controller collected nothing itself
+        plugin.not_applicable = [(e.id, n, r) for e in plugin.examples.values() for n, r in e.not_applicable.items()]
     if plugin.not_applicable:
         terminalreporter.section("not applicable (declared in each example.yaml)", sep="-")
         for example_id, name, reason in plugin.not_applicable:
@@ -227,7 +265,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     plugin: HarnessPlugin = session.config.stash[STATE]
     try:
-        if plugin.results:
+        if plugin.results and not plugin.is_xdist_worker:
             out = session.config.getoption("harness_out") or plugin.paths.reports / "results.json"
             run = plugin.run_result()
             write_results(run, out)
