@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass
 
 from harness.manifest import Example, Requirement
+
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
 @dataclass(frozen=True)
@@ -34,7 +37,8 @@ def probe(requirement: Requirement) -> ToolStatus:
         return ToolStatus(requirement, False)
     if out.returncode != 0:
         return ToolStatus(requirement, False)
-    text = (out.stdout or out.stderr).strip().splitlines()
+    # Some tools colour their version line (mvn): keep the words, drop the escapes.
+    text = ANSI_ESCAPE.sub("", out.stdout or out.stderr).strip().splitlines()
     return ToolStatus(requirement, True, text[0] if text else "")
 
 
