@@ -1,0 +1,295 @@
+"""The docker backend's server: PostgreSQL in a container started with testcontainers-python,
+on the host's network, bound to 127.0.0.1 on a free port, with the same SERVER_SETTINGS as the
+native cluster (passed as `-c name=value` arguments, which the official postgres image hands to
+postgres). The harness reads the server's JSON log through SQL (pg_read_binary_file on
+log/postgresql.json in the data directory), so nothing else differs from the native server.
+
+Every container carries the run's label (RUN_LABEL=<run id>); Ryuk (testcontainers' reaper,
+which needs an image of its own) is disabled, and stop() plus the executor's cleanup remove
+what the run made. The image is `postgres:15` unless HARNESS_POSTGRES_IMAGE names another one;
+on a machine without a registry, ci/standin-images.sh builds a local stand-in under that tag."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import time
+from typing import TYPE_CHECKING, Any
+
+import psycopg
+
+from harness.errors import HarnessError
+from harness.server.base import SERVER_SETTINGS, PostgresServer, ServerSettings
+
+if TYPE_CHECKING:
+    from docker.models.containers import Container
+
+DEFAULT_IMAGE = "postgres:15"
+IMAGE_ENV = "HARNESS_POSTGRES_IMAGE"
+RUN_LABEL = "org.pg-sample-harness.run"    # value: the run id; on every container of a run
+ROLE_LABEL = "org.pg-sample-harness.role"  # server | example
+STARTUP_TIMEOUT_SECONDS = 120.0
+READY_POLL_SECONDS = 0.25
+# The same choices as the native cluster: SCRAM over TCP, trust only on the container's own socket.
+INITDB_ARGS = "--auth-host=scram-sha-256 --auth-local=trust -E UTF8 --locale=C.UTF-8"
+
+ENGINE_FIX = ("install and start Docker (on Debian as root: ci/docker-engine.sh installs docker.io and starts "
+              "dockerd), or run with --backend native")
+ENGINE_HINT = "  fix: " + ENGINE_FIX
+
+
+def image_name() -> str:
+    """The PostgreSQL image of the docker backend: HARNESS_POSTGRES_IMAGE, else postgres:15."""
+    return os.environ.get(IMAGE_ENV) or DEFAULT_IMAGE
+
+
+def new_run_id() -> str:
+    return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
+
+
+def engine_problem() -> str:
+    """Why the docker backend cannot run here ('' when the CLI and a reachable engine are present)."""
+    if shutil.which("docker") is None:
+        return ("the docker CLI is not on PATH\n" + ENGINE_HINT)
+    try:
+        out = subprocess.run(["docker", "info", "--format", "{{.ServerVersion}}"], capture_output=True,
+                             text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"`docker info` did not answer: {exc}\n" + ENGINE_HINT
+    if out.returncode != 0 or not out.stdout.strip():
+        reason = (out.stderr.strip().splitlines() or ["no server version"])[-1]
+        return f"no Docker engine answers `docker info`: {reason}\n" + ENGINE_HINT
+    return ""
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _argument_value(value: str) -> str:
+    """postgresql.conf syntax ('x' with '' escapes) -> the literal value a -c argument takes."""
+    if len(value) >= 2 and value[0] == value[-1] == "'":
+        return value[1:-1].replace("''", "'")
+    return value
+
+
+def postgres_arguments(settings: dict[str, str]) -> list[str]:
+    argv: list[str] = []
+    for key, value in settings.items():
+        argv += ["-c", f"{key}={_argument_value(value)}"]
+    return argv
+
+
+def _conninfo_value(value: str) -> str:
+    if value and all(ch.isalnum() or ch in "._-/" for ch in value):
+        return value
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+class _StartFailed(Exception):
+    def __init__(self, message: str, logs: str) -> None:
+        super().__init__(message)
+        self.logs = logs
+
+
+def _postgres_container_class() -> type:
+    """testcontainers' PostgresContainer (community path, the old path as a fallback), with a
+    readiness check that polls faster, keeps the password out of the command line and gives up
+    as soon as the container exits."""
+    os.environ["TESTCONTAINERS_RYUK_DISABLED"] = "true"
+    try:
+        from testcontainers.community.postgres import PostgresContainer
+    except ImportError:  # pragma: no cover - older testcontainers
+        from testcontainers.postgres import PostgresContainer  # type: ignore[no-redef]
+    from testcontainers.core.config import testcontainers_config
+    from testcontainers.core.container import ExecConfig
+
+    testcontainers_config.ryuk_disabled = True
+
+    class HarnessPostgresContainer(PostgresContainer):  # type: ignore[misc, valid-type]
+        def _connect(self) -> None:
+            # Like PostgresContainer._connect: psql inside the container over 127.0.0.1.
+            command = ["psql", "--no-psqlrc", "--host", "127.0.0.1", "--port", str(self.port),
+                       "--username", self.username, "--dbname", self.dbname, "-Atc", "select 1"]
+            deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+            last = ""
+            while time.monotonic() < deadline:
+                wrapped = self.get_wrapped_container()
+                wrapped.reload()
+                if wrapped.status in ("exited", "dead"):
+                    raise _StartFailed(f"the container exited during startup (status {wrapped.status})", _logs(wrapped))
+                try:
+                    result = self.exec(ExecConfig(command=command, environment={"PGPASSWORD": self.password}))
+                    if result.exit_code == 0:
+                        return
+                    last = result.output.decode(errors="replace").strip()
+                except Exception as exc:  # noqa: BLE001 - the container may be between states
+                    last = str(exc)
+                time.sleep(READY_POLL_SECONDS)
+            raise _StartFailed(f"PostgreSQL did not accept connections within {STARTUP_TIMEOUT_SECONDS:.0f} s "
+                               f"(last psql output: {last[-300:]})", _logs(self.get_wrapped_container()))
+
+    return HarnessPostgresContainer
+
+
+def _logs(container: "Container", lines: int = 40) -> str:
+    try:
+        return container.logs(tail=lines).decode(errors="replace")
+    except Exception:  # noqa: BLE001 - the container may already be gone
+        return ""
+
+
+class ContainerServer(PostgresServer):
+    backend = "docker"
+
+    def __init__(self, settings: ServerSettings | None = None, image: str | None = None,
+                 run_id: str | None = None, extra_settings: dict[str, str] | None = None) -> None:
+        self.settings = settings or ServerSettings()
+        self.image = image or image_name()
+        self.run_id = run_id or new_run_id()
+        self.extra_settings = extra_settings or {}
+        self.host = self.settings.host
+        self.port = 0
+        self.password = self.settings.superuser_password or secrets.token_urlsafe(18)
+        self.container_name = ""
+        self._tc: Any = None  # the testcontainers PostgresContainer
+
+    # -- lifecycle --------------------------------------------------------------------------
+    def start(self) -> None:
+        problem = engine_problem()
+        if problem:
+            raise HarnessError(f"the docker backend needs a Docker engine: {problem}")
+        self._ensure_image()
+        container_class = _postgres_container_class()
+        last = ""
+        for attempt in range(3):  # another process can take the free port between pick and bind
+            self.port = free_port()
+            self.container_name = f"pgsh-{self.run_id}-postgres-{attempt}"
+            container = self._make(container_class)
+            self._tc = container
+            try:
+                container.start()
+                return
+            except _StartFailed as exc:
+                last = f"{exc}\n{exc.logs}"
+            except Exception as exc:  # noqa: BLE001 - docker API errors: reported with the logs
+                logs = ""
+                try:
+                    logs = _logs(container.get_wrapped_container())
+                except Exception:  # noqa: BLE001
+                    pass
+                last = f"{type(exc).__name__}: {exc}\n{logs}"
+            self._remove()
+            if "could not bind" not in last and "Address already in use" not in last:
+                break
+        raise HarnessError(f"PostgreSQL did not start in a container (image {self.image}):\n{last.strip()[-3000:]}")
+
+    def _ensure_image(self) -> None:
+        import docker
+        client = docker.from_env()
+        try:
+            client.images.get(self.image)
+            return
+        except docker.errors.ImageNotFound:
+            pass
+        finally:
+            client.close()
+        pulled = subprocess.run(["docker", "pull", self.image], capture_output=True, text=True, timeout=600)
+        if pulled.returncode != 0:
+            reason = (pulled.stderr.strip().splitlines() or ["pull failed"])[-1]
+            raise HarnessError(
+                f"the PostgreSQL image {self.image} is not on this machine and could not be pulled: {reason}\n"
+                "  fix: with no registry reachable, build a local stand-in: ci/standin-images.sh "
+                f"(or set {IMAGE_ENV} to an image you have)")
+
+    def _make(self, container_class: type) -> Any:
+        settings = dict(SERVER_SETTINGS)
+        settings.update(self.extra_settings)
+        settings["listen_addresses"] = self.host
+        settings["port"] = str(self.port)
+        container = container_class(self.image, port=self.port, username=self.settings.superuser,
+                                    password=self.password, dbname="postgres", driver=None)
+        container.ports.clear()  # host networking: nothing to publish
+        container.with_name(self.container_name)
+        container.with_command(["postgres", *postgres_arguments(settings)])
+        container.with_env("PGPORT", str(self.port))  # psql inside (readiness, init scripts) and the init server
+        container.with_env("POSTGRES_INITDB_ARGS", INITDB_ARGS)
+        container.with_env("POSTGRES_HOST_AUTH_METHOD", "scram-sha-256")
+        # Host networking: no port mapping, the server binds 127.0.0.1:<port> itself. `network`
+        # is given (as None) so that testcontainers does not guess a network for docker-in-docker.
+        container.with_kwargs(network_mode="host", network=None, stop_signal="SIGINT",
+                              labels={RUN_LABEL: self.run_id, ROLE_LABEL: "server"})
+        return container
+
+    def _wrapped(self) -> "Container | None":
+        if self._tc is None:
+            return None
+        try:
+            return self._tc.get_wrapped_container()
+        except Exception:  # noqa: BLE001 - not started
+            return None
+
+    def _remove(self) -> None:
+        container, self._tc = self._tc, None
+        if container is None:
+            return
+        try:
+            container.stop(force=True, delete_volume=True)  # docker rm -f -v: the data volume goes too
+        except Exception:  # noqa: BLE001 - already gone
+            pass
+
+    def stop(self) -> None:
+        self._remove()
+
+    def restart(self) -> None:
+        """`docker restart` with SIGINT (a fast shutdown: every client is disconnected), the data
+        volume stays; returns when the server accepts connections again."""
+        container = self._wrapped()
+        if container is None:
+            raise HarnessError("the PostgreSQL container is not running")
+        container.restart(timeout=30)
+        deadline = time.monotonic() + 60
+        last = ""
+        while time.monotonic() < deadline:
+            try:
+                with psycopg.connect(self.admin_conninfo(), connect_timeout=2) as conn:
+                    conn.execute("SELECT 1")
+                return
+            except psycopg.Error as exc:
+                last = str(exc).strip()
+            time.sleep(0.1)
+        raise HarnessError(f"PostgreSQL did not come back after `docker restart`: {last}\n{self.log_tail()}")
+
+    def is_alive(self) -> bool:
+        container = self._wrapped()
+        if container is None:
+            return False
+        try:
+            container.reload()
+        except Exception:  # noqa: BLE001 - removed
+            return False
+        return container.status == "running"
+
+    def admin_conninfo(self, dbname: str = "postgres") -> str:
+        # dbname last and spelled `dbname=postgres`: the janitor swaps it for a case database.
+        return (f"host={self.host} port={self.port} user={_conninfo_value(self.settings.superuser)} "
+                f"password={_conninfo_value(self.password)} dbname={dbname}")
+
+    def log_tail(self, lines: int = 30) -> str:
+        container = self._wrapped()
+        if container is None:
+            return ""
+        chunks = [_logs(container, lines)]
+        try:
+            result = container.exec_run(["sh", "-c", f'tail -n {int(lines)} "$PGDATA/log/postgresql.json"'],
+                                        user="postgres")
+            if result.exit_code == 0:
+                chunks.append(result.output.decode(errors="replace"))
+        except Exception:  # noqa: BLE001 - not running
+            pass
+        return "\n".join(c.rstrip() for c in chunks if c.strip())

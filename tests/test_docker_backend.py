@@ -1,0 +1,138 @@
+"""The docker backend end to end: PostgreSQL in a container (testcontainers), the example built
+from its Dockerfile and run with `docker run`, and nothing labelled with the run left afterwards.
+
+These tests need a Docker engine and the base images the examples name (from Docker Hub, or the
+local stand-ins of ci/standin-images.sh). Without an engine they FAIL with the reason, so a
+machine that cannot run the docker leg never passes quietly; set HARNESS_SKIP_DOCKER_TESTS=1 to
+skip them explicitly."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from harness.outcome import Outcome
+from harness.paths import ProjectPaths
+from harness.runner import run_matrix
+from harness.server.container import ROLE_LABEL, RUN_LABEL, engine_problem
+from harness.session import HarnessSession, RunOptions
+from tests.support import REPO, SPEC
+
+SKIP_ENV = "HARNESS_SKIP_DOCKER_TESTS"
+
+
+def require_docker() -> None:
+    """Skip only when told to; without an engine, the test FAILS with the reason."""
+    if os.environ.get(SKIP_ENV) == "1":
+        pytest.skip(f"{SKIP_ENV}=1: the docker backend is not tested in this run")
+    problem = engine_problem()
+    if problem:
+        pytest.fail(f"the docker backend cannot be tested here: {problem}\n"
+                    f"(set {SKIP_ENV}=1 to skip the docker tests explicitly)", pytrace=False)
+
+
+def labelled(run_id: str, *extra: str) -> tuple[list[str], list[str]]:
+    """Names of the containers and networks that carry the run's label (and the extra labels)."""
+    filters = ["--filter", f"label={RUN_LABEL}={run_id}"]
+    for label in extra:
+        filters += ["--filter", f"label={label}"]
+    containers = subprocess.run(["docker", "ps", "-a", *filters, "--format", "{{.Names}}"],
+                                capture_output=True, text=True, check=True).stdout.split()
+    networks = subprocess.run(["docker", "network", "ls", *filters, "--format", "{{.Name}}"],
+                              capture_output=True, text=True, check=True).stdout.split()
+    return containers, networks
+
+
+def session_for(examples: Path, tmp_path: Path) -> HarnessSession:
+    paths = ProjectPaths(examples=examples, spec=SPEC, cache=tmp_path / "cache", reports=tmp_path / "reports")
+    return HarnessSession(RunOptions(backend="docker"), paths)
+
+
+def example_of(session: HarnessSession, example_id: str):  # noqa: ANN201 - harness.manifest.Example
+    for example in session.examples:
+        if example.id == example_id:
+            return example
+    raise AssertionError(f"{example_id} not discovered: {[e.render() for e in session.discovery.errors]}")
+
+
+@pytest.fixture
+def hanging_example(tmp_path: Path) -> Iterator[Path]:
+    """An example that never answers and ignores SIGTERM: its container outlives the killed
+    `docker run` client unless the executor removes it."""
+    folder = tmp_path / "examples" / "dockertest" / "hang"
+    folder.mkdir(parents=True)
+    (folder / "example.yaml").write_text(textwrap.dedent("""\
+        id: dockertest/hang
+        language: dockertest
+        title: "deliberately wrong: hangs and ignores SIGTERM"
+        driver: {name: none, version: "0"}
+        run:
+          command: [python3, main.py]
+          timeout_seconds: 3
+        docker: {dockerfile: Dockerfile}
+        scenarios:
+          applies: [connect_now]
+        """))
+    (folder / "main.py").write_text(textwrap.dedent("""\
+        import signal, sys, time
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        print("hanging on purpose", file=sys.stderr, flush=True)
+        while True:
+            time.sleep(1)
+        """))
+    (folder / "Dockerfile").write_text(textwrap.dedent("""\
+        FROM python:3.11-slim-bookworm
+        WORKDIR /app
+        COPY main.py .
+        CMD ["python3", "main.py"]
+        """))
+    yield folder.parent.parent
+    # The image is this test's own: it does not stay in the example image cache.
+    tags = subprocess.run(["docker", "images", "--format", "{{.Repository}}:{{.Tag}}", "pg-sample-harness/dockertest-hang"],
+                          capture_output=True, text=True).stdout.split()
+    if tags:
+        subprocess.run(["docker", "image", "rm", *tags], capture_output=True)
+
+
+def test_one_case_on_docker_then_nothing_of_the_run_is_left(tmp_path: Path) -> None:
+    require_docker()
+    session = session_for(REPO / "examples", tmp_path)
+    example = example_of(session, "python/psycopg2")
+    try:
+        run = run_matrix(session, [(example, ["connect_now"])])
+        case = run.examples[0].scenarios[0]
+        assert case.outcome is Outcome.PASSED, case.failure.render() if case.failure else case.message
+        assert run.to_json()["backend"] == "docker"
+        build = session.builds[example.id]
+        assert build.ok, build.log_tail()
+        # The label is really on what the run made: the server container is up until close().
+        containers, _ = labelled(session.run_id, f"{ROLE_LABEL}=server")
+        assert len(containers) == 1, containers
+        tag = session.executor._tags[example.id]  # type: ignore[attr-defined]
+        label = subprocess.run(["docker", "image", "inspect", "--format",
+                                '{{index .Config.Labels "harness.build.source_hash"}}', tag],
+                               capture_output=True, text=True, check=True).stdout.strip()
+        assert label == build.source_hash
+    finally:
+        session.close()
+    assert labelled(session.run_id) == ([], []), "containers or networks of the run are left behind"
+
+
+def test_a_timed_out_case_leaves_no_container(hanging_example: Path, tmp_path: Path) -> None:
+    require_docker()
+    session = session_for(hanging_example, tmp_path)
+    example = example_of(session, "dockertest/hang")
+    try:
+        result = session.run_case(example, "connect_now")
+        assert result.outcome is Outcome.FAILED
+        assert "timed out after 3 s" in result.message, result.message
+        # Right after the case, before the session closes: its container is gone already.
+        assert labelled(session.run_id, f"{ROLE_LABEL}=example") == ([], [])
+    finally:
+        session.close()
+    assert labelled(session.run_id) == ([], []), "containers or networks of the run are left behind"
