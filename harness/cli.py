@@ -6,8 +6,10 @@ import argparse
 import json
 import signal
 import sys
+import time
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -42,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-j", "--jobs", type=int, default=1, metavar="N",
                      help="run N examples at once (each example's own cases stay in order)")
     run.add_argument("--rebuild", action="store_true", help="build every example even if its sources did not change")
+    run.add_argument("--keep", action="store_true",
+                     help="after the run, keep the server and every case database up until Ctrl-C, and say how to connect")
     run.add_argument("--json", action="store_true", help="print results.json on stdout instead of the matrix")
     run.add_argument("--update-known-failures", action="store_true",
                      help="remove known_failures entries whose case passed (xpassed) from the manifests")
@@ -96,7 +100,7 @@ def cmd_doctor(console: Console) -> int:
 
 
 def cmd_run(args: argparse.Namespace, console: Console) -> int:
-    session = HarnessSession(RunOptions(backend=args.backend, rebuild=args.rebuild))
+    session = HarnessSession(RunOptions(backend=args.backend, rebuild=args.rebuild, keep_databases=args.keep))
     selection = Selection(tuple(args.example), tuple(args.scenario), args.keyword)
     plan = planned_cases(session, selection)
     if not plan and not session.discovery.errors:
@@ -126,6 +130,30 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
                     highlight=False)
 
         run = run_matrix(session, plan, on_case=on_case, on_build=on_build, jobs=max(1, args.jobs))
+        if args.keep:
+            progress.stop()
+            code = _report(run, out, args, session, console)
+            _wait_while_kept(session, console)
+            return code
+    return _report(run, out, args, session, console)
+
+
+def _wait_while_kept(session: HarnessSession, console: Console) -> None:
+    """--keep: the server stays up until Ctrl-C, then goes the usual way (nothing is left)."""
+    server = session.server
+    if server is None:
+        return
+    console.print(f"[bold]--keep:[/] the server is up. Connect with:\n  {server.connect_hint()}\n"
+                  "Each case's database is kept: db_<language>_<name>_<scenario> (\\l lists them).\n"
+                  "Press Ctrl-C to stop it and delete everything.", highlight=False)
+    try:
+        while server.is_alive():
+            time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+
+
+def _report(run: Any, out: Path, args: argparse.Namespace, session: HarnessSession, console: Console) -> int:
     if args.update_known_failures:
         from harness.known_failures import update_known_failures
         for change in update_known_failures(run, session.examples):

@@ -60,6 +60,10 @@ class PostgresServer(abc.ABC):
     @abc.abstractmethod
     def is_alive(self) -> bool: ...
 
+    def connect_hint(self) -> str:
+        """A command a person can paste to look at the server (for --keep); no password in it."""
+        return f"psql -h {self.host} -p {self.port} -U postgres"
+
     @abc.abstractmethod
     def log_tail(self, lines: int = 30) -> str:
         """The server's own startup/crash log, for run-level errors."""

@@ -275,6 +275,9 @@ class ContainerServer(PostgresServer):
             return False
         return container.status == "running"
 
+    def connect_hint(self) -> str:
+        return f"docker exec -it {self.container_name} psql -U {self.settings.superuser}"
+
     def admin_conninfo(self, dbname: str = "postgres") -> str:
         # dbname last and spelled `dbname=postgres`: the janitor swaps it for a case database.
         return (f"host={self.host} port={self.port} user={_conninfo_value(self.settings.superuser)} "

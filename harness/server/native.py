@@ -223,6 +223,10 @@ class NativeServer(PostgresServer):
             time.sleep(0.05)
         return False
 
+    def connect_hint(self) -> str:
+        # The private socket trusts local connections: no password needs to be shown.
+        return f"psql -h {self.socket_dir} -p {self.port} -U {self.settings.superuser} -d postgres"
+
     def admin_conninfo(self, dbname: str = "postgres") -> str:
         return f"host={self.socket_dir} port={self.port} user={self.settings.superuser} dbname={dbname}"
 

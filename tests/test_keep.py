@@ -1,0 +1,50 @@
+"""--keep leaves the server and the case databases up after the run, prints a psql command that
+works without a password, and Ctrl-C then removes everything."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.support import BAD_EXAMPLES, REPO, dies_within
+
+
+def test_keep_serves_until_ctrl_c_then_cleans_up(tmp_path: Path) -> None:
+    env = dict(os.environ, HARNESS_EXAMPLES=str(BAD_EXAMPLES), HARNESS_CACHE=str(tmp_path / "cache"),
+               BAD_EXAMPLE_STATE=str(tmp_path), BAD_EXAMPLE_PYTHON=sys.executable)
+    proc = subprocess.Popen([sys.executable, "-m", "harness", "run", "--keep", "--example", "good/reference",
+                             "--scenario", "select_rows", "--out", str(tmp_path / "results.json")],
+                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert proc.stdout is not None
+        lines: list[str] = []
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            lines.append(line)
+            if line.strip().startswith("psql "):
+                break
+        hint = lines[-1].strip()
+        assert hint.startswith("psql -h "), "".join(lines)
+        query = subprocess.run([*shlex.split(hint), "-At", "-c", "SELECT datname FROM pg_database ORDER BY 1"],
+                               capture_output=True, text=True, timeout=30)
+        assert query.returncode == 0, query.stderr
+        assert "db_good_reference_select_rows" in query.stdout.split(), query.stdout
+        socket_dir = Path(re.search(r"-h (\S+)", hint).group(1))  # type: ignore[union-attr]
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:  # an assertion failed above: still stop the run the clean way
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    assert dies_within(proc.pid)
+    assert not socket_dir.parent.exists(), f"{socket_dir.parent} is left behind after Ctrl-C"
