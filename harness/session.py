@@ -69,7 +69,7 @@ class HarnessSession:
         # One secret per run, never printed: reports and reproduce commands do not carry it.
         self.password = secrets.token_urlsafe(18)
         # Labels everything the docker backend makes for this run (containers, networks).
-        self.run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
+        self.run_id = os.environ.get("HARNESS_RUN_ID") or time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
         self.server: PostgresServer | None = None
         self.janitor: Janitor | None = None
         self.server_log: ServerLog | None = None

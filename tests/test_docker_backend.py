@@ -136,3 +136,38 @@ def test_a_timed_out_case_leaves_no_container(hanging_example: Path, tmp_path: P
     finally:
         session.close()
     assert labelled(session.run_id) == ([], []), "containers or networks of the run are left behind"
+
+
+def test_ctrl_c_during_a_docker_case_leaves_no_container(tmp_path: Path) -> None:
+    """SIGINT while an example's container runs: the CLI exits 130 and nothing of the run is left."""
+    require_docker()
+    import signal
+    import sys
+    import time
+
+    import secrets
+
+    run_id = f"ctrl-c-test-{secrets.token_hex(4)}"
+    env = dict(os.environ, HARNESS_CACHE=str(REPO / ".harness"), HARNESS_RUN_ID=run_id)
+    proc = subprocess.Popen([sys.executable, "-m", "harness", "run", "--backend", "docker", "--example", "java/hikaricp",
+                             "--scenario", "pool_idle_timeout", "--out", str(tmp_path / "results.json")],
+                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    run_ids: set[str] = set()
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and not run_ids:
+            out = subprocess.run(["docker", "ps", "--filter", f"label={ROLE_LABEL}=example",
+                                  "--filter", f"label={RUN_LABEL}={run_id}", "--format",
+                                  f'{{{{.Label "{RUN_LABEL}"}}}} {{{{.Names}}}}'],
+                                 capture_output=True, text=True, check=True).stdout.split("\n")
+            run_ids = {line.split()[0] for line in out if "java-hikaricp" in line}
+            time.sleep(0.2)
+        assert run_ids, "the example's container never appeared"
+        proc.send_signal(signal.SIGINT)
+        output, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, output
+    for run_id in run_ids:
+        assert labelled(run_id) == ([], []), f"containers or networks of run {run_id} are left after Ctrl-C"
