@@ -21,7 +21,7 @@ from tests.support import BAD_EXAMPLES, REPO, dies_within, process_alive
 PHASES = {
     # phase: (example to run, what shows the phase has begun)
     "startup": ("slow/run", None),
-    "build": ("slow/build", "build.pid"),
+    "build": ("slow/building", "build.pid"),
     "scenario": ("slow/run", "run.pid"),
 }
 
