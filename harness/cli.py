@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from harness.errors import HarnessError, InputError
+from harness.manifest import Example
 from harness.outcome import Outcome, ScenarioResult
 from harness.paths import ProjectPaths
 from harness.report import STYLES, SHORT, print_summary, write_results
@@ -113,12 +114,12 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     with progress, session:
         task = progress.add_task("starting PostgreSQL", total=total)
 
-        def on_build(example: object, phase: str) -> None:
+        def on_build(example: Example, phase: str) -> None:
             if phase == "start":
-                progress.update(task, description=f"building {getattr(example, 'id')}")
+                progress.update(task, description=f"building {example.id}")
 
-        def on_case(example: object, name: str, result: ScenarioResult | None) -> None:
-            case_id = f"{getattr(example, 'id')}::{name}"
+        def on_case(example: Example, name: str, result: ScenarioResult | None) -> None:
+            case_id = f"{example.id}::{name}"
             if result is None:
                 progress.update(task, description=f"running {case_id}")
                 return

@@ -22,7 +22,8 @@ from harness.build import BuildResult, source_hash
 from harness.executors import Launch
 from harness.manifest import Example, Requirement
 from harness.process import run_process
-from harness.server.container import ENGINE_FIX, ROLE_LABEL, RUN_LABEL, engine_problem, new_run_id
+from harness.server.base import new_run_id
+from harness.server.container import ENGINE_FIX, ROLE_LABEL, RUN_LABEL, engine_problem
 from harness.toolchain import ToolStatus
 
 IMAGE_REPOSITORY = "pg-sample-harness"
@@ -33,7 +34,7 @@ KEEP_IMAGES = 3  # per example: the current image and the two before it
 BUILD_TIMEOUT_SECONDS = float(os.environ.get("HARNESS_DOCKER_BUILD_TIMEOUT", "1800"))
 DOCKER_CLI_TIMEOUT = 120
 # The variables of the case environment that the example needs inside its container.
-PASSED_EXACT = {"DATABASE_URL", "HARNESS_SCENARIO", "HARNESS_PARAMS"}
+PASSED_EXACT = {"DATABASE_URL"}
 
 
 def _docker(*args: str, timeout: float = DOCKER_CLI_TIMEOUT) -> subprocess.CompletedProcess[str]:

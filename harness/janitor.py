@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import psycopg
@@ -41,14 +42,14 @@ class CaseDatabase:
 
 
 class Janitor:
-    def __init__(self, admin_conninfo: str, password: str, server_major: int) -> None:
-        self._admin_conninfo = admin_conninfo
+    def __init__(self, conninfo_for: Callable[[str], str], password: str, server_major: int) -> None:
+        self._conninfo_for = conninfo_for  # database name -> superuser conninfo (the server's own)
         self._password = password
         self._strategy = sql.SQL(" STRATEGY FILE_COPY") if server_major >= 15 else sql.SQL("")
         self._roles: set[str] = set()
 
     def _connect(self, dbname: str = "postgres") -> psycopg.Connection:
-        return psycopg.connect(self._admin_conninfo.replace("dbname=postgres", f"dbname={dbname}"), autocommit=True)
+        return psycopg.connect(self._conninfo_for(dbname), autocommit=True)
 
     def load_template(self, fixture: Fixture) -> None:
         with self._connect() as admin:

@@ -19,6 +19,11 @@ SCHEMA_PATH = Path(__file__).parent / "schemas" / "example.schema.json"
 DEFAULT_IGNORED = {".git", "__pycache__", ".pytest_cache", ".harness"}
 
 
+def marker_name(folder: str) -> str:
+    """pytest marker for `-m`: an example's folder name as an identifier (pg-pool -> pg_pool)."""
+    return folder.replace("-", "_").replace(".", "_")
+
+
 @dataclass(frozen=True)
 class Requirement:
     tool: str
@@ -63,8 +68,7 @@ class Example:
 
     @property
     def marker(self) -> str:
-        """pytest marker for `-m`: the folder name as an identifier (pg-pool -> pg_pool)."""
-        return self.name.replace("-", "_").replace(".", "_")
+        return marker_name(self.name)
 
 
 @cache

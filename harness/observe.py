@@ -9,7 +9,6 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 import psycopg
 
@@ -159,14 +158,15 @@ def backends_of(admin_conninfo: str, dbname: str) -> list[tuple[int, str]]:
 def wait_backends_gone(admin_conninfo: str, dbname: str, within: float, floor: int = 0) -> tuple[bool, float, int]:
     """Polls until at most `floor` backends remain. Returns (reached, seconds taken, count left)."""
     start = time.monotonic()
-    while True:
-        left = len(backends_of(admin_conninfo, dbname))
-        elapsed = time.monotonic() - start
-        if left <= floor:
-            return True, elapsed, left
-        if elapsed >= within:
-            return False, elapsed, left
-        time.sleep(0.02)
+    with psycopg.connect(admin_conninfo, autocommit=True) as conn:  # one connection for every poll
+        while True:
+            left = len(conn.execute(ACTIVITY_SQL, [dbname]).fetchall())
+            elapsed = time.monotonic() - start
+            if left <= floor:
+                return True, elapsed, left
+            if elapsed >= within:
+                return False, elapsed, left
+            time.sleep(0.02)
 
 
 def terminate_backends(admin_conninfo: str, dbname: str) -> int:
@@ -176,10 +176,3 @@ def terminate_backends(admin_conninfo: str, dbname: str) -> int:
             [dbname]).fetchall()
     return len(rows)
 
-
-def statements_of(admin_conninfo: str, dbname: str) -> list[dict[str, Any]]:
-    with psycopg.connect(admin_conninfo, autocommit=True) as conn:
-        rows = conn.execute(
-            "SELECT s.query, s.calls FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid "
-            "WHERE d.datname = %s ORDER BY s.calls DESC", [dbname]).fetchall()
-    return [{"query": q, "calls": int(c)} for q, c in rows]

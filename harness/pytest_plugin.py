@@ -13,7 +13,7 @@ from typing import Any, Iterator
 import pytest
 
 from harness.errors import HarnessError, InputError, ServerDied
-from harness.manifest import Example, load_manifest
+from harness.manifest import Example, load_manifest, marker_name
 from harness.outcome import ExampleResult, Outcome, RunResult, ScenarioResult, scenario_from_json
 from harness.paths import ProjectPaths
 from harness.report import write_results
@@ -123,7 +123,7 @@ def pytest_configure(config: pytest.Config) -> None:
     for manifest in examples_dir.glob("*/*/example.yaml"):
         language, name = manifest.parent.parent.name, manifest.parent.name
         config.addinivalue_line("markers", f"{language}: examples in {language}")
-        config.addinivalue_line("markers", f"{name.replace('-', '_').replace('.', '_')}: the {language}/{name} example")
+        config.addinivalue_line("markers", f"{marker_name(name)}: the {language}/{name} example")
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

@@ -3,9 +3,9 @@ The CLI and the pytest plugin both drive a `HarnessSession`; neither knows how a
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
-import shlex
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,12 +21,12 @@ from harness.gate import CaseGate
 from harness.errors import HarnessError, ServerDied
 from harness.janitor import CaseDatabase, Janitor
 from harness.manifest import Discovery, Example, discover
-from harness.observe import ActivitySampler, ServerLog, statements_of, wait_backends_gone
+from harness.observe import ActivitySampler, ServerLog, wait_backends_gone
 from harness.outcome import Failure, Outcome, ScenarioResult
 from harness.paths import ProjectPaths
 from harness.process import ProcessRun, run_process
 from harness.scenarios import REGISTRY, CaseContext, Verdict
-from harness.server.base import PostgresServer, ServerSettings
+from harness.server.base import PostgresServer, ServerSettings, new_run_id
 from harness.spec import Scenario, Spec, load_spec
 from harness.toolchain import ToolStatus
 
@@ -69,7 +69,7 @@ class HarnessSession:
         # One secret per run, never printed: reports and reproduce commands do not carry it.
         self.password = secrets.token_urlsafe(18)
         # Labels everything the docker backend makes for this run (containers, networks).
-        self.run_id = os.environ.get("HARNESS_RUN_ID") or time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
+        self.run_id = new_run_id()
         self.server: PostgresServer | None = None
         self.janitor: Janitor | None = None
         self.server_log: ServerLog | None = None
@@ -96,7 +96,7 @@ class HarnessSession:
         with psycopg.connect(admin, autocommit=True) as conn:
             self.postgres_version = str(conn.execute("SHOW server_version").fetchone()[0]).split()[0]
             major = int(conn.info.server_version // 10000)
-        self.janitor = Janitor(admin, self.password, major)
+        self.janitor = Janitor(server.admin_conninfo, self.password, major)
         self.janitor.load_template(self.spec.fixture)
         self.server_log = ServerLog(admin)
 
@@ -147,7 +147,6 @@ class HarnessSession:
     def case_environment(self, example: Example, scenario: Scenario, db: CaseDatabase) -> dict[str, str]:
         assert self.server is not None
         app = f"{example.id}::{scenario.name}"
-        import json
         url = (f"postgresql://{quote(db.role)}:{quote(db.password)}@{self.server.host}:{self.server.port}/"
                f"{quote(db.dbname)}?application_name={quote(app)}")
         env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "HARNESS_", "DATABASE_URL"))}
@@ -253,11 +252,10 @@ class HarnessSession:
         ctx.timeline = sampler.timeline
         ctx.server_time_after = self._server_now(ctx.admin_conninfo)
         gone_within = float(scenario.expect.get("backends_gone_within_seconds", 2))
-        _reached, ctx.backends_gone_seconds, ctx.backends_left = wait_backends_gone(
+        _reached, _seconds, ctx.backends_left = wait_backends_gone(
             ctx.admin_conninfo, ctx.db.dbname, gone_within)
         time.sleep(0.05)  # the logging collector writes the last disconnection a moment later
         ctx.log = self.server_log.read_since(offset)
-        ctx.statements = statements_of(ctx.admin_conninfo, ctx.db.dbname)
 
         verdict = Verdict()
         data = self._protocol_problems(run, scenario, check, verdict, timeout)
@@ -283,14 +281,14 @@ class HarnessSession:
         return result
 
     def _protocol_problems(self, run: ProcessRun, scenario: Scenario, check: Any, verdict: Verdict,
-                           timeout: float | None = None) -> dict[str, Any] | None:
+                           timeout: float) -> dict[str, Any] | None:
         """Problems with how the example ran and spoke, before its data is judged."""
         if run.start_error:
             verdict.fail(run.start_error + " (check run.command in example.yaml)")
             return None
         if run.timed_out:
             hint = getattr(check, "timeout_hint", "")
-            verdict.fail(f"timed out after {timeout or scenario.timeout_seconds:.0f} s; its process group was killed"
+            verdict.fail(f"timed out after {timeout:.0f} s; its process group was killed"
                          + (f": {hint}" if hint else ""))
         if run.checkpoint_error:
             verdict.fail(run.checkpoint_error)

@@ -22,7 +22,7 @@ from typing import Any
 from harness.reporting.badges import example_badge, overall_badge
 from harness.reporting.charts import connect_chart, connect_figures, timeline_cases, timeline_chart
 from harness.reporting.common import (BAD, FAILED, NOT_APPLICABLE, OUTCOMES, PASSED, SKIPPED, XFAILED, XPASSED,
-                                      Tally, case_anchor, scenario_order)
+                                      case_anchor, scenario_order)
 
 INDEX = "index.html"
 

@@ -33,14 +33,12 @@ class CaseContext:
     server_time_after: datetime | None = None
     log: list[LogRecord] = field(default_factory=list)
     timeline: ActivityTimeline = field(default_factory=ActivityTimeline)
-    statements: list[dict[str, Any]] = field(default_factory=list)
     backends_left: int = 0
-    backends_gone_seconds: float = 0.0
 
     @property
     def case_conninfo(self) -> str:
         """Superuser connection to the case's own database, for server-side checks."""
-        return self.admin_conninfo.replace("dbname=postgres", f"dbname={self.db.dbname}")
+        return self.server.admin_conninfo(self.db.dbname)
 
     def query_case_db(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
         with psycopg.connect(self.case_conninfo, autocommit=True) as conn:

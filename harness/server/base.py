@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import abc
+import os
+import secrets
+import socket
+import time
 from dataclasses import dataclass
 
 # One place for the settings both backends give the server: the observations the checks rely on
@@ -27,6 +31,18 @@ SERVER_SETTINGS: dict[str, str] = {
     "full_page_writes": "off",
     "timezone": "'UTC'",
 }
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on right now (servers retry if it is taken)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def new_run_id() -> str:
+    """Names one run (the docker backend labels everything with it); HARNESS_RUN_ID overrides it."""
+    return os.environ.get("HARNESS_RUN_ID") or time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import time
 from typing import TYPE_CHECKING, Any
@@ -22,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import psycopg
 
 from harness.errors import HarnessError
-from harness.server.base import SERVER_SETTINGS, PostgresServer, ServerSettings
+from harness.server.base import SERVER_SETTINGS, PostgresServer, ServerSettings, free_port, new_run_id
 
 if TYPE_CHECKING:
     from docker.models.containers import Container
@@ -46,10 +45,6 @@ def image_name() -> str:
     return os.environ.get(IMAGE_ENV) or DEFAULT_IMAGE
 
 
-def new_run_id() -> str:
-    return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
-
-
 def engine_problem() -> str:
     """Why the docker backend cannot run here ('' when the CLI and a reachable engine are present)."""
     if shutil.which("docker") is None:
@@ -63,12 +58,6 @@ def engine_problem() -> str:
         reason = (out.stderr.strip().splitlines() or ["no server version"])[-1]
         return f"no Docker engine answers `docker info`: {reason}\n" + ENGINE_HINT
     return ""
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _argument_value(value: str) -> str:
@@ -279,7 +268,6 @@ class ContainerServer(PostgresServer):
         return f"docker exec -it {self.container_name} psql -U {self.settings.superuser}"
 
     def admin_conninfo(self, dbname: str = "postgres") -> str:
-        # dbname last and spelled `dbname=postgres`: the janitor swaps it for a case database.
         return (f"host={self.host} port={self.port} user={_conninfo_value(self.settings.superuser)} "
                 f"password={_conninfo_value(self.password)} dbname={dbname}")
 

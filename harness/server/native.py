@@ -13,14 +13,13 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
 from harness.errors import HarnessError
-from harness.server.base import SERVER_SETTINGS, PostgresServer, ServerSettings
+from harness.server.base import SERVER_SETTINGS, PostgresServer, ServerSettings, free_port
 
 RUN_AS_WHEN_ROOT = "postgres"
 TEMP_PREFIX = "pg-harness-"
@@ -41,12 +40,6 @@ def find_bindir() -> Path:
         "PostgreSQL server binaries (initdb, pg_ctl) not found.\n"
         "  fix: apt-get install -y postgresql   (or set HARNESS_PG_BINDIR to the folder holding initdb)"
     )
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def server_version_of(bindir: Path) -> str:
