@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import sql
 
+from harness.server.base import HOSTSSL_ONLY_GROUP
 from harness.spec import Fixture
 
 TEMPLATE_DB = "harness_template"
@@ -54,6 +55,8 @@ class Janitor:
     def load_template(self, fixture: Fixture) -> None:
         with self._connect() as admin:
             admin.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+            # pg_hba.conf names this group in its hostssl-only lines (plaintext_refused).
+            admin.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(HOSTSSL_ONLY_GROUP)))
             admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(TEMPLATE_DB)))
         with self._connect(TEMPLATE_DB) as conn:
             conn.execute(fixture.schema_sql)
@@ -94,6 +97,12 @@ class Janitor:
         with self._connect() as admin:
             admin.execute(sql.SQL("ALTER ROLE {} CONNECTION LIMIT {}").format(
                 sql.Identifier(role), sql.Literal(-1 if limit is None else int(limit))))
+
+    def set_hostssl_only(self, role: str, on: bool) -> None:
+        """Puts the role under pg_hba.conf's hostssl-only lines (membership is read at each login)."""
+        statement = "GRANT {} TO {}" if on else "REVOKE {} FROM {}"
+        with self._connect() as admin:
+            admin.execute(sql.SQL(statement).format(sql.Identifier(HOSTSSL_ONLY_GROUP), sql.Identifier(role)))
 
     def drop_case_database(self, case: CaseDatabase) -> None:
         with self._connect() as admin:

@@ -37,6 +37,16 @@ class ProcessRun:
     partial_line: str = ""
     checkpoint_error: str = ""
     start_error: str = ""
+    # Seconds from the start until the result line arrived, and until the process had exited.
+    result_at: float | None = None
+    exited_at: float | None = None
+
+    @property
+    def exit_after_result(self) -> float | None:
+        """How long the program took to exit once it had printed its result."""
+        if self.result_at is None or self.exited_at is None:
+            return None
+        return max(0.0, self.exited_at - self.result_at)
 
     @property
     def results(self) -> list[dict[str, Any]]:
@@ -151,10 +161,11 @@ def run_process(
                 continue
             if raw is None:
                 break
-            _handle_line(raw, run, proc, on_checkpoint)
+            _handle_line(raw, run, proc, on_checkpoint, time.monotonic() - start)
         if not run.timed_out:
             try:
                 proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+                run.exited_at = time.monotonic() - start
             except subprocess.TimeoutExpired:
                 run.timed_out = True
     finally:
@@ -177,7 +188,8 @@ def run_process(
     return run
 
 
-def _handle_line(raw: bytes, run: ProcessRun, proc: subprocess.Popen[bytes], on_checkpoint: Checkpoint | None) -> None:
+def _handle_line(raw: bytes, run: ProcessRun, proc: subprocess.Popen[bytes], on_checkpoint: Checkpoint | None,
+                 received_at: float) -> None:
     text = raw.decode("utf-8", errors="replace").strip()
     if not text:
         return
@@ -190,6 +202,8 @@ def _handle_line(raw: bytes, run: ProcessRun, proc: subprocess.Popen[bytes], on_
         run.bad_lines.append(text[:300])
         return
     run.messages.append(message)
+    if message.get("type") == "result":
+        run.result_at = received_at
     if message.get("type") != "checkpoint":
         return
     name = str(message.get("name", ""))

@@ -10,7 +10,24 @@ import yaml
 
 from harness.errors import InputError
 
-SCENARIO_KEYS = {"summary", "group", "timeout_seconds", "params", "expect"}
+SCENARIO_KEYS = {"summary", "group", "timeout_seconds", "connection", "params", "expect"}
+# How the harness connects the example (PGSSLMODE, PGSSLROOTCERT, PGPASSWORD), per scenario.
+CONNECTION_CHOICES: dict[str, tuple[str, ...]] = {
+    "sslmode": ("disable", "require", "verify-ca", "verify-full"),
+    "sslrootcert": ("none", "run_ca", "wrong_ca"),
+    "password": ("role", "wrong"),
+}
+
+
+@dataclass(frozen=True)
+class Connection:
+    sslmode: str = "disable"
+    sslrootcert: str = "none"   # run_ca: the run's CA; wrong_ca: a CA that did not sign the server
+    password: str = "role"      # wrong: a password the role does not have
+
+    @property
+    def tls(self) -> bool:
+        return self.sslmode != "disable"
 
 
 @dataclass(frozen=True)
@@ -21,6 +38,7 @@ class Scenario:
     timeout_seconds: float
     params: dict[str, Any]
     expect: dict[str, Any]
+    connection: Connection = Connection()
 
 
 @dataclass(frozen=True)
@@ -70,6 +88,7 @@ def load_scenario(path: Path) -> Scenario:
         if not isinstance(data.get(key), str):
             raise InputError(path, key, "is missing", f"add `{key}: <text>`")
     return Scenario(
+        connection=load_connection(path, data.get("connection")),
         name=path.stem,
         summary=data["summary"],
         group=data["group"],
@@ -77,6 +96,20 @@ def load_scenario(path: Path) -> Scenario:
         params=dict(data.get("params") or {}),
         expect=dict(data.get("expect") or {}),
     )
+
+
+def load_connection(path: Path, data: Any) -> Connection:
+    if data is None:
+        return Connection()
+    if not isinstance(data, dict):
+        raise InputError(path, "connection", "must be a mapping", f"use the keys {sorted(CONNECTION_CHOICES)}")
+    for key, value in data.items():
+        choices = CONNECTION_CHOICES.get(key)
+        if choices is None:
+            raise InputError(path, f"connection.{key}", "is not a connection key", f"use only {sorted(CONNECTION_CHOICES)}")
+        if value not in choices:
+            raise InputError(path, f"connection.{key}", f"is {value!r}", f"use one of {list(choices)}")
+    return Connection(**data)
 
 
 def load_spec(spec_dir: Path) -> Spec:
@@ -93,4 +126,6 @@ _CANONICAL = {name: i for i, name in enumerate([
     "connect_now", "select_rows", "param_query", "active_users", "transaction", "error_sqlstate", "types",
     "pool_bounded", "pool_reuse", "pool_release", "pool_acquire_timeout", "pool_idle_timeout",
     "pool_recovery_terminate", "pool_recovery_restart", "no_pool_exhaustion",
+    "tls_verify_full", "tls_wrong_ca", "plaintext_refused", "auth_wrong_password", "connect_latency",
+    "connect_latency_tls",
 ])}

@@ -15,6 +15,7 @@ import psycopg
 from harness.janitor import CaseDatabase, Janitor
 from harness.manifest import Example
 from harness.observe import ActivityTimeline, LogRecord
+from harness.process import ProcessRun
 from harness.server.base import PostgresServer
 from harness.spec import Spec, Scenario
 
@@ -34,6 +35,7 @@ class CaseContext:
     log: list[LogRecord] = field(default_factory=list)
     timeline: ActivityTimeline = field(default_factory=ActivityTimeline)
     backends_left: int = 0
+    process: ProcessRun | None = None
 
     @property
     def case_conninfo(self) -> str:
@@ -88,6 +90,9 @@ class ScenarioCheck:
     name: ClassVar[str] = ""
     # True for a case that disturbs the whole server (a restart): it runs alone under --jobs.
     exclusive: ClassVar[bool] = False
+    # False for a scenario whose connections must fail: then the check proves on its own that
+    # the example reached the server (the harness otherwise requires an authorized session).
+    expects_session: ClassVar[bool] = True
 
     def __init__(self, ctx: CaseContext) -> None:
         self.ctx = ctx

@@ -9,6 +9,8 @@ import socket
 import time
 from dataclasses import dataclass
 
+from harness.server.tls import ClientCertificates
+
 # One place for the settings both backends give the server: the observations the checks rely on
 # (statement and connection log as JSON, pg_stat_statements) and speed over durability.
 SERVER_SETTINGS: dict[str, str] = {
@@ -31,6 +33,25 @@ SERVER_SETTINGS: dict[str, str] = {
     "full_page_writes": "off",
     "timezone": "'UTC'",
 }
+
+
+# A role that is a member of this group may connect only over TLS (`plaintext_refused`).
+HOSTSSL_ONLY_GROUP = "harness_hostssl_only"
+
+# pg_hba.conf of both backends: trust only on the server's private socket (the harness itself);
+# over TCP every role authenticates with SCRAM-SHA-256, over TLS or not, except the members of
+# HOSTSSL_ONLY_GROUP, whose plaintext attempts are rejected by name before the catch-all line.
+HBA_RULES = (
+    "local     all all                     trust\n"
+    f"hostssl   all +{HOSTSSL_ONLY_GROUP} 127.0.0.1/32 scram-sha-256\n"
+    f"hostnossl all +{HOSTSSL_ONLY_GROUP} 127.0.0.1/32 reject\n"
+    "host      all all                     127.0.0.1/32 scram-sha-256\n"
+)
+
+
+def tls_settings(cert_file: str, key_file: str) -> dict[str, str]:
+    return {"ssl": "on", "ssl_cert_file": f"'{cert_file}'", "ssl_key_file": f"'{key_file}'",
+            "ssl_min_protocol_version": "'TLSv1.2'"}
 
 
 def free_port() -> int:
@@ -57,6 +78,8 @@ class PostgresServer(abc.ABC):
 
     host: str = "127.0.0.1"
     port: int = 0
+    # The run's CA (and the unrelated one) once the server runs with TLS.
+    client_tls: ClientCertificates | None = None
 
     @abc.abstractmethod
     def start(self) -> None: ...

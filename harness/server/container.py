@@ -15,13 +15,17 @@ import os
 import secrets
 import shutil
 import subprocess
+import tempfile
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import psycopg
 
 from harness.errors import HarnessError
-from harness.server.base import SERVER_SETTINGS, PostgresServer, ServerSettings, free_port, new_run_id
+from harness.server.base import (HBA_RULES, SERVER_SETTINGS, PostgresServer, ServerSettings, free_port, new_run_id,
+                                 tls_settings)
+from harness.server.tls import make_run_tls, write_private
 
 if TYPE_CHECKING:
     from docker.models.containers import Container
@@ -34,6 +38,19 @@ STARTUP_TIMEOUT_SECONDS = 120.0
 READY_POLL_SECONDS = 0.25
 # The same choices as the native cluster: SCRAM over TCP, trust only on the container's own socket.
 INITDB_ARGS = "--auth-host=scram-sha-256 --auth-local=trust -E UTF8 --locale=C.UTF-8"
+# The server's key, certificate and pg_hba.conf come in read-only at SERVER_FILES_MOUNT (owned by
+# the host's root); before the image's own entrypoint runs, they are installed where the
+# `postgres` account owns them and the key is 0600, as postgres demands.
+SERVER_FILES_MOUNT = "/harness-server"
+SERVER_FILES_DIR = "/var/lib/postgresql/harness"
+INSTALL_SERVER_FILES = (
+    f"set -e; mkdir -p {SERVER_FILES_DIR}; "
+    f"install -o postgres -g postgres -m 0644 {SERVER_FILES_MOUNT}/server.crt {SERVER_FILES_MOUNT}/pg_hba.conf "
+    f"{SERVER_FILES_DIR}/; "
+    f"install -o postgres -g postgres -m 0600 {SERVER_FILES_MOUNT}/server.key {SERVER_FILES_DIR}/; "
+    'exec docker-entrypoint.sh "$@"'
+)
+TEMP_PREFIX = "pg-harness-tls-"
 
 ENGINE_FIX = ("install and start Docker (on Debian as root: ci/docker-engine.sh installs docker.io and starts "
               "dockerd), or run with --backend native")
@@ -147,6 +164,19 @@ class ContainerServer(PostgresServer):
         self.password = self.settings.superuser_password or secrets.token_urlsafe(18)
         self.container_name = ""
         self._tc: Any = None  # the testcontainers PostgresContainer
+        self._files: Path | None = None  # client certificates and the server's files, on the host
+
+    def _write_files(self) -> None:
+        """<tmp>/client: the CAs for examples (mounted into their containers); <tmp>/server:
+        the key, certificate and pg_hba.conf for this container, readable by root only."""
+        self._files = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX))
+        self._files.chmod(0o755)
+        self.client_tls, pair = make_run_tls(self._files / "client", self.run_id)
+        server_dir = self._files / "server"
+        server_dir.mkdir(mode=0o700)
+        (server_dir / "server.crt").write_bytes(pair.certificate_pem)
+        (server_dir / "pg_hba.conf").write_text(HBA_RULES)
+        write_private(server_dir / "server.key", pair.key_pem)
 
     # -- lifecycle --------------------------------------------------------------------------
     def start(self) -> None:
@@ -154,6 +184,7 @@ class ContainerServer(PostgresServer):
         if problem:
             raise HarnessError(f"the docker backend needs a Docker engine: {problem}")
         self._ensure_image()
+        self._write_files()
         container_class = _postgres_container_class()
         last = ""
         for attempt in range(3):  # another process can take the free port between pick and bind
@@ -197,7 +228,10 @@ class ContainerServer(PostgresServer):
                 f"(or set {IMAGE_ENV} to an image you have)")
 
     def _make(self, container_class: type) -> Any:
+        assert self._files is not None
         settings = dict(SERVER_SETTINGS)
+        settings.update(tls_settings(f"{SERVER_FILES_DIR}/server.crt", f"{SERVER_FILES_DIR}/server.key"))
+        settings["hba_file"] = f"'{SERVER_FILES_DIR}/pg_hba.conf'"
         settings.update(self.extra_settings)
         settings["listen_addresses"] = self.host
         settings["port"] = str(self.port)
@@ -212,7 +246,9 @@ class ContainerServer(PostgresServer):
         # Host networking: no port mapping, the server binds 127.0.0.1:<port> itself. `network`
         # is given (as None) so that testcontainers does not guess a network for docker-in-docker.
         container.with_kwargs(network_mode="host", network=None, stop_signal="SIGINT",
-                              labels={RUN_LABEL: self.run_id, ROLE_LABEL: "server"})
+                              labels={RUN_LABEL: self.run_id, ROLE_LABEL: "server"},
+                              entrypoint=["sh", "-c", INSTALL_SERVER_FILES, "sh"],
+                              volumes={str(self._files / "server"): {"bind": SERVER_FILES_MOUNT, "mode": "ro"}})
         return container
 
     def _wrapped(self) -> "Container | None":
@@ -234,6 +270,10 @@ class ContainerServer(PostgresServer):
 
     def stop(self) -> None:
         self._remove()
+        files, self._files = self._files, None
+        if files is not None:
+            shutil.rmtree(files, ignore_errors=True)
+        self.client_tls = None
 
     def restart(self) -> None:
         """`docker restart` with SIGINT (a fast shutdown: every client is disconnected), the data

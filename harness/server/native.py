@@ -19,7 +19,9 @@ import time
 from pathlib import Path
 
 from harness.errors import HarnessError
-from harness.server.base import SERVER_SETTINGS, PostgresServer, ServerSettings, free_port
+from harness.server.base import (HBA_RULES, SERVER_SETTINGS, PostgresServer, ServerSettings, free_port,
+                                 new_run_id, tls_settings)
+from harness.server.tls import make_run_tls, write_private
 
 RUN_AS_WHEN_ROOT = "postgres"
 TEMP_PREFIX = "pg-harness-"
@@ -131,22 +133,30 @@ class NativeServer(PostgresServer):
         pwfile.unlink()
         if init.returncode != 0:
             raise HarnessError(f"initdb failed (exit {init.returncode}):\n{init.stdout[-2000:]}{init.stderr[-2000:]}")
+        self._write_tls()
         self._write_config()
         self._start_on_free_port()
+
+    def _write_tls(self) -> None:
+        """Certificates for clients in <root>/tls (readable by all); the key in the data dir,
+        0600 and owned by the server's account, as postgres demands."""
+        assert self.root is not None
+        self.client_tls, pair = make_run_tls(self.root / "tls", new_run_id())
+        (self.datadir / "server.crt").write_bytes(pair.certificate_pem)
+        write_private(self.datadir / "server.key", pair.key_pem)
+        for name in ("server.crt", "server.key"):
+            self._chown(self.datadir / name)
 
     def _write_config(self) -> None:
         settings = dict(SERVER_SETTINGS)
         settings["unix_socket_directories"] = f"'{self.socket_dir}'"
+        settings.update(tls_settings("server.crt", "server.key"))  # relative to the data dir
         settings.update(self.extra_settings)
         with (self.datadir / "postgresql.conf").open("a") as conf:
             conf.write("\n# pg-sample-harness\n")
             for key, value in settings.items():
                 conf.write(f"{key} = {value}\n")
-        # Only loopback and the private socket; every role authenticates with SCRAM over TCP.
-        (self.datadir / "pg_hba.conf").write_text(
-            "local all all trust\n"
-            "host  all all 127.0.0.1/32 scram-sha-256\n"
-        )
+        (self.datadir / "pg_hba.conf").write_text(HBA_RULES)
 
     def _start_on_free_port(self) -> None:
         last = ""
@@ -204,6 +214,7 @@ class NativeServer(PostgresServer):
                 self._wait_gone(pid, 5)
         shutil.rmtree(self.root, ignore_errors=True)
         self.root = None
+        self.client_tls = None
 
     @staticmethod
     def _wait_gone(pid: int, seconds: float) -> bool:

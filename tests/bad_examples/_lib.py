@@ -158,3 +158,40 @@ def timed(fn) -> tuple[Any, int]:
     start = time.monotonic()
     value = fn()
     return value, int((time.monotonic() - start) * 1000)
+
+
+# -- lifecycle scenarios, done right ---------------------------------------------------------
+def tls_self_report() -> dict[str, Any]:
+    """Connect as the environment says (PGSSLMODE, PGSSLROOTCERT), report the backend's own
+    pg_stat_ssl row, and hold the connection over checkpoint `connected`."""
+    with connect() as conn:
+        ssl, version, cipher = conn.execute(
+            "SELECT ssl, version, cipher FROM pg_stat_ssl WHERE pid = pg_backend_pid()").fetchone()
+        checkpoint("connected")
+    return {"ssl": ssl, "version": version, "cipher": cipher}
+
+
+def failed_connect(kind_of: Any) -> dict[str, Any]:
+    """Try to connect; report the driver's error, classified by kind_of(message)."""
+    start = time.monotonic()
+    try:
+        connect().close()
+        error = {"kind": "none", "type": "none", "sqlstate": None, "message": "connected"}
+    except psycopg.OperationalError as exc:
+        error = {"kind": kind_of(str(exc)), "type": type(exc).__name__, "sqlstate": exc.sqlstate, "message": str(exc)}
+    return {"error": error, "elapsed_ms": round((time.monotonic() - start) * 1000, 2)}
+
+
+def connect_latency() -> dict[str, Any]:
+    connects, queries = [], []
+    for _ in range(PARAMS["connections"]):
+        start = time.perf_counter()
+        conn = connect()
+        connects.append((time.perf_counter() - start) * 1000)
+        conn.close()
+    with connect() as conn:
+        for _ in range(PARAMS["queries"]):
+            start = time.perf_counter()
+            conn.execute("SELECT 1").fetchone()
+            queries.append((time.perf_counter() - start) * 1000)
+    return {"connect_ms": connects, "query_ms": queries, "pooled": False}

@@ -43,5 +43,15 @@ elif SCENARIO == "pool_recovery_restart":
     second = lib.sleep_burst(pool, PARAMS["concurrency"], PARAMS["sleep_seconds"])
     pool.close()
     lib.result({"first": first, "second": second})
+elif SCENARIO == "tls_verify_full":
+    lib.result(lib.tls_self_report())
+elif SCENARIO == "tls_wrong_ca":
+    lib.result(lib.failed_connect(lambda m: "certificate" if "certificate verify failed" in m else "other"))
+elif SCENARIO == "plaintext_refused":
+    lib.result(lib.failed_connect(lambda m: "refused" if "pg_hba.conf" in m else "other"))
+elif SCENARIO == "auth_wrong_password":
+    lib.result(lib.failed_connect(lambda m: "auth" if "password authentication failed" in m else "other"))
+elif SCENARIO in ("connect_latency", "connect_latency_tls"):
+    lib.result(lib.connect_latency())
 else:
     lib.unknown_scenario()

@@ -1,0 +1,218 @@
+"""The connection lifecycle (the page's six steps): TLS with full verification, a certificate
+that must be refused, a hostssl-only role, a wrong password, and connect time measured.
+
+The failing scenarios prove from the server's log that the example really reached the server:
+a TLS handshake the client aborted, a FATAL with the expected SQLSTATE for the example's role;
+and that no session was authenticated."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import psycopg
+
+from harness.observe import LogRecord
+from harness.scenarios.base import ScenarioCheck, Verdict, scenario
+from harness.stats import percentile
+
+SSL_ENABLED = re.compile(r"SSL enabled \(protocol=(?P<version>[^,]+), cipher=(?P<cipher>[^,]+),")
+
+
+def error_of(data: dict[str, Any], verdict: Verdict) -> dict[str, Any] | None:
+    error = data.get("error")
+    if not isinstance(error, dict):
+        verdict.fail(f"data.error must be an object with kind and message, got {error!r:.120}")
+        return None
+    return error
+
+
+def require_kind(check: ScenarioCheck, error: dict[str, Any], verdict: Verdict) -> None:
+    expected = check.expect["kind"]
+    if error.get("kind") == "none":
+        verdict.fail(f"the connection succeeded; the driver must refuse it ({check.ctx.scenario.summary})")
+    else:
+        verdict.require(error.get("kind") == expected,
+                        f"data.error.kind is {error.get('kind')!r}, expected {expected!r} "
+                        f"(the driver's error: {str(error.get('message', ''))[:200]})")
+
+
+def require_no_session(check: ScenarioCheck, verdict: Verdict) -> None:
+    sessions = check.ctx.connections_authorized()
+    verdict.require(not sessions, f"the server authorized {len(sessions)} session(s) of the example's role; "
+                                  "none may get through: " + "; ".join(r.message[:100] for r in sessions[:2]))
+
+
+def require_sqlstate(check: ScenarioCheck, error: dict[str, Any], verdict: Verdict) -> None:
+    """The driver's SQLSTATE where it exposes one; libpq has none for a failed connection (it
+    only has the server's message), so null is accepted and the server's log must carry it."""
+    expected = check.expect["sqlstate"]
+    reported = error.get("sqlstate")
+    verdict.observed["driver_sqlstate"] = reported
+    verdict.require(reported in (expected, None),
+                    f"data.error.sqlstate is {reported!r}, expected {expected!r} (or null where the driver has none)")
+    contains = check.expect.get("message_contains", "")
+    verdict.require(contains in str(error.get("message", "")),
+                    f"the driver's error does not pass on the server's reason ({contains!r}): "
+                    f"{str(error.get('message', ''))[:200]!r}")
+    fatal = [r for r in check.ctx.my_log() if r.severity == "FATAL" and r.state_code == expected]
+    verdict.require(bool(fatal), f"the server logged no FATAL {expected} for role {check.ctx.db.role}: "
+                                 "the example did not reach the server's authentication")
+    if fatal:
+        verdict.observed["server_error"] = f"FATAL {expected}: {fatal[0].message[:160]}"
+
+
+@scenario("tls_verify_full")
+class TlsVerifyFull(ScenarioCheck):
+    def __init__(self, ctx: Any) -> None:
+        super().__init__(ctx)
+        self.seen: list[dict[str, Any]] = []
+
+    def on_checkpoint(self, name: str) -> None:
+        if name != "connected":
+            super().on_checkpoint(name)
+        with psycopg.connect(self.ctx.admin_conninfo, autocommit=True) as conn:
+            rows = conn.execute(
+                "SELECT a.pid, s.ssl, s.version, s.cipher FROM pg_stat_activity a JOIN pg_stat_ssl s USING (pid) "
+                "WHERE a.datname = %s AND a.backend_type = 'client backend'", [self.ctx.db.dbname]).fetchall()
+        self.seen = [{"pid": r[0], "ssl": r[1], "version": r[2], "cipher": r[3]} for r in rows]
+
+    def verify(self, data: dict[str, Any], verdict: Verdict) -> None:
+        if not verdict.require(bool(self.seen), "no backend of the example was open at checkpoint 'connected' "
+                                                "(print the checkpoint while holding the connection)"):
+            return
+        plain = [b["pid"] for b in self.seen if not b["ssl"]]
+        verdict.require(not plain, f"pg_stat_ssl shows backend(s) {plain} unencrypted")
+        first = self.seen[0]
+        verdict.observed.update(tls_version=first["version"], tls_cipher=first["cipher"])
+        verdict.require(first["version"] in self.expect["tls_versions"],
+                        f"TLS version {first['version']!r} is not one of {self.expect['tls_versions']}")
+        verdict.compare("data (the backend's own pg_stat_ssl row)",
+                        {"ssl": True, "version": first["version"], "cipher": first["cipher"]},
+                        {k: data.get(k) for k in ("ssl", "version", "cipher")})
+        unencrypted = [r.message[:120] for r in self.ctx.connections_authorized() if not SSL_ENABLED.search(r.message)]
+        verdict.require(not unencrypted, f"the server's log shows connection(s) without TLS: {unencrypted[:2]}")
+
+
+@scenario("tls_wrong_ca")
+class TlsWrongCa(ScenarioCheck):
+    expects_session = False
+
+    def verify(self, data: dict[str, Any], verdict: Verdict) -> None:
+        error = error_of(data, verdict)
+        if error is None:
+            return
+        require_kind(self, error, verdict)
+        message = str(error.get("message", ""))
+        verdict.observed["driver_error"] = f"{error.get('type', '?')}: {message[:160]}"
+        verdict.require(bool(re.search(self.expect["message_pattern"], message)),
+                        f"the driver's error does not name the certificate: {message[:200]!r}")
+        require_no_session(self, verdict)
+        refused = [r for r in self.ctx.log if r.message.startswith("could not accept SSL connection")]
+        verdict.require(bool(refused), "the server saw no TLS handshake aborted by a client during the case: "
+                                       "the example did not try TLS against this server")
+        if refused:
+            verdict.observed["server_saw"] = refused[0].message[:160]
+
+
+@scenario("plaintext_refused")
+class PlaintextRefused(ScenarioCheck):
+    expects_session = False
+
+    def prepare(self) -> None:
+        self.ctx.janitor.set_hostssl_only(self.ctx.db.role, True)
+
+    def finish(self) -> None:
+        self.ctx.janitor.set_hostssl_only(self.ctx.db.role, False)
+
+    def verify(self, data: dict[str, Any], verdict: Verdict) -> None:
+        error = error_of(data, verdict)
+        if error is None:
+            return
+        require_kind(self, error, verdict)
+        require_sqlstate(self, error, verdict)
+        require_no_session(self, verdict)
+
+
+@scenario("auth_wrong_password")
+class AuthWrongPassword(ScenarioCheck):
+    expects_session = False
+
+    def verify(self, data: dict[str, Any], verdict: Verdict) -> None:
+        error = error_of(data, verdict)
+        if error is None:
+            return
+        require_kind(self, error, verdict)
+        require_sqlstate(self, error, verdict)
+        require_no_session(self, verdict)
+        limit_ms = float(self.expect["fail_within_ms"])
+        elapsed = data.get("elapsed_ms")
+        if verdict.require(isinstance(elapsed, (int, float)), f"data.elapsed_ms must be a number, got {elapsed!r}"):
+            verdict.observed["elapsed_ms"] = elapsed
+            verdict.require(elapsed <= limit_ms, f"the failed connect took {elapsed} ms, more than {limit_ms:.0f} ms")
+        process = self.ctx.process
+        exit_after = process.exit_after_result if process else None
+        limit_s = float(self.expect["exit_within_seconds"])
+        if verdict.require(exit_after is not None, "the program did not exit on its own after its result"):
+            verdict.observed["exit_after_result_s"] = round(exit_after, 3)
+            verdict.require(exit_after <= limit_s,
+                            f"the program took {exit_after:.1f} s to exit after its result (limit {limit_s:.0f} s): "
+                            "something (a pool, a timer, a thread) keeps it alive")
+
+
+def _durations(data: dict[str, Any], key: str, count: int, verdict: Verdict) -> list[float] | None:
+    values = data.get(key)
+    if not isinstance(values, list) or not all(isinstance(v, (int, float)) and v >= 0 for v in values):
+        verdict.fail(f"data.{key} must be a list of durations in ms (numbers >= 0), got {str(values)[:120]}")
+        return None
+    if not verdict.require(len(values) == count, f"data.{key} has {len(values)} durations, expected {count}"):
+        return None
+    return [float(v) for v in values]
+
+
+def server_auth_ms(log: list[LogRecord], authorized: list[LogRecord]) -> list[float]:
+    """Per connection, the server's time from `connection received` to `connection authorized`
+    (TLS handshake, SCRAM and backend start, as the server sees them)."""
+    received = {r.pid: r.timestamp for r in log if r.message.startswith("connection received")}
+    return [(r.timestamp - received[r.pid]).total_seconds() * 1000 for r in authorized if r.pid in received]
+
+
+class ConnectLatency(ScenarioCheck):
+    def verify(self, data: dict[str, Any], verdict: Verdict) -> None:
+        params = self.ctx.params
+        connects = _durations(data, "connect_ms", int(params["connections"]), verdict)
+        queries = _durations(data, "query_ms", int(params["queries"]), verdict)
+        tls = self.ctx.scenario.connection.tls
+        authorized = self.ctx.connections_authorized()
+        verdict.require(len(authorized) >= int(params["connections"]),
+                        f"the server authorized {len(authorized)} connection(s) of the role, "
+                        f"fewer than the {params['connections']} fresh connections reported")
+        wrong = [r for r in authorized if bool(SSL_ENABLED.search(r.message)) != tls]
+        verdict.require(not wrong, f"{len(wrong)} connection(s) were {'not ' if tls else ''}encrypted, "
+                                   f"but the scenario connects {'with' if tls else 'without'} TLS")
+        verdict.observed["tls"] = tls
+        verdict.observed["pooled"] = bool(data.get("pooled"))
+        if connects:
+            verdict.observed.update(connect_p50_ms=round(percentile(connects, 50), 2),
+                                    connect_p95_ms=round(percentile(connects, 95), 2))
+        if queries:
+            verdict.observed.update(query_p50_ms=round(percentile(queries, 50), 3),
+                                    query_p95_ms=round(percentile(queries, 95), 3))
+        on_server = server_auth_ms(self.ctx.log, authorized)
+        if on_server:
+            verdict.observed["server_auth_p50_ms"] = round(percentile(on_server, 50), 2)
+        verdict.observed["page_claim_ms"] = self.expect.get("page_claim_ms")
+        if connects and queries and self.expect.get("query_p50_below_connect_p50"):
+            verdict.require(percentile(queries, 50) < percentile(connects, 50),
+                            f"a query on an open connection (p50 {percentile(queries, 50):.2f} ms) is not faster "
+                            f"than a new connection (p50 {percentile(connects, 50):.2f} ms)")
+
+
+@scenario("connect_latency")
+class ConnectLatencyPlain(ConnectLatency):
+    """Without TLS (the scenario's connection says sslmode=disable)."""
+
+
+@scenario("connect_latency_tls")
+class ConnectLatencyTls(ConnectLatency):
+    """With TLS and full verification."""
