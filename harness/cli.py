@@ -20,7 +20,7 @@ from harness.outcome import Outcome, ScenarioResult
 from harness.paths import ProjectPaths
 from harness.report import STYLES, SHORT, print_summary, write_results
 from harness.reporting import write_reports
-from harness.runner import Selection, planned_cases, run_matrix
+from harness.runner import Selection, add_lifecycle_probe, planned_cases, run_matrix, wants_probe
 from harness.session import HarnessSession, RunOptions
 from harness.toolchain import probe
 
@@ -131,6 +131,9 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
                     highlight=False)
 
         run = run_matrix(session, plan, on_case=on_case, on_build=on_build, jobs=max(1, args.jobs))
+        if wants_probe(session, plan) and not run.errors:
+            progress.update(task, description="lifecycle probe")
+            add_lifecycle_probe(session, run)
         if args.keep:
             progress.stop()
             code = _report(run, out, args, session, console)

@@ -102,6 +102,11 @@ def scenario_from_json(data: dict[str, Any]) -> ScenarioResult:
                           stdout=data.get("stdout", ""), stderr=data.get("stderr", ""))
 
 
+# connect_latency scenarios -> the mode they measure, and the figures the reports quote.
+LATENCY_SCENARIOS = {"connect_latency": "plain", "connect_latency_tls": "tls"}
+LATENCY_KEYS = ("connect_p50_ms", "connect_p95_ms", "query_p50_ms", "query_p95_ms", "server_auth_p50_ms", "pooled")
+
+
 @dataclass
 class ExampleResult:
     id: str
@@ -141,6 +146,20 @@ class RunResult:
     examples: list[ExampleResult] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    # The lifecycle probe's waterfall (harness.probe.run_probe), when the run included it.
+    lifecycle_probe: dict[str, Any] | None = None
+
+    def connect_figures(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """Per driver, what its connect_latency cases measured: {"plain": {...}, "tls": {...}}."""
+        figures: dict[str, dict[str, dict[str, Any]]] = {}
+        for example in self.examples:
+            for case in example.scenarios:
+                mode = LATENCY_SCENARIOS.get(case.name)
+                if mode and case.outcome in (Outcome.PASSED, Outcome.XPASSED, Outcome.FAILED) \
+                        and "connect_p50_ms" in case.observed:
+                    figures.setdefault(example.id, {})[mode] = {
+                        k: case.observed[k] for k in LATENCY_KEYS if k in case.observed}
+        return figures
 
     @property
     def ok(self) -> bool:
@@ -156,4 +175,5 @@ class RunResult:
             "seconds": round(self.seconds, 3),
             "errors": self.errors,
             "examples": [e.to_json() for e in self.examples],
+            "lifecycle": {"probe": self.lifecycle_probe, "drivers": self.connect_figures()},
         }

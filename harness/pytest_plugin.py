@@ -22,6 +22,8 @@ from harness.session import HarnessSession, RunOptions
 
 STATE = pytest.StashKey["HarnessPlugin"]()
 RESULT_PROPERTY = "pg_sample_harness_result"
+PROBE_PROPERTY = "pg_sample_harness_probe"
+PROBE_NODEID = "harness::lifecycle_probe"
 
 
 class CaseFailed(Exception):
@@ -41,6 +43,7 @@ class HarnessPlugin:
         self.not_applicable: list[tuple[str, str, str]] = []
         self.reports_error = ""
         self.postgres = ""  # the server version as the xdist workers report it
+        self.probe: dict[str, Any] | None = None
 
     @property
     def session(self) -> HarnessSession:
@@ -70,6 +73,8 @@ class HarnessPlugin:
         """Results travel on the report (user_properties), so that under pytest-xdist the
         controller, which runs no case itself, writes results.json for all workers."""
         for key, value in report.user_properties:
+            if key == PROBE_PROPERTY:
+                self.probe = json.loads(value)
             if key != RESULT_PROPERTY:
                 continue
             payload = json.loads(value)
@@ -85,7 +90,8 @@ class HarnessPlugin:
     def run_result(self) -> RunResult:
         session = self._session
         run = RunResult(backend=self.options.backend,
-                        postgres=(session.postgres_version if session else "") or self.postgres)
+                        postgres=(session.postgres_version if session else "") or self.postgres,
+                        lifecycle_probe=self.probe)
         for example_id, example in sorted(self.examples.items()):
             result = ExampleResult(example.id, example.language, example.driver)
             build = session.builds.get(example_id) if session else None
@@ -175,6 +181,46 @@ class ExampleFile(pytest.File):
                 item.add_marker(marker)
             item.extra_keyword_matches.update({example.id, example.language, example.name})
             yield item
+
+
+@pytest.hookimpl(tryfirst=True)  # before -k/-m deselect: the probe answers to `lifecycle` and its name
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The lifecycle probe joins the run when a lifecycle case does, after the cases."""
+    if any(isinstance(i, ScenarioItem) and i.get_closest_marker("lifecycle") for i in items):
+        probe = ProbeItem.from_parent(session, name="lifecycle_probe", nodeid=PROBE_NODEID)
+        probe.add_marker("lifecycle")
+        items.append(probe)
+
+
+class ProbeItem(pytest.Item):
+    """harness.probe against the run's server: each connection step timed, plain and TLS. It
+    fails when a step does not behave as pg_hba.conf and the certificates say it must."""
+
+    def runtest(self) -> None:
+        from harness.probe import ProbeError
+        plugin: HarnessPlugin = self.config.stash[STATE]
+        session = plugin.start_server()
+        try:
+            probe = session.lifecycle_probe()
+        except (ProbeError, OSError) as exc:
+            raise HarnessError(f"the probe could not complete a connection: {type(exc).__name__}: {exc}") from exc
+        plugin.probe = probe
+        self.user_properties.append((PROBE_PROPERTY, json.dumps(probe)))
+        for mode in ("plain", "tls"):
+            self.user_properties.append((f"{mode}_connect_p50_ms", probe[mode]["connect"]["p50"]))
+            if probe[mode]["auth_mechanism"] != "SCRAM-SHA-256":
+                raise HarnessError(f"{mode}: the server authenticated with {probe[mode]['auth_mechanism']}, "
+                                   "not SCRAM-SHA-256 (check pg_hba.conf)")
+        if not str(probe["tls"]["tls_version"]).startswith("TLSv1."):
+            raise HarnessError(f"TLS: the handshake gave version {probe['tls']['tls_version']!r}")
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        if isinstance(excinfo.value, HarnessError):
+            return f"lifecycle probe: {excinfo.value}"
+        return super().repr_failure(excinfo, style=style)
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return Path(__file__).with_name("probe.py"), 0, self.nodeid
 
 
 class ManifestError(pytest.Item):

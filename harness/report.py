@@ -43,11 +43,44 @@ def matrix_table(run: RunResult, scenario_names: list[str]) -> Table:
     return table
 
 
+def _ms(value: object) -> str:
+    return f"{value:.2f}" if isinstance(value, (int, float)) else "–"
+
+
+def lifecycle_table(run: RunResult) -> Table | None:
+    """Connect time per driver (p50/p95, plain and TLS) beside the probe's steps and the page's claim."""
+    drivers = run.connect_figures()
+    probe = run.lifecycle_probe
+    if not drivers and not probe:
+        return None
+    claim = (probe or {}).get("page_claim_ms", {"local": [20, 50], "remote_ssl": [100, 300]})
+    table = Table(title=f"connect time, ms (the page: {claim['local'][0]}-{claim['local'][1]} local, "
+                        f"{claim['remote_ssl'][0]}-{claim['remote_ssl'][1]} remote with SSL)")
+    for column in ("", "connect p50", "connect p95", "TLS p50", "TLS p95", "query p50", "steps (p50, TLS)"):
+        table.add_column(column, justify="left" if not column or column.startswith("steps") else "right")
+    if probe:
+        steps = probe["tls"]["steps"]
+        waterfall = " ".join(f"{name} {_ms(steps[name]['p50'])}" for name in steps)
+        table.add_row("harness probe", _ms(probe["plain"]["connect"]["p50"]), _ms(probe["plain"]["connect"]["p95"]),
+                      _ms(probe["tls"]["connect"]["p50"]), _ms(probe["tls"]["connect"]["p95"]),
+                      _ms(probe["tls"]["steps"]["query"]["p50"]), waterfall)
+    for example_id, modes in sorted(drivers.items()):
+        plain, tls = modes.get("plain", {}), modes.get("tls", {})
+        pooled = " (pool)" if plain.get("pooled") or tls.get("pooled") else ""
+        table.add_row(example_id, _ms(plain.get("connect_p50_ms")), _ms(plain.get("connect_p95_ms")),
+                      _ms(tls.get("connect_p50_ms")), _ms(tls.get("connect_p95_ms")),
+                      _ms(plain.get("query_p50_ms")) + pooled, "")
+    return table
+
+
 def print_summary(run: RunResult, scenario_names: list[str], console: Console) -> None:
     for error in run.errors:
         console.print(f"[bold red]error:[/] {error}", highlight=False)
     if run.examples:
         console.print(matrix_table(run, scenario_names))
+    lifecycle = lifecycle_table(run)
+    if lifecycle is not None:
+        console.print(lifecycle)
     for example in run.examples:
         for case in example.scenarios:
             if case.outcome in (Outcome.FAILED, Outcome.XPASSED):

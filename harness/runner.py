@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from harness.errors import ServerDied
+from harness.errors import HarnessError, ServerDied
 from harness.manifest import Example
 from harness.outcome import ExampleResult, Outcome, RunResult, ScenarioResult
 from harness.session import HarnessSession
@@ -109,3 +109,17 @@ def run_matrix(session: HarnessSession, plan: Iterable[tuple[Example, list[str]]
     run.postgres = session.postgres_version
     run.seconds = time.monotonic() - start
     return run
+
+
+def wants_probe(session: HarnessSession, plan: Iterable[tuple[Example, list[str]]]) -> bool:
+    """The probe belongs to the lifecycle group: it runs when the selection holds one of its cases."""
+    return any(session.spec.scenarios[name].group == "lifecycle" for _, names in plan for name in names)
+
+
+def add_lifecycle_probe(session: HarnessSession, run: RunResult) -> None:
+    """Times the connection steps on the run's server; a probe that cannot connect is a run error."""
+    from harness.probe import ProbeError
+    try:
+        run.lifecycle_probe = session.lifecycle_probe()
+    except (ProbeError, OSError, HarnessError) as exc:
+        run.errors.append(f"lifecycle probe: {type(exc).__name__}: {exc}")

@@ -7,7 +7,7 @@ import json
 import os
 import secrets
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from harness.manifest import Discovery, Example, discover
 from harness.observe import ActivitySampler, ServerLog, wait_backends_gone
 from harness.outcome import Failure, Outcome, ScenarioResult
 from harness.paths import ProjectPaths
+from harness.probe import Target, run_probe
 from harness.process import ProcessRun, run_process
 from harness.scenarios import REGISTRY, CaseContext, Verdict
 from harness.server.base import PostgresServer, ServerSettings, new_run_id
@@ -33,6 +34,9 @@ from harness.toolchain import ToolStatus
 OUTPUT_TAIL_CHARS = 8000
 # What `connection: {password: wrong}` hands the example: never the role's password.
 WRONG_PASSWORD = "not-the-password"
+PROBE_SAMPLES = 30
+PROBE_HOST_NAME = "localhost"  # the server certificate names it; /etc/hosts maps it to 127.0.0.1
+PROBE_ROLE_OWNER = "harness/probe"  # its role: ex_harness_probe
 
 
 @dataclass(frozen=True)
@@ -140,6 +144,20 @@ class HarnessSession:
     def mask(self, text: str) -> str:
         """The run's password never reaches a log, a report or a terminal, even if an example prints it."""
         return text.replace(self.password, "********") if text else text
+
+    # -- the lifecycle probe ----------------------------------------------------------------
+    def lifecycle_probe(self, samples: int = PROBE_SAMPLES) -> dict[str, Any]:
+        """The page's connection steps timed one by one against this run's server, as a role of
+        its own over the same pg_hba.conf line as the examples; by host name, so that name
+        resolution and the certificate's host name check are part of it."""
+        self.start()
+        assert self.server is not None and self.janitor is not None
+        if self.server.client_tls is None:
+            raise HarnessError(f"the {self.options.backend} server has no TLS certificates")
+        role = self.janitor.ensure_role(PROBE_ROLE_OWNER)
+        plain = Target(PROBE_HOST_NAME, self.server.port, role, self.password)
+        with self.gate.enter(False):
+            return run_probe(plain, replace(plain, ca_file=self.server.client_tls.ca), samples)
 
     # -- cases ------------------------------------------------------------------------------
     def reproduce_command(self, example: Example, scenario: str) -> str:

@@ -43,8 +43,7 @@ def synthetic_run() -> dict[str, Any]:
     pool = ExampleResult("node/pg-pool", "node", "pg 8.23.1", build_seconds=3.2)
     pool.scenarios = [
         ScenarioResult("connect_now", Outcome.PASSED, 0.41,
-                       observed={"now": "2026-01-01T00:00:00+00:00", "connections_opened": 1,
-                                 "connect_p50_ms": 1.8, "connect_p95_ms": 3.4},
+                       observed={"now": "2026-01-01T00:00:00+00:00", "connections_opened": 1},
                        stdout='{"type":"result","scenario":"connect_now"}\n', stderr="note: \x1b[33mwarm-up\x1b[0m\n"),
         ScenarioResult("param_query", Outcome.FAILED, 0.52, message="the rows differ from the fixture",
                        failure=Failure(summary="the rows differ from the fixture", problems=["1 row of 1 differs"],
@@ -62,6 +61,10 @@ def synthetic_run() -> dict[str, Any]:
                        failure=Failure(summary="2 distinct pids", reproduce="python -m harness run --example node/pg-pool"),
                        observed={"distinct_pids": 2, "timeline": [[0.0, 0], [0.5, 2], [0.9, 0]]}),
         ScenarioResult("pool_idle_timeout", Outcome.NOT_APPLICABLE, message="pg Pool closes idle clients itself"),
+        ScenarioResult("connect_latency", Outcome.PASSED, 0.9,
+                       observed={"connect_p50_ms": 7.8, "connect_p95_ms": 11.3, "query_p50_ms": 0.21, "pooled": True}),
+        ScenarioResult("connect_latency_tls", Outcome.PASSED, 1.1,
+                       observed={"connect_p50_ms": 12.4, "connect_p95_ms": 19.0, "query_p50_ms": 0.25, "pooled": True}),
     ]
     pool.settle()
     client = ExampleResult("python/psycopg2", "python", "psycopg2-binary 2.9.13", build_seconds=0.1, build_cached=True)
@@ -75,8 +78,21 @@ def synthetic_run() -> dict[str, Any]:
         ScenarioResult("pool_idle_timeout", Outcome.NOT_APPLICABLE, message="the psycopg2 sample has no pool"),
     ]
     client.settle()
-    run = RunResult(backend="native", postgres="15.18", examples=[pool, client], seconds=7.5)
+    run = RunResult(backend="native", postgres="15.18", examples=[pool, client], seconds=7.5, lifecycle_probe=PROBE)
     return run.to_json()
+
+
+def _steps(**p50: float) -> dict[str, dict[str, float]]:
+    return {step: {"p50": value, "p95": value * 2, "min": value / 2, "max": value * 3} for step, value in p50.items()}
+
+
+PROBE = {"host": "localhost", "port": 5432, "samples": 30, "page_claim_ms": {"local": [20, 50], "remote_ssl": [100, 300]},
+         "plain": {"steps": _steps(resolve=0.05, tcp=0.08, auth=5.6, ready=0.03, query=0.3),
+                   "total": {"p50": 6.1, "p95": 8.4}, "connect": {"p50": 5.9, "p95": 8.1},
+                   "auth_mechanism": "SCRAM-SHA-256", "tls_version": None},
+         "tls": {"steps": _steps(resolve=0.05, tcp=0.08, tls=4.1, auth=5.7, ready=0.03, query=0.3),
+                 "total": {"p50": 10.3, "p95": 14.0}, "connect": {"p50": 10.0, "p95": 13.9},
+                 "auth_mechanism": "SCRAM-SHA-256", "tls_version": "TLSv1.3"}}
 
 
 def passing_run() -> dict[str, Any]:
@@ -119,9 +135,10 @@ def test_junit_one_suite_per_example_one_case_per_scenario(reports: Path) -> Non
     assert [s.name for s in suites] == ["node/pg-pool"]
     suite = suites[0]
     cases = {case.name: case for case in suite}
-    assert list(cases) == ["connect_now", "param_query", "types", "pool_bounded", "pool_reuse", "pool_idle_timeout"]
+    assert list(cases) == ["connect_now", "param_query", "types", "pool_bounded", "pool_reuse", "pool_idle_timeout",
+                           "connect_latency", "connect_latency_tls"]
     assert {case.classname for case in suite} == {"node/pg-pool"}
-    assert (suite.tests, suite.failures, suite.errors, suite.skipped) == (6, 1, 0, 3)
+    assert (suite.tests, suite.failures, suite.errors, suite.skipped) == (8, 1, 0, 3)
     properties = {p.name: p.value for p in suite.properties()}
     assert properties["driver"] == "pg 8.23.1" and properties["postgres"] == "15.18"
 
@@ -156,7 +173,7 @@ def test_junit_xpassed_is_a_failure_and_all_xml_merges(reports: Path) -> None:
     merged = JUnitXml.fromfile(str(reports / "junit" / "all.xml"))
     assert [s.name for s in merged] == ["node/pg-pool", "python/psycopg2"]
     merged.update_statistics()
-    assert (merged.tests, merged.failures, merged.skipped) == (12, 2, 6)
+    assert (merged.tests, merged.failures, merged.skipped) == (14, 2, 6)
 
 
 def test_junit_run_errors_become_a_harness_suite(tmp_path: Path) -> None:
@@ -224,7 +241,10 @@ def test_index_html_is_self_contained(reports: Path) -> None:
     assert '<span class="add">+{&quot;id&quot;: 1, &quot;name&quot;: &quot;Ada&quot;}\n</span>' in html
     assert 'title="python/psycopg2 :: pool_bounded\nn/a\nthe psycopg2 sample has no pool"' in html
     assert html.count('class="timeline"') == 1  # only node/pg-pool has pool timelines
-    assert 'class="connect"' in html and "p50 ms" in html
+    # the lifecycle: the probe's waterfall and each driver's connect times beside the page's claim
+    assert 'id="lifecycle"' in html and 'class="waterfall"' in html and 'class="connect"' in html
+    assert "takes 20-50ms (local)" in html and "<td>harness probe</td><td>5.90</td>" in html
+    assert "<td>node/pg-pool</td><td>7.80</td><td>11.30</td><td>12.40</td><td>19.00</td><td>0.21 (through the pool)</td>" in html
 
 
 def test_markdown_summary_and_merge() -> None:
@@ -296,12 +316,12 @@ def test_index_html_in_headless_chromium(reports: Path) -> None:
     assert shown["problems"] == []
     assert shown["matrix"]
     # rows: the union of the scenarios; columns: one per example
-    assert (shown["examples"], shown["scenarios"]) == (2, 6)
+    assert (shown["examples"], shown["scenarios"]) == (2, 8)
     assert shown["header"] == 1 + 2
-    assert shown["rows"] == 6 and shown["cells"] == [2] * 6
+    assert shown["rows"] == 8 and shown["cells"] == [2] * 8
     assert sorted(shown["outcomes"]) == sorted(
-        ["passed", "failed", "skipped", "passed", "xfailed", "not_applicable",
-         "passed", "xpassed", "passed", "not_applicable", "not_applicable", "not_applicable"])
+        ["passed", "failed", "skipped", "passed", "xfailed", "not_applicable", "passed", "passed",
+         "passed", "xpassed", "passed", "not_applicable", "not_applicable", "not_applicable", "", ""])
     assert shown["timelines"] >= 1 and shown["timelinesDrawn"] == shown["timelines"]
     assert shown["stickyHeader"] == "sticky"
     assert shown["failures"] == 3  # failed, xpassed, and the known failure

@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import io
 import math
-import re
 from typing import Any
 
 import matplotlib
@@ -35,7 +34,6 @@ RC = {
     "grid.color": "#e6e9ed",
     "svg.hashsalt": "pg-sample-harness",  # the same figure gives the same SVG
 }
-CONNECT_KEY = re.compile(r"^connect_(.+)_ms$")
 
 
 def _data_uri(figure: Figure) -> str:
@@ -90,45 +88,83 @@ def timeline_chart(example: dict[str, Any]) -> str | None:
     return _data_uri(figure)
 
 
-def connect_figures(run: dict[str, Any]) -> dict[str, dict[str, float]]:
-    """{example id: {"p50": 1.2, "p95": 3.4, ...}} from observed keys like connect_p50_ms."""
-    found: dict[str, dict[str, float]] = {}
-    for example in run.get("examples", []):
-        for case in example.get("scenarios", []):
-            for key, value in (case.get("observed") or {}).items():
-                match = CONNECT_KEY.match(key)
-                if match and isinstance(value, (int, float)) and not isinstance(value, bool):
-                    found.setdefault(example["id"], {})[match.group(1)] = float(value)
-    return found
+STEP_COLOURS = {"resolve": GREY, "tcp": "#56B4E9", "tls": ORANGE, "auth": VERMILLION, "ready": "#CC79A7",
+                "query": "#009E73"}
+CLAIM_COLOUR = "#F0E442"
 
 
-def connect_chart(figures: dict[str, dict[str, float]]) -> str | None:
-    """Horizontal bars of the median connect time per driver, whiskers up to p95 (or max) when known."""
-    rows = [(example, values) for example, values in figures.items()
-            if any(k in values for k in ("p50", "median", "mean"))]
-    if not rows:
+def _claim_band(ax: Any, claim: list[float] | None, label: str) -> None:
+    if claim and len(claim) == 2:
+        ax.axvspan(claim[0], claim[1], color=CLAIM_COLOUR, alpha=0.35, lw=0, label=label)
+
+
+def waterfall_chart(probe: dict[str, Any]) -> str | None:
+    """The probe's steps at their medians, one after the other, without and with TLS, over the
+    band the page claims for a new local connection."""
+    modes = [(m, probe[m]) for m in ("plain", "tls") if isinstance(probe.get(m), dict)]
+    if not modes:
         return None
-    rows.sort(key=lambda row: -_centre(row[1]))
     with matplotlib.rc_context(RC):
-        figure = Figure(figsize=(7.5, 0.42 * len(rows) + 0.9), layout="constrained")
+        figure = Figure(figsize=(7.5, 2.1), layout="constrained")
         ax = figure.subplots()
-        labels = [example for example, _ in rows]
-        centres = [_centre(values) for _, values in rows]
-        highs = [max(values.get("p95", values.get("p99", values.get("max", c))), c) for (_, values), c in zip(rows, centres)]
-        positions = range(len(rows))
-        ax.barh(positions, centres, color=BLUE, alpha=0.85, height=0.55)
-        for y, centre, high in zip(positions, centres, highs):
-            if high > centre:
-                ax.errorbar([centre], [y], xerr=[[0], [high - centre]], fmt="none", ecolor=INK, elinewidth=1, capsize=3)
-            ax.annotate(f"{centre:.1f} ms", xy=(high, y), xytext=(6, 0), textcoords="offset points",
-                        va="center", fontsize=8, color=INK)
-        ax.set_yticks(list(positions), labels)
-        ax.set_xlabel("connect time, ms (bar: median, whisker: p95)")
-        ax.set_xlim(0, max(highs) * 1.18 or 1)
+        _claim_band(ax, (probe.get("page_claim_ms") or {}).get("local"), "the page: new local connection")
+        seen: set[str] = set()
+        for y, (_mode, figures) in enumerate(modes):
+            left = 0.0
+            for step, values in figures["steps"].items():
+                width = float(values["p50"])
+                ax.barh([y], [width], left=[left], height=0.5, color=STEP_COLOURS.get(step, INK),
+                        label=step if step not in seen else None, edgecolor="white", linewidth=0.6)
+                seen.add(step)
+                left += width
+            ax.annotate(f"{left:.1f} ms", xy=(left, y), xytext=(6, 0), textcoords="offset points", va="center",
+                        fontsize=8, color=INK)
+        ax.set_yticks(range(len(modes)), [("without TLS" if m == "plain" else "TLS, verify-full") for m, _ in modes])
+        ax.invert_yaxis()
+        ax.set_xlabel("ms, median of each step")
+        ax.set_xlim(left=0)
         ax.grid(axis="x")
         ax.set_axisbelow(True)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.42), ncol=4, frameon=False, fontsize=7.5)
     return _data_uri(figure)
 
 
-def _centre(values: dict[str, float]) -> float:
-    return values.get("p50", values.get("median", values.get("mean", 0.0)))
+def connect_chart(drivers: dict[str, dict[str, dict[str, Any]]], probe: dict[str, Any] | None) -> str | None:
+    """Per driver, the median new-connection time without and with TLS (whisker: p95), beside the
+    probe's and the page's claim."""
+    rows: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
+    if probe:
+        rows.append(("harness probe",
+                     {"connect_p50_ms": probe["plain"]["connect"]["p50"], "connect_p95_ms": probe["plain"]["connect"]["p95"]},
+                     {"connect_p50_ms": probe["tls"]["connect"]["p50"], "connect_p95_ms": probe["tls"]["connect"]["p95"]}))
+    rows += [(example, modes.get("plain", {}), modes.get("tls", {})) for example, modes in sorted(drivers.items())]
+    if not rows:
+        return None
+    claims = (probe or {}).get("page_claim_ms") or {"local": [20, 50]}
+    with matplotlib.rc_context(RC):
+        figure = Figure(figsize=(7.5, 0.55 * len(rows) + 1.2), layout="constrained")
+        ax = figure.subplots()
+        _claim_band(ax, claims.get("local"), "the page: new local connection")
+        highs: list[float] = [float(claims.get("local", [0, 1])[1])]
+        for offset, mode_index, colour, label in ((-0.17, 1, BLUE, "without TLS"), (0.17, 2, VERMILLION, "TLS")):
+            labelled = False
+            for y, row in enumerate(rows):
+                figures = row[mode_index]
+                if "connect_p50_ms" not in figures:
+                    continue
+                p50 = float(figures["connect_p50_ms"])
+                p95 = max(p50, float(figures.get("connect_p95_ms", p50)))
+                ax.barh([y + offset], [p50], height=0.32, color=colour, alpha=0.9, label=None if labelled else label)
+                labelled = True
+                ax.errorbar([p50], [y + offset], xerr=[[0], [p95 - p50]], fmt="none", ecolor=INK, elinewidth=1, capsize=2.5)
+                ax.annotate(f"{p50:.1f}", xy=(p95, y + offset), xytext=(4, 0), textcoords="offset points",
+                            va="center", fontsize=7.5, color=INK)
+                highs.append(p95)
+        ax.set_yticks(range(len(rows)), [row[0] for row in rows])
+        ax.invert_yaxis()
+        ax.set_xlabel("new connection, ms (bar: median, whisker: p95)")
+        ax.set_xlim(0, max(highs) * 1.15)
+        ax.grid(axis="x")
+        ax.set_axisbelow(True)
+        ax.legend(loc="lower right", frameon=False, fontsize=7.5)
+    return _data_uri(figure)

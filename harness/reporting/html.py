@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.reporting.badges import example_badge, overall_badge
-from harness.reporting.charts import connect_chart, connect_figures, timeline_cases, timeline_chart
+from harness.reporting.charts import connect_chart, timeline_cases, timeline_chart, waterfall_chart
 from harness.reporting.common import (BAD, FAILED, NOT_APPLICABLE, OUTCOMES, PASSED, SKIPPED, XFAILED, XPASSED,
                                       case_anchor, scenario_order)
 
@@ -123,6 +123,8 @@ figure{margin:14px 0 0}figure img{max-width:100%;height:auto;display:block}
 figcaption{color:var(--muted);font-size:13px;margin-top:4px}
 table.connect td,table.connect th{padding:5px 12px;border-bottom:1px solid var(--line);text-align:right;font-variant-numeric:tabular-nums}
 table.connect td:first-child,table.connect th:first-child{text-align:left;font-family:var(--mono);font-size:13px}
+.lifecycle{display:grid;grid-template-columns:repeat(auto-fit,minmax(420px,1fr));gap:8px 24px}
+p.claim{color:var(--muted);font-size:14px;max-width:70em}
 footer{color:var(--muted);font-size:13px;margin-top:48px;border-top:1px solid var(--line);padding-top:12px}
 """
 
@@ -324,19 +326,54 @@ def _example_section(example: dict[str, Any]) -> str:
             f'<span class="meta">{_e(" · ".join(m for m in meta if m))}</span></header>{body}</section>')
 
 
-def _connect(run: dict[str, Any]) -> str:
-    figures = connect_figures(run)
-    if not figures:
+def _ms(figures: dict[str, Any], key: str) -> str:
+    value = figures.get(key)
+    return f"<td>{value:.2f}</td>" if isinstance(value, (int, float)) and not isinstance(value, bool) else "<td>—</td>"
+
+
+def _lifecycle(run: dict[str, Any]) -> str:
+    """The connection lifecycle: the probe's step waterfall beside each driver's connect times and
+    the page's claim, then the figures as a table."""
+    lifecycle = run.get("lifecycle") or {}
+    probe, drivers = lifecycle.get("probe"), lifecycle.get("drivers") or {}
+    if not probe and not drivers:
         return ""
-    keys = sorted({k for values in figures.values() for k in values},
-                  key=lambda k: (not k.startswith("p"), int(k[1:]) if k[1:].isdigit() else 0, k))
-    head = "<tr><th>driver</th>" + "".join(f"<th>{_e(k)} ms</th>" for k in keys) + "</tr>"
-    rows = "".join(f"<tr><td>{_e(example)}</td>" + "".join(
-        f"<td>{values[k]:.2f}</td>" if k in values else "<td>—</td>" for k in keys) + "</tr>"
-        for example, values in figures.items())
-    chart = connect_chart(figures)
-    image = (f'<figure><img class="connect" src="{chart}" alt="connect time per driver"></figure>' if chart else "")
-    return f'<h2 id="connect">Connect time per driver</h2><table class="connect">{head}{rows}</table>{image}'
+    claim = (probe or {}).get("page_claim_ms") or {"local": [20, 50], "remote_ssl": [100, 300]}
+    parts = [f'<h2 id="lifecycle">Connection lifecycle</h2><p class="claim">The page: “creating a new connection '
+             f'takes {claim["local"][0]}-{claim["local"][1]}ms (local) or {claim["remote_ssl"][0]}-'
+             f'{claim["remote_ssl"][1]}ms (remote with SSL)”. Measured here against this run\'s local server '
+             '(shaded: the local claim).</p><div class="lifecycle">']
+    if probe:
+        chart = waterfall_chart(probe)
+        if chart:
+            parts.append(f'<figure><img class="waterfall" src="{chart}" alt="connection steps, median ms">'
+                         f'<figcaption>The harness probe: each step on its own, median of {probe.get("samples")} '
+                         f'fresh connections to {_e(probe.get("host"))}; authentication '
+                         f'{_e(probe["plain"].get("auth_mechanism"))}, TLS {_e(probe["tls"].get("tls_version"))}.'
+                         '</figcaption></figure>')
+    chart = connect_chart(drivers, probe)
+    if chart:
+        parts.append(f'<figure><img class="connect" src="{chart}" alt="new connection time per driver">'
+                     '<figcaption>Each driver\'s own connect call (connect_latency and connect_latency_tls), '
+                     'beside the probe.</figcaption></figure>')
+    parts.append("</div>")
+    head = ("<tr><th>driver</th><th>connect p50 ms</th><th>connect p95 ms</th><th>TLS p50 ms</th><th>TLS p95 ms</th>"
+            "<th>query p50 ms</th><th>server auth p50 ms<br>(plain / TLS)</th></tr>")
+    rows = []
+    if probe:
+        plain, tls = probe["plain"], probe["tls"]
+        rows.append(f"<tr><td>harness probe</td><td>{plain['connect']['p50']:.2f}</td><td>{plain['connect']['p95']:.2f}</td>"
+                    f"<td>{tls['connect']['p50']:.2f}</td><td>{tls['connect']['p95']:.2f}</td>"
+                    f"<td>{plain['steps']['query']['p50']:.2f}</td><td>—</td></tr>")
+    for example_id, modes in sorted(drivers.items()):
+        plain, tls = modes.get("plain", {}), modes.get("tls", {})
+        pooled = " (through the pool)" if plain.get("pooled") else ""
+        auth = " / ".join(f"{m['server_auth_p50_ms']:.0f}" if "server_auth_p50_ms" in m else "—" for m in (plain, tls))
+        rows.append(f"<tr><td>{_e(example_id)}</td>{_ms(plain, 'connect_p50_ms')}{_ms(plain, 'connect_p95_ms')}"
+                    f"{_ms(tls, 'connect_p50_ms')}{_ms(tls, 'connect_p95_ms')}"
+                    f"{_ms(plain, 'query_p50_ms')[:-5]}{pooled}</td><td>{auth}</td></tr>")
+    parts.append(f'<table class="connect">{head}{"".join(rows)}</table>')
+    return "".join(parts)
 
 
 def render_html(run: dict[str, Any], generated: datetime) -> str:
@@ -351,7 +388,7 @@ def render_html(run: dict[str, Any], generated: datetime) -> str:
         f"<title>{_e(title)}</title><style>{CSS}</style></head><body><main>"
         + _header(run, generated) + _errors(run) + _matrix(run) + _failures(run)
         + (f'<h2 id="examples">Observed, per example</h2>{examples}' if examples else "")
-        + _connect(run)
+        + _lifecycle(run)
         + '<footer>Generated by pg-sample-harness from results.json. Machine-readable: '
         '<a href="results.json">results.json</a>, <a href="junit/all.xml">junit/all.xml</a>, '
         '<a href="badges/overall.json">badges/</a>.</footer>'
