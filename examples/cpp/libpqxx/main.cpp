@@ -6,6 +6,7 @@
 #include <pqxx/pqxx>
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <cstdlib>
 #include <functional>
 #include <iostream>
@@ -212,6 +213,90 @@ json types(const json &p) {
     }}};
 }
 
+// ---------------------------------------------------------------------------------------------
+// The connection lifecycle: TLS, pg_hba.conf, SCRAM and the cost of a new connection. libpq
+// takes PGSSLMODE, PGSSLROOTCERT and PGPASSWORD from the environment, so the connection is
+// made exactly as above; only what the harness sets differs per scenario.
+
+// The harness acts while the program waits: announce the checkpoint, then read its reply.
+void checkpoint(const std::string &name) {
+    std::cout << json{{"type", "checkpoint"}, {"name", name}}.dump() << std::endl;
+    std::string reply;
+    if (!std::getline(std::cin, reply) ||
+        json::parse(reply) != json{{"type", "continue"}, {"name", name}})
+        throw std::runtime_error("unexpected reply to checkpoint " + name + ": " + reply);
+}
+
+double ms_since(std::chrono::steady_clock::time_point start) {
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+        .count();
+}
+
+json tls_verify_full(const json &) {
+    pqxx::connection conn(kConnInfo);  // PGSSLMODE=verify-full: libpq checks the CA and host name
+    pqxx::work txn(conn);
+    const auto row =
+        txn.exec("SELECT ssl, version, cipher FROM pg_stat_ssl WHERE pid = pg_backend_pid()")[0];
+    const auto text = [](const pqxx::field &f) {
+        return f.is_null() ? json(nullptr) : json(f.c_str());
+    };
+    const json data = {{"ssl", row["ssl"].as<bool>()}, {"version", text(row["version"])},
+                       {"cipher", text(row["cipher"])}};
+    txn.commit();
+    std::cerr << "connected over " << data["version"] << " " << data["cipher"] << std::endl;
+    checkpoint("connected");  // the harness reads pg_stat_ssl while this connection is open
+    return data;
+}  // conn closes here
+
+// A connection that must fail. libpq gives no SQLSTATE for a failed connection, only the
+// server's or OpenSSL's message, so the kind comes from the message and sqlstate is null.
+json failed_connect(const json &) {
+    const auto start = std::chrono::steady_clock::now();
+    json error;
+    try {
+        pqxx::connection conn(kConnInfo);
+        pqxx::work txn(conn);
+        txn.exec("SELECT 1");
+        txn.commit();
+        error = {{"kind", "none"}, {"type", "none"}, {"sqlstate", nullptr},
+                 {"message", "connected"}};
+    } catch (const pqxx::broken_connection &e) {
+        const std::string message = e.what();
+        const auto says = [&message](const char *text) {
+            return message.find(text) != std::string::npos;
+        };
+        const char *kind = says("certificate verify failed")       ? "certificate"
+                         : says("pg_hba.conf")                     ? "refused"
+                         : says("password authentication failed")  ? "auth"
+                                                                   : "other";
+        error = {{"kind", kind}, {"type", "pqxx::broken_connection"}, {"sqlstate", nullptr},
+                 {"message", message}};
+        std::cerr << "expected failure: " << message;
+    }
+    return {{"error", error}, {"elapsed_ms", ms_since(start)}};
+}
+
+// The page's claim "a new connection takes 20-50 ms": time fresh connections (TLS or not, as
+// PGSSLMODE says), then queries on one open connection.
+json connect_latency(const json &p) {
+    json connect_ms = json::array(), query_ms = json::array();
+    for (int i = 0; i < p.at("connections").get<int>(); ++i) {
+        const auto start = std::chrono::steady_clock::now();
+        pqxx::connection conn(kConnInfo);  // returns once the session is authenticated
+        connect_ms.push_back(ms_since(start));
+    }  // each one closed here, outside its timing
+    pqxx::connection conn(kConnInfo);
+    pqxx::nontransaction txn(conn);  // autocommit: each exec is the one query, no BEGIN/COMMIT
+    for (int i = 0; i < p.at("queries").get<int>(); ++i) {
+        const auto start = std::chrono::steady_clock::now();
+        txn.exec("SELECT 1");
+        query_ms.push_back(ms_since(start));
+    }
+    std::cerr << connect_ms.size() << " connections, " << query_ms.size() << " queries"
+              << std::endl;
+    return {{"connect_ms", connect_ms}, {"query_ms", query_ms}, {"pooled", false}};
+}
+
 }  // namespace
 
 int main() {
@@ -227,6 +312,12 @@ int main() {
         {"transaction", transaction},
         {"error_sqlstate", error_sqlstate},
         {"types", types},
+        {"tls_verify_full", tls_verify_full},
+        {"tls_wrong_ca", failed_connect},
+        {"plaintext_refused", failed_connect},
+        {"auth_wrong_password", failed_connect},
+        {"connect_latency", connect_latency},
+        {"connect_latency_tls", connect_latency},
     };
     const auto it = scenarios.find(scenario);
     if (it == scenarios.end()) {

@@ -10,6 +10,7 @@ import decimal
 import json
 import os
 import sys
+import time
 
 import psycopg2
 import psycopg2.extras
@@ -203,9 +204,83 @@ def types(params):
         conn.close()
 
 
+# ---- lifecycle scenarios ----------------------------------------------------------------
+
+def checkpoint(name):
+    print(json.dumps({"type": "checkpoint", "name": name}), flush=True)
+    sys.stdin.readline()  # the harness answers {"type": "continue", ...} when it is done
+
+
+# libpq gives no SQLSTATE for a failed connect (pgcode is None): only the server's or OpenSSL's
+# message, so the kind is read from the text.
+CONNECT_ERROR_KINDS = {
+    "certificate verify failed": "certificate",
+    "pg_hba.conf": "refused",
+    "password authentication failed": "auth",
+}
+
+
+def failed_connect(params):
+    """Connect as the environment says and report the driver's error (the scenario expects one)."""
+    start = time.monotonic()
+    try:
+        conn = connect()
+        conn.cursor().execute("SELECT 1")
+        conn.close()
+        error = {"kind": "none", "type": "none", "sqlstate": None, "message": "connected"}
+    except psycopg2.OperationalError as e:
+        message = str(e).strip()
+        print(f"expected failure: {message}", file=sys.stderr)
+        kind = next((k for fragment, k in CONNECT_ERROR_KINDS.items() if fragment in message), "other")
+        error = {"kind": kind, "type": f"psycopg2.{type(e).__name__}", "sqlstate": e.pgcode,
+                 "message": message}
+    return {"error": error, "elapsed_ms": round((time.monotonic() - start) * 1000, 2)}
+
+
+def tls_verify_full(params):
+    conn = connect()  # libpq verifies the server against PGSSLROOTCERT (PGSSLMODE=verify-full)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT ssl, version, cipher FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+            ssl, version, cipher = cur.fetchone()
+        checkpoint("connected")  # the harness reads pg_stat_ssl while this connection is open
+        return {"ssl": ssl, "version": version, "cipher": cipher}
+    finally:
+        conn.close()
+
+
+def connect_latency(params):
+    """Fresh connections timed one by one, then queries on one open connection (no pool).
+    Plain or TLS is the environment's choice (PGSSLMODE)."""
+    connect_ms = []
+    for _ in range(params["connections"]):
+        start = time.perf_counter()
+        conn = connect()  # returns once TLS (if any) and SCRAM are done
+        connect_ms.append(round((time.perf_counter() - start) * 1000, 3))
+        conn.close()
+    query_ms = []
+    conn = connect()
+    try:
+        with conn.cursor() as cur:
+            for _ in range(params["queries"]):
+                start = time.perf_counter()
+                cur.execute("SELECT 1")
+                cur.fetchone()
+                query_ms.append(round((time.perf_counter() - start) * 1000, 3))
+        conn.rollback()  # the first execute opened the implicit transaction
+    finally:
+        conn.close()
+    return {"connect_ms": connect_ms, "query_ms": query_ms, "pooled": False}
+
+
 SCENARIOS = {f.__name__: f for f in [
     connect_now, select_rows, param_query, active_users, transaction, error_sqlstate, types,
+    tls_verify_full, connect_latency,
 ]}
+SCENARIOS.update({
+    "tls_wrong_ca": failed_connect, "plaintext_refused": failed_connect,
+    "auth_wrong_password": failed_connect, "connect_latency_tls": connect_latency,
+})
 
 
 def main():

@@ -352,6 +352,75 @@ def no_pool_exhaustion(params):
     return {"pooled": pooled, "unpooled": unpooled}
 
 
+# ---- lifecycle scenarios ----------------------------------------------------------------
+
+# psycopg2 (libpq) gives no SQLSTATE for a failed connect (pgcode is None): only the server's
+# or OpenSSL's message, so the kind is read from the text.
+CONNECT_ERROR_KINDS = {
+    "certificate verify failed": "certificate",
+    "pg_hba.conf": "refused",
+    "password authentication failed": "auth",
+}
+
+
+def failed_connect(params):
+    """Connect through the page's engine as the environment says; report the driver's error."""
+    engine = make_engine()
+    start = time.monotonic()
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        error = {"kind": "none", "type": "none", "sqlstate": None, "message": "connected"}
+    except exc.OperationalError as e:  # wraps the DBAPI error, which is e.orig
+        message = str(e.orig).strip()
+        print(f"expected failure: {message}", file=sys.stderr)
+        kind = next((k for fragment, k in CONNECT_ERROR_KINDS.items() if fragment in message), "other")
+        error = {"kind": kind, "type": f"{type(e).__module__}.{type(e).__name__}",
+                 "sqlstate": e.orig.pgcode, "message": message}
+    elapsed_ms = round((time.monotonic() - start) * 1000, 2)
+    engine.dispose()  # close what the pool holds, so the process exits right after its result
+    return {"error": error, "elapsed_ms": elapsed_ms}
+
+
+def tls_verify_full(params):
+    engine = make_engine()  # libpq verifies the server against PGSSLROOTCERT (PGSSLMODE=verify-full)
+    with engine.connect() as conn:
+        row = conn.execute(text(
+            "SELECT ssl, version, cipher FROM pg_stat_ssl WHERE pid = pg_backend_pid()")).one()
+        checkpoint("connected")  # the harness reads pg_stat_ssl while this connection is open
+    engine.dispose()
+    return {"ssl": row.ssl, "version": row.version, "cipher": row.cipher}
+
+
+def connect_latency(params):
+    """Fresh connections timed one by one, then queries through the page's pool.
+    Plain or TLS is the environment's choice (PGSSLMODE)."""
+    # The fresh connections bypass the pool: NullPool opens one per connect() and closes it
+    # on close(), which is what every request would pay without pool_size=5.
+    fresh = create_engine(database_url(), poolclass=NullPool)
+    fresh.connect().close()  # untimed: the first connect also runs the dialect's one-time setup queries
+    connect_ms = []
+    for _ in range(params["connections"]):
+        start = time.perf_counter()
+        conn = fresh.connect()  # returns once TLS (if any) and SCRAM are done
+        connect_ms.append(round((time.perf_counter() - start) * 1000, 3))
+        conn.close()
+    fresh.dispose()
+
+    engine = make_engine()
+    with engine.connect() as conn:  # warm-up: opens the pooled connection the queries reuse
+        conn.execute(text("SELECT 1"))
+    query_ms = []
+    for _ in range(params["queries"]):
+        start = time.perf_counter()
+        # acquire, query, release (the pool rolls back the implicit transaction on return)
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1")).scalar_one()
+        query_ms.append(round((time.perf_counter() - start) * 1000, 3))
+    engine.dispose()
+    return {"connect_ms": connect_ms, "query_ms": query_ms, "pooled": True}
+
+
 SCENARIOS = {
     "connect_now": connect_now, "select_rows": select_rows, "param_query": param_query,
     "active_users": active_users, "transaction": transaction,
@@ -360,6 +429,9 @@ SCENARIOS = {
     "pool_acquire_timeout": pool_acquire_timeout,
     "pool_recovery_terminate": pool_recovery, "pool_recovery_restart": pool_recovery,
     "no_pool_exhaustion": no_pool_exhaustion,
+    "tls_verify_full": tls_verify_full, "tls_wrong_ca": failed_connect,
+    "plaintext_refused": failed_connect, "auth_wrong_password": failed_connect,
+    "connect_latency": connect_latency, "connect_latency_tls": connect_latency,
 }
 
 
