@@ -4,7 +4,8 @@
 // the connection comes from the standard PG* variables. stdout carries only the JSON result
 // line; what the page's sample prints goes to stderr.
 const fs = require('fs')
-const { Client, types } = require('pg')
+const readline = require('readline')
+const { Client, DatabaseError, types } = require('pg')
 
 // node-pg turns a `date` into a JS Date at local midnight, which shifts the day as soon as it
 // is printed in another time zone. Keep the server's own 'YYYY-MM-DD' text instead.
@@ -24,9 +25,10 @@ function sslFromEnv() {
 
 // The page's sample: new Client({...}), connect, query, end. Its literals come from the
 // environment; `work` is its query step (the page's own is selectNow below). try/finally
-// so that the connection is closed even when a query fails (the page's "always release").
-async function pgSample(work) {
-  const client = new Client({
+// so that the connection is closed even when a query fails (the page's "always release"),
+// or when the connect itself fails (end() then closes whatever the attempt opened).
+function newClient() {
+  return new Client({
     host: process.env.PGHOST,
     port: Number(process.env.PGPORT || 5432),
     database: process.env.PGDATABASE,
@@ -35,8 +37,12 @@ async function pgSample(work) {
     application_name: process.env.PGAPPNAME, // lets the server attribute the backend
     ssl: sslFromEnv(),
   })
-  await client.connect()
+}
+
+async function pgSample(work) {
+  const client = newClient()
   try {
+    await client.connect()
     return await work(client)
   } finally {
     await client.end()
@@ -51,6 +57,7 @@ async function selectNow(client) {
 
 const USER_ROWS = 'SELECT id, name FROM users'
 const INSERT_USER = 'INSERT INTO users (id, name, active) VALUES ($1, $2, $3)'
+const OWN_SSL_ROW = 'SELECT ssl, version, cipher FROM pg_stat_ssl WHERE pid = pg_backend_pid()'
 
 // Runs `sql` and returns the SQLSTATE it fails with; succeeding is a bug in the scenario.
 async function sqlstateOf(client, sql, values) {
@@ -61,6 +68,67 @@ async function sqlstateOf(client, sql, values) {
     return err.code
   }
   throw new Error(`expected an error from: ${sql}`)
+}
+
+// Node's codes for a server certificate that TLS verification refused (OpenSSL's X509 errors
+// and the host-name check); pg passes the TLS socket's error on as it is.
+const CERT_ERRORS = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'CERT_SIGNATURE_FAILURE',
+  'UNABLE_TO_DECRYPT_CERT_SIGNATURE', 'UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY', 'CERT_NOT_YET_VALID',
+  'CERT_HAS_EXPIRED', 'CERT_CHAIN_TOO_LONG', 'CERT_REVOKED', 'INVALID_CA', 'PATH_LENGTH_EXCEEDED',
+  'INVALID_PURPOSE', 'CERT_UNTRUSTED', 'CERT_REJECTED', 'HOSTNAME_MISMATCH', 'ERR_TLS_CERT_ALTNAME_INVALID',
+])
+
+// A failed connection as data. Only a DatabaseError (the server's ErrorResponse) carries a
+// SQLSTATE in `code`; on other errors `code` is Node's (a TLS or socket code).
+function connectError(err) {
+  const sqlstate = err instanceof DatabaseError ? err.code : null
+  let kind = 'other'
+  if (CERT_ERRORS.has(err.code)) kind = 'certificate'
+  else if (sqlstate === '28000') kind = 'refused' // pg_hba.conf rejected the connection
+  else if (sqlstate === '28P01') kind = 'auth'
+  return { kind, type: err.constructor.name, sqlstate, message: err.message }
+}
+
+// Durations in ms, to the microsecond.
+const ms = (value) => Math.round(value * 1000) / 1000
+
+// Connect (and SELECT 1) where the driver or the server must refuse; the error is the result.
+async function refusedConnect() {
+  const start = performance.now()
+  let error
+  try {
+    await pgSample((client) => client.query('SELECT 1'))
+    error = { kind: 'none', type: 'none', sqlstate: null, message: 'connected' }
+  } catch (err) {
+    console.error(`connect failed: ${err.code}: ${err.message}`)
+    error = connectError(err)
+  }
+  return { error, elapsed_ms: ms(performance.now() - start) }
+}
+
+// The cost of a new connection (connect() until it resolves: TCP, TLS when PGSSLMODE asks,
+// SCRAM, backend start) against a query on an open one.
+async function connectLatency(p) {
+  const connectMs = []
+  for (let i = 0; i < p.connections; i++) {
+    const client = newClient() // reads the CA file outside the timing
+    const start = performance.now()
+    await client.connect()
+    connectMs.push(ms(performance.now() - start))
+    await client.end()
+  }
+  const queryMs = await pgSample(async (client) => {
+    const times = []
+    for (let i = 0; i < p.queries; i++) {
+      const start = performance.now()
+      await client.query('SELECT 1')
+      times.push(ms(performance.now() - start))
+    }
+    return times
+  })
+  return { connect_ms: connectMs, query_ms: queryMs, pooled: false }
 }
 
 const scenarios = {
@@ -147,10 +215,37 @@ const scenarios = {
         },
       }
     }),
+
+  // The backend's own view of the session, read while the harness looks at pg_stat_ssl too.
+  tls_verify_full: () =>
+    pgSample(async (client) => {
+      const row = (await client.query(OWN_SSL_ROW)).rows[0]
+      console.error(row)
+      await checkpoint('connected')
+      return row
+    }),
+
+  tls_wrong_ca: () => refusedConnect(),
+  plaintext_refused: () => refusedConnect(),
+  auth_wrong_password: () => refusedConnect(),
+
+  // sslFromEnv decides: PGSSLMODE is disable for one, verify-full for the other.
+  connect_latency: (p) => connectLatency(p),
+  connect_latency_tls: (p) => connectLatency(p),
 }
 
 function emit(obj) {
   process.stdout.write(JSON.stringify(obj) + '\n') // stdout to a pipe is synchronous on Linux
+}
+
+// Tell the harness where we are, then wait for its 'continue' line on stdin.
+let stdin, stdinLines
+async function checkpoint(name) {
+  emit({ type: 'checkpoint', name })
+  stdin ??= readline.createInterface({ input: process.stdin })
+  stdinLines ??= stdin[Symbol.asyncIterator]()
+  const { done } = await stdinLines.next()
+  if (done) throw new Error(`stdin closed at checkpoint ${name}`)
 }
 
 async function main() {
@@ -162,8 +257,12 @@ async function main() {
     return
   }
   const params = JSON.parse(process.env.HARNESS_PARAMS || '{}')
-  const data = await run(params)
-  emit({ type: 'result', scenario, data })
+  try {
+    const data = await run(params)
+    emit({ type: 'result', scenario, data })
+  } finally {
+    stdin?.close() // an open stdin would keep the process alive
+  }
 }
 
 main().catch((err) => {

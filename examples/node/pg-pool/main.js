@@ -5,7 +5,7 @@
 // (checkpoints and the one result); human output goes to stderr.
 const fs = require('fs')
 const readline = require('readline')
-const { Pool, Client, types } = require('pg')
+const { Pool, Client, DatabaseError, types } = require('pg')
 
 // node-pg turns a `date` into a JS Date at local midnight, which shifts the day as soon as it
 // is printed in another time zone. Keep the server's own 'YYYY-MM-DD' text instead.
@@ -101,6 +101,7 @@ async function checkpoint(name) {
 
 const USER_ROWS = 'SELECT id, name FROM users'
 const INSERT_USER = 'INSERT INTO users (id, name, active) VALUES ($1, $2, $3)'
+const OWN_SSL_ROW = 'SELECT ssl, version, cipher FROM pg_stat_ssl WHERE pid = pg_backend_pid()'
 
 // Runs `sql` and returns the SQLSTATE it fails with; succeeding is a bug in the scenario.
 async function sqlstateOf(queryable, sql, values) {
@@ -111,6 +112,72 @@ async function sqlstateOf(queryable, sql, values) {
     return err.code
   }
   throw new Error(`expected an error from: ${sql}`)
+}
+
+// Node's codes for a server certificate that TLS verification refused (OpenSSL's X509 errors
+// and the host-name check); pg passes the TLS socket's error on as it is.
+const CERT_ERRORS = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'CERT_SIGNATURE_FAILURE',
+  'UNABLE_TO_DECRYPT_CERT_SIGNATURE', 'UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY', 'CERT_NOT_YET_VALID',
+  'CERT_HAS_EXPIRED', 'CERT_CHAIN_TOO_LONG', 'CERT_REVOKED', 'INVALID_CA', 'PATH_LENGTH_EXCEEDED',
+  'INVALID_PURPOSE', 'CERT_UNTRUSTED', 'CERT_REJECTED', 'HOSTNAME_MISMATCH', 'ERR_TLS_CERT_ALTNAME_INVALID',
+])
+
+// A failed connection as data. Only a DatabaseError (the server's ErrorResponse) carries a
+// SQLSTATE in `code`; on other errors `code` is Node's (a TLS or socket code).
+function connectError(err) {
+  const sqlstate = err instanceof DatabaseError ? err.code : null
+  let kind = 'other'
+  if (CERT_ERRORS.has(err.code)) kind = 'certificate'
+  else if (sqlstate === '28000') kind = 'refused' // pg_hba.conf rejected the connection
+  else if (sqlstate === '28P01') kind = 'auth'
+  return { kind, type: err.constructor.name, sqlstate, message: err.message }
+}
+
+// Durations in ms, to the microsecond.
+const ms = (value) => Math.round(value * 1000) / 1000
+
+// The pool's first query opens its first connection; where the driver or the server must
+// refuse it, pool.query rejects with the connect error, which is the result. withPool ends
+// the pool (nothing stays open or scheduled, so the process exits at once).
+function refusedConnect(p) {
+  return withPool(p.pool, async (pool) => {
+    const start = performance.now()
+    let error
+    try {
+      await pool.query('SELECT 1')
+      error = { kind: 'none', type: 'none', sqlstate: null, message: 'connected' }
+    } catch (err) {
+      console.error(`connect failed: ${err.code}: ${err.message}`)
+      error = connectError(err)
+    }
+    return { error, elapsed_ms: ms(performance.now() - start) }
+  })
+}
+
+// The cost of a new connection against a query through the pool. A fresh connection is
+// what the pool does for each new client: new Client(pool.options).connect(), timed until
+// it resolves (TCP, TLS when PGSSLMODE asks, SCRAM, backend start), outside the pool.
+function connectLatency(p) {
+  return withPool(p.pool, async (pool) => {
+    const connectMs = []
+    for (let i = 0; i < p.connections; i++) {
+      const client = new Client(pool.options)
+      const start = performance.now()
+      await client.connect()
+      connectMs.push(ms(performance.now() - start))
+      await client.end()
+    }
+    await pool.query('SELECT 1') // warm-up: the pool opens its connection here
+    const queryMs = []
+    for (let i = 0; i < p.queries; i++) {
+      const start = performance.now()
+      await pool.query('SELECT 1') // acquire, query, release
+      queryMs.push(ms(performance.now() - start))
+    }
+    return { connect_ms: connectMs, query_ms: queryMs, pooled: true }
+  })
 }
 
 const scenarios = {
@@ -281,6 +348,24 @@ const scenarios = {
     })
     return { pooled, unpooled }
   },
+
+  // The backend's own view of the session; the pool keeps it open (idle) over the
+  // checkpoint while the harness looks at pg_stat_ssl too.
+  tls_verify_full: (p) =>
+    withPool(p.pool, async (pool) => {
+      const row = (await pool.query(OWN_SSL_ROW)).rows[0]
+      console.error(row)
+      await checkpoint('connected')
+      return row
+    }),
+
+  tls_wrong_ca: (p) => refusedConnect(p),
+  plaintext_refused: (p) => refusedConnect(p),
+  auth_wrong_password: (p) => refusedConnect(p),
+
+  // sslFromEnv decides: PGSSLMODE is disable for one, verify-full for the other.
+  connect_latency: (p) => connectLatency(p),
+  connect_latency_tls: (p) => connectLatency(p),
 }
 
 // Backends killed (or the server restarted) between two bursts: the pool drops the dead
