@@ -247,8 +247,8 @@ class ContainerServer(PostgresServer):
         # is given (as None) so that testcontainers does not guess a network for docker-in-docker.
         container.with_kwargs(network_mode="host", network=None, stop_signal="SIGINT",
                               labels={RUN_LABEL: self.run_id, ROLE_LABEL: "server"},
-                              entrypoint=["sh", "-c", INSTALL_SERVER_FILES, "sh"],
-                              volumes={str(self._files / "server"): {"bind": SERVER_FILES_MOUNT, "mode": "ro"}})
+                              entrypoint=["sh", "-c", INSTALL_SERVER_FILES, "sh"])
+        container.with_volume_mapping(str(self._files / "server"), SERVER_FILES_MOUNT, "ro")
         return container
 
     def _wrapped(self) -> "Container | None":
