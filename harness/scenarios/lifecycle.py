@@ -27,14 +27,16 @@ def error_of(data: dict[str, Any], verdict: Verdict) -> dict[str, Any] | None:
     return error
 
 
-def require_kind(check: ScenarioCheck, error: dict[str, Any], verdict: Verdict) -> None:
+def require_kind(check: ScenarioCheck, error: dict[str, Any], verdict: Verdict) -> bool:
+    """False when the example connected: then only the server's side is worth reporting."""
     expected = check.expect["kind"]
     if error.get("kind") == "none":
         verdict.fail(f"the connection succeeded; the driver must refuse it ({check.ctx.scenario.summary})")
-    else:
-        verdict.require(error.get("kind") == expected,
-                        f"data.error.kind is {error.get('kind')!r}, expected {expected!r} "
-                        f"(the driver's error: {str(error.get('message', ''))[:200]})")
+        return False
+    verdict.require(error.get("kind") == expected,
+                    f"data.error.kind is {error.get('kind')!r}, expected {expected!r} "
+                    f"(the driver's error: {str(error.get('message', ''))[:200]})")
+    return True
 
 
 def require_no_session(check: ScenarioCheck, verdict: Verdict) -> None:
@@ -82,7 +84,12 @@ class TlsVerifyFull(ScenarioCheck):
                                                 "(print the checkpoint while holding the connection)"):
             return
         plain = [b["pid"] for b in self.seen if not b["ssl"]]
-        verdict.require(not plain, f"pg_stat_ssl shows backend(s) {plain} unencrypted")
+        if plain:
+            verdict.fail(f"pg_stat_ssl shows backend(s) {plain} unencrypted: the connection did not use TLS "
+                         "(take PGSSLMODE=verify-full and PGSSLROOTCERT from the environment)")
+            if data.get("ssl") is True:
+                verdict.fail("data.ssl says true, but the server's pg_stat_ssl says the backend is not encrypted")
+            return
         first = self.seen[0]
         verdict.observed.update(tls_version=first["version"], tls_cipher=first["cipher"])
         verdict.require(first["version"] in self.expect["tls_versions"],
@@ -102,7 +109,9 @@ class TlsWrongCa(ScenarioCheck):
         error = error_of(data, verdict)
         if error is None:
             return
-        require_kind(self, error, verdict)
+        if not require_kind(self, error, verdict):
+            require_no_session(self, verdict)
+            return
         message = str(error.get("message", ""))
         verdict.observed["driver_error"] = f"{error.get('type', '?')}: {message[:160]}"
         verdict.require(bool(re.search(self.expect["message_pattern"], message)),
@@ -129,8 +138,8 @@ class PlaintextRefused(ScenarioCheck):
         error = error_of(data, verdict)
         if error is None:
             return
-        require_kind(self, error, verdict)
-        require_sqlstate(self, error, verdict)
+        if require_kind(self, error, verdict):
+            require_sqlstate(self, error, verdict)
         require_no_session(self, verdict)
 
 
@@ -142,8 +151,8 @@ class AuthWrongPassword(ScenarioCheck):
         error = error_of(data, verdict)
         if error is None:
             return
-        require_kind(self, error, verdict)
-        require_sqlstate(self, error, verdict)
+        if require_kind(self, error, verdict):
+            require_sqlstate(self, error, verdict)
         require_no_session(self, verdict)
         limit_ms = float(self.expect["fail_within_ms"])
         elapsed = data.get("elapsed_ms")

@@ -183,14 +183,18 @@ def failed_connect(kind_of: Any) -> dict[str, Any]:
 
 
 def connect_latency() -> dict[str, Any]:
+    return connect_latency_of(PARAMS["connections"], PARAMS["queries"])
+
+
+def connect_latency_of(connections: int, query_count: int) -> dict[str, Any]:
     connects, queries = [], []
-    for _ in range(PARAMS["connections"]):
+    for _ in range(connections):
         start = time.perf_counter()
         conn = connect()
         connects.append((time.perf_counter() - start) * 1000)
         conn.close()
     with connect() as conn:
-        for _ in range(PARAMS["queries"]):
+        for _ in range(query_count):
             start = time.perf_counter()
             conn.execute("SELECT 1").fetchone()
             queries.append((time.perf_counter() - start) * 1000)

@@ -1,0 +1,96 @@
+"""The lifecycle checks, each proven by a careless example it must catch (bad/lifecycle-careless:
+one mistake per scenario), while good/reference, with the same plumbing, passes them all."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.outcome import Outcome
+from harness.session import HarnessSession
+from tests.support import BadRun, problems_of
+
+LIFECYCLE = ["tls_verify_full", "tls_wrong_ca", "plaintext_refused", "auth_wrong_password", "connect_latency",
+             "connect_latency_tls"]
+
+
+@pytest.mark.parametrize("scenario", LIFECYCLE)
+def test_the_reference_passes_every_lifecycle_scenario(bad: BadRun, scenario: str) -> None:
+    result = bad.case("good/reference", scenario)
+    assert result.outcome is Outcome.PASSED, result.failure.render() if result.failure else result.message
+
+
+def test_tls_verify_full_records_the_servers_view_of_the_session(bad: BadRun) -> None:
+    observed = bad.case("good/reference", "tls_verify_full").observed
+    assert observed["tls_version"] in ("TLSv1.2", "TLSv1.3") and observed["tls_cipher"]
+
+
+def test_claiming_tls_over_a_plaintext_connection_is_caught_by_pg_stat_ssl(bad: BadRun) -> None:
+    result = bad.case("bad/lifecycle-careless", "tls_verify_full")
+    assert result.outcome is Outcome.FAILED
+    problems = problems_of(result)
+    assert problems[0].startswith("pg_stat_ssl shows backend(s) [") and "unencrypted" in problems[0]
+    assert problems[1] == "data.ssl says true, but the server's pg_stat_ssl says the backend is not encrypted"
+
+
+def test_sslmode_require_accepting_any_certificate_is_caught(bad: BadRun) -> None:
+    result = bad.case("bad/lifecycle-careless", "tls_wrong_ca")
+    assert result.outcome is Outcome.FAILED
+    problems = problems_of(result)
+    assert problems[0].startswith("the connection succeeded; the driver must refuse it")
+    assert problems[1].startswith("the server authorized 1 session(s) of the example's role; none may get through")
+    assert len(problems) == 2
+
+
+def test_a_refusal_written_down_without_trying_is_caught_by_the_server_log(bad: BadRun) -> None:
+    result = bad.case("bad/lifecycle-careless", "plaintext_refused")
+    assert result.outcome is Outcome.FAILED
+    assert problems_of(result) == ["the server logged no FATAL 28000 for role ex_bad_lifecycle_careless: "
+                                   "the example did not reach the server's authentication"]
+
+
+def test_a_program_kept_alive_after_a_failed_login_is_caught(bad: BadRun) -> None:
+    result = bad.case("bad/lifecycle-careless", "auth_wrong_password")
+    assert result.outcome is Outcome.FAILED
+    problems = problems_of(result)
+    assert len(problems) == 1 and problems[0].startswith("the program took 4.")
+    assert problems[0].endswith("to exit after its result (limit 2 s): something (a pool, a timer, a thread) keeps it alive")
+    # the login itself was right: the server's record says so
+    assert result.observed["server_error"].startswith("FATAL 28P01: password authentication failed")
+
+
+def test_padded_latency_samples_are_caught_by_the_connection_log(bad: BadRun) -> None:
+    result = bad.case("bad/lifecycle-careless", "connect_latency")
+    assert result.outcome is Outcome.FAILED
+    assert problems_of(result) == ["the server authorized 6 connection(s) of the role, fewer than the 30 fresh "
+                                   "connections reported"]
+
+
+def test_latency_measured_without_tls_under_the_tls_scenario_is_caught(bad: BadRun) -> None:
+    result = bad.case("bad/lifecycle-careless", "connect_latency_tls")
+    assert result.outcome is Outcome.FAILED
+    assert problems_of(result) == ["31 connection(s) were not encrypted, but the scenario connects with TLS"]
+
+
+def test_the_probe_times_every_step_with_scram_and_verified_tls(bad: BadRun) -> None:
+    session: HarnessSession = bad.session
+    probe = session.lifecycle_probe(samples=5)
+    assert list(probe["plain"]["steps"]) == ["resolve", "tcp", "auth", "ready", "query"]
+    assert list(probe["tls"]["steps"]) == ["resolve", "tcp", "tls", "auth", "ready", "query"]
+    assert probe["plain"]["auth_mechanism"] == probe["tls"]["auth_mechanism"] == "SCRAM-SHA-256"
+    assert probe["tls"]["tls_version"] in ("TLSv1.2", "TLSv1.3")
+    for mode in ("plain", "tls"):
+        steps = probe[mode]["steps"]
+        assert all(0 < s["p50"] <= s["p95"] for s in steps.values())
+        assert probe[mode]["total"]["p50"] >= steps["auth"]["p50"]
+
+
+def test_the_probe_refuses_a_server_certificate_from_another_ca(bad: BadRun) -> None:
+    """The probe verifies like verify-full: handed the unrelated CA, its handshake must fail."""
+    import ssl
+    from harness.probe import Target, probe_once
+    server = bad.session.server
+    assert server is not None and server.client_tls is not None
+    role = bad.session.janitor.ensure_role("harness/probe")  # type: ignore[union-attr]
+    target = Target("localhost", server.port, role, bad.session.password, ca_file=server.client_tls.wrong_ca)
+    with pytest.raises(ssl.SSLCertVerificationError):
+        probe_once(target)
