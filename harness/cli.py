@@ -45,6 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-j", "--jobs", type=int, default=1, metavar="N",
                      help="run N examples at once (each example's own cases stay in order)")
     run.add_argument("--rebuild", action="store_true", help="build every example even if its sources did not change")
+    run.add_argument("--remote-rtt-ms", type=float, default=RunOptions.remote_rtt_ms, metavar="MS",
+                     help="the lifecycle probe also connects over a simulated link of this round-trip time "
+                          f"(default {RunOptions.remote_rtt_ms:g}; 0 turns it off)")
     run.add_argument("--keep", action="store_true",
                      help="after the run, keep the server and every case database up until Ctrl-C, and say how to connect")
     run.add_argument("--json", action="store_true", help="print results.json on stdout instead of the matrix")
@@ -101,7 +104,8 @@ def cmd_doctor(console: Console) -> int:
 
 
 def cmd_run(args: argparse.Namespace, console: Console) -> int:
-    session = HarnessSession(RunOptions(backend=args.backend, rebuild=args.rebuild, keep_databases=args.keep))
+    session = HarnessSession(RunOptions(backend=args.backend, rebuild=args.rebuild, keep_databases=args.keep,
+                                        remote_rtt_ms=args.remote_rtt_ms))
     selection = Selection(tuple(args.example), tuple(args.scenario), args.keyword)
     plan = planned_cases(session, selection)
     if not plan and not session.discovery.errors:

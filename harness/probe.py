@@ -17,7 +17,7 @@ import socket
 import ssl
 import struct
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -161,10 +161,9 @@ def probe_once(target: Target, timeout: float = 10.0) -> Sample:
     return sample
 
 
-def run_probe(target_plain: Target, target_tls: Target, samples: int = 30) -> dict[str, Any]:
+def measure(target_plain: Target, target_tls: Target, samples: int) -> dict[str, Any]:
     """`samples` fresh connections without and with TLS; p50/p95 per step, in ms."""
-    result: dict[str, Any] = {"host": target_plain.host_name, "port": target_plain.port, "samples": samples,
-                              "page_claim_ms": PAGE_CLAIM_MS}
+    result: dict[str, Any] = {}
     probe_once(target_plain)  # warm caches (resolver, the server's first fork) out of the figures
     for mode, target in (("plain", target_plain), ("tls", target_tls)):
         runs = [probe_once(target) for _ in range(samples)]
@@ -173,4 +172,19 @@ def run_probe(target_plain: Target, target_tls: Target, samples: int = 30) -> di
         result[mode] = {"steps": steps, "total": summary_ms(totals),
                         "connect": summary_ms([sum(v for k, v in r.ms.items() if k != "query") for r in runs]),
                         "auth_mechanism": runs[0].auth_mechanism, "tls_version": runs[0].tls_version or None}
+    return result
+
+
+def run_probe(target_plain: Target, target_tls: Target, samples: int = 30, remote_rtt_ms: float = 0,
+              remote_samples: int = 10) -> dict[str, Any]:
+    """The local waterfall, and with remote_rtt_ms > 0 the same over a simulated link of that
+    round-trip time (harness.delay_link), for the page's "remote with SSL" figure."""
+    result: dict[str, Any] = {"host": target_plain.host_name, "port": target_plain.port, "samples": samples,
+                              "page_claim_ms": PAGE_CLAIM_MS}
+    result.update(measure(target_plain, target_tls, samples))
+    if remote_rtt_ms > 0:
+        from harness.delay_link import DelayLink
+        with DelayLink(("127.0.0.1", target_plain.port), remote_rtt_ms) as link:
+            remote = measure(replace(target_plain, port=link.port), replace(target_tls, port=link.port), remote_samples)
+        result["remote"] = {"rtt_ms": remote_rtt_ms, "samples": remote_samples, "link": "user-space delay line", **remote}
     return result

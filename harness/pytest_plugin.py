@@ -36,7 +36,8 @@ class HarnessPlugin:
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self.paths = ProjectPaths.default()
-        self.options = RunOptions(backend=config.getoption("backend"), rebuild=config.getoption("rebuild"))
+        self.options = RunOptions(backend=config.getoption("backend"), rebuild=config.getoption("rebuild"),
+                                  remote_rtt_ms=config.getoption("remote_rtt_ms"))
         self._session: HarnessSession | None = None
         self.results: dict[str, dict[str, ScenarioResult]] = {}
         self.examples: dict[str, Example] = {}
@@ -113,6 +114,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--backend", choices=["native", "docker"], default="native",
                     help="where PostgreSQL and the examples run (default: native)")
     group.addoption("--rebuild", action="store_true", help="rebuild every example even if unchanged")
+    group.addoption("--remote-rtt-ms", type=float, default=RunOptions.remote_rtt_ms, metavar="MS",
+                    help="the lifecycle probe also connects over a simulated link of this round-trip time (0: off)")
     group.addoption("--harness-out", type=Path, default=None,
                     help="where to write results.json (default: reports/results.json)")
 

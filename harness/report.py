@@ -64,6 +64,13 @@ def lifecycle_table(run: RunResult) -> Table | None:
         table.add_row("harness probe", _ms(probe["plain"]["connect"]["p50"]), _ms(probe["plain"]["connect"]["p95"]),
                       _ms(probe["tls"]["connect"]["p50"]), _ms(probe["tls"]["connect"]["p95"]),
                       _ms(probe["tls"]["steps"]["query"]["p50"]), waterfall)
+        remote = probe.get("remote")
+        if remote:
+            steps = remote["tls"]["steps"]
+            table.add_row(f"probe, {remote['rtt_ms']:g} ms RTT link", _ms(remote["plain"]["connect"]["p50"]),
+                          _ms(remote["plain"]["connect"]["p95"]), _ms(remote["tls"]["connect"]["p50"]),
+                          _ms(remote["tls"]["connect"]["p95"]), _ms(steps["query"]["p50"]),
+                          " ".join(f"{name} {_ms(steps[name]['p50'])}" for name in steps))
     for example_id, modes in sorted(drivers.items()):
         plain, tls = modes.get("plain", {}), modes.get("tls", {})
         pooled = " (pool)" if plain.get("pooled") or tls.get("pooled") else ""

@@ -44,6 +44,8 @@ class RunOptions:
     backend: str = "native"
     rebuild: bool = False
     keep_databases: bool = False
+    # The lifecycle probe also measures over a simulated link of this round-trip time (0: off).
+    remote_rtt_ms: float = 40.0
 
 
 def make_executor(backend: str, cache_dir: Path, run_id: str | None = None) -> Executor:
@@ -157,7 +159,8 @@ class HarnessSession:
         role = self.janitor.ensure_role(PROBE_ROLE_OWNER)
         plain = Target(PROBE_HOST_NAME, self.server.port, role, self.password)
         with self.gate.enter(False):
-            return run_probe(plain, replace(plain, ca_file=self.server.client_tls.ca), samples)
+            return run_probe(plain, replace(plain, ca_file=self.server.client_tls.ca), samples,
+                             remote_rtt_ms=self.options.remote_rtt_ms)
 
     # -- cases ------------------------------------------------------------------------------
     def reproduce_command(self, example: Example, scenario: str) -> str:

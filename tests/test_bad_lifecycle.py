@@ -94,3 +94,39 @@ def test_the_probe_refuses_a_server_certificate_from_another_ca(bad: BadRun) -> 
     target = Target("localhost", server.port, role, bad.session.password, ca_file=server.client_tls.wrong_ca)
     with pytest.raises(ssl.SSLCertVerificationError):
         probe_once(target)
+
+
+def test_over_the_simulated_link_every_round_trip_costs_the_rtt(bad: BadRun) -> None:
+    """At least: the SSLRequest, the TLS 1.3 handshake, and SCRAM's three exchanges are round trips."""
+    probe = bad.session.lifecycle_probe(samples=3)
+    remote = probe["remote"]
+    rtt = remote["rtt_ms"]
+    assert rtt == bad.session.options.remote_rtt_ms > 0
+    assert remote["tls"]["steps"]["tls"]["min"] >= 2 * rtt
+    assert remote["plain"]["steps"]["auth"]["min"] >= 3 * rtt
+    assert remote["plain"]["steps"]["query"]["min"] >= rtt
+    assert remote["tls"]["connect"]["p50"] > probe["tls"]["connect"]["p50"] + 5 * rtt
+
+
+def test_the_delay_link_relays_bytes_in_order_and_closes(tmp_path: object) -> None:
+    import socket
+    import threading
+    from harness.delay_link import DelayLink
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def echo() -> None:
+        conn, _ = server.accept()
+        with conn:
+            while data := conn.recv(65536):
+                conn.sendall(data)
+    threading.Thread(target=echo, daemon=True).start()
+    with DelayLink(server.getsockname(), rtt_ms=10) as link:
+        with socket.create_connection(("127.0.0.1", link.port)) as client:
+            payload = bytes(range(256)) * 400
+            client.sendall(payload)
+            client.shutdown(socket.SHUT_WR)
+            received = b""
+            while chunk := client.recv(65536):
+                received += chunk
+    server.close()
+    assert received == payload

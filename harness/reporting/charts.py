@@ -98,16 +98,16 @@ def _claim_band(ax: Any, claim: list[float] | None, label: str) -> None:
         ax.axvspan(claim[0], claim[1], color=CLAIM_COLOUR, alpha=0.35, lw=0, label=label)
 
 
-def waterfall_chart(probe: dict[str, Any]) -> str | None:
+def waterfall_chart(figures_by_mode: dict[str, Any], claim: list[float] | None, claim_label: str) -> str | None:
     """The probe's steps at their medians, one after the other, without and with TLS, over the
-    band the page claims for a new local connection."""
-    modes = [(m, probe[m]) for m in ("plain", "tls") if isinstance(probe.get(m), dict)]
+    band the page claims."""
+    modes = [(m, figures_by_mode[m]) for m in ("plain", "tls") if isinstance(figures_by_mode.get(m), dict)]
     if not modes:
         return None
     with matplotlib.rc_context(RC):
         figure = Figure(figsize=(7.5, 2.1), layout="constrained")
         ax = figure.subplots()
-        _claim_band(ax, (probe.get("page_claim_ms") or {}).get("local"), "the page: new local connection")
+        _claim_band(ax, claim, claim_label)
         seen: set[str] = set()
         for y, (_mode, figures) in enumerate(modes):
             left = 0.0

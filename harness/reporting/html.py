@@ -344,12 +344,21 @@ def _lifecycle(run: dict[str, Any]) -> str:
              f'{claim["remote_ssl"][1]}ms (remote with SSL)”. Measured here against this run\'s local server '
              '(shaded: the local claim).</p><div class="lifecycle">']
     if probe:
-        chart = waterfall_chart(probe)
+        chart = waterfall_chart(probe, claim.get("local"), "the page: new local connection")
         if chart:
             parts.append(f'<figure><img class="waterfall" src="{chart}" alt="connection steps, median ms">'
                          f'<figcaption>The harness probe: each step on its own, median of {probe.get("samples")} '
                          f'fresh connections to {_e(probe.get("host"))}; authentication '
                          f'{_e(probe["plain"].get("auth_mechanism"))}, TLS {_e(probe["tls"].get("tls_version"))}.'
+                         '</figcaption></figure>')
+        remote = probe.get("remote")
+        chart = waterfall_chart(remote, claim.get("remote_ssl"), "the page: remote with SSL") if remote else None
+        if chart:
+            parts.append(f'<figure><img class="waterfall remote" src="{chart}" alt="connection steps over a '
+                         f'{remote["rtt_ms"]:g} ms link">'
+                         f'<figcaption>The same steps over a simulated link of {remote["rtt_ms"]:g} ms round-trip '
+                         f'time ({_e(remote.get("link"))}, median of {remote.get("samples")}): the TCP handshake is '
+                         'made with the local relay, so a real link adds one more round trip before TLS.'
                          '</figcaption></figure>')
     chart = connect_chart(drivers, probe)
     if chart:
@@ -365,6 +374,13 @@ def _lifecycle(run: dict[str, Any]) -> str:
         rows.append(f"<tr><td>harness probe</td><td>{plain['connect']['p50']:.2f}</td><td>{plain['connect']['p95']:.2f}</td>"
                     f"<td>{tls['connect']['p50']:.2f}</td><td>{tls['connect']['p95']:.2f}</td>"
                     f"<td>{plain['steps']['query']['p50']:.2f}</td><td>—</td></tr>")
+        remote = probe.get("remote")
+        if remote:
+            plain, tls = remote["plain"], remote["tls"]
+            rows.append(f"<tr><td>harness probe, {remote['rtt_ms']:g} ms RTT link</td>"
+                        f"<td>{plain['connect']['p50']:.2f}</td><td>{plain['connect']['p95']:.2f}</td>"
+                        f"<td>{tls['connect']['p50']:.2f}</td><td>{tls['connect']['p95']:.2f}</td>"
+                        f"<td>{plain['steps']['query']['p50']:.2f}</td><td>—</td></tr>")
     for example_id, modes in sorted(drivers.items()):
         plain, tls = modes.get("plain", {}), modes.get("tls", {})
         pooled = " (through the pool)" if plain.get("pooled") else ""
