@@ -40,6 +40,11 @@ class ProcessRun:
     # Seconds from the start until the result line arrived, and until the process had exited.
     result_at: float | None = None
     exited_at: float | None = None
+    started_wall: float = 0.0  # time.time() at the start, to set the above against the server's log
+
+    @property
+    def exited_wall(self) -> float | None:
+        return None if self.exited_at is None else self.started_wall + self.exited_at
 
     @property
     def exit_after_result(self) -> float | None:
@@ -134,7 +139,7 @@ def run_process(
     on_checkpoint: Checkpoint | None = None,
 ) -> ProcessRun:
     argv = _command_argv(command)
-    run = ProcessRun(argv=argv)
+    run = ProcessRun(argv=argv, started_wall=time.time())
     start = time.monotonic()
     try:
         proc = subprocess.Popen(argv, cwd=cwd, env=dict(env), stdin=subprocess.PIPE, stdout=subprocess.PIPE,

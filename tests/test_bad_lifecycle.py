@@ -52,8 +52,9 @@ def test_a_program_kept_alive_after_a_failed_login_is_caught(bad: BadRun) -> Non
     result = bad.case("bad/lifecycle-careless", "auth_wrong_password")
     assert result.outcome is Outcome.FAILED
     problems = problems_of(result)
-    assert len(problems) == 1 and problems[0].startswith("the program took 4.")
-    assert problems[0].endswith("to exit after its result (limit 2 s): something (a pool, a timer, a thread) keeps it alive")
+    assert len(problems) == 1 and problems[0].startswith("the program exited 4.")
+    assert problems[0].endswith("s after the server refused the password (limit 2 s): "
+                                "something (a retrying pool, a timer, a thread) keeps it alive")
     # the login itself was right: the server's record says so
     assert result.observed["server_error"].startswith("FATAL 28P01: password authentication failed")
 

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import com.zaxxer.hikari.pool.HikariPool.PoolInitializationException;
 import org.postgresql.util.PGobject;
 
 import java.io.BufferedReader;
@@ -16,6 +17,8 @@ import java.io.PrintStream;
 import java.math.BigDecimal;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
+import java.security.cert.CertPathBuilderException;
+import java.security.cert.CertificateException;
 import java.sql.Array;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -37,6 +40,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import javax.net.ssl.SSLHandshakeException;
 
 /**
  * The page's "JDBC + HikariCP" sample ({@link #connectNow()}), plus the harness scenarios run
@@ -100,8 +104,13 @@ public final class Main {
         return url.toString();
     }
 
-    /** The sample's configuration, with params.pool mapped onto it; absent settings keep the page's values. */
+    /** The sample's pool; see poolConfig. */
     static HikariDataSource openPool(JsonNode pool) {
+        return new HikariDataSource(poolConfig(pool));
+    }
+
+    /** The sample's configuration, with params.pool mapped onto it; absent settings keep the page's values. */
+    static HikariConfig poolConfig(JsonNode pool) {
         HikariConfig config = new HikariConfig();
         config.setJdbcUrl(jdbcUrl());
         config.setUsername(System.getenv("PGUSER"));
@@ -111,7 +120,7 @@ public final class Main {
         if (pool.has("min_idle")) config.setMinimumIdle(pool.get("min_idle").asInt());
         if (pool.has("acquire_timeout_ms")) config.setConnectionTimeout(pool.get("acquire_timeout_ms").asLong());
         if (pool.has("idle_timeout_ms")) config.setIdleTimeout(idleTimeoutMs(pool));
-        return new HikariDataSource(config);
+        return config;
     }
 
     /**
@@ -240,8 +249,137 @@ public final class Main {
                 data.set("unpooled", burst(null, n, sleepOf(params), false));
                 return data;
             }
+            case "tls_verify_full":
+                // The pool's connections carry sslmode=verify-full&sslrootcert=... from the URL.
+                try (HikariDataSource ds = openPool(poolParams);
+                     Connection conn = ds.getConnection();
+                     PreparedStatement ps = conn.prepareStatement(
+                             "SELECT ssl, version, cipher FROM pg_stat_ssl WHERE pid = pg_backend_pid()");
+                     ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    data.put("ssl", rs.getBoolean("ssl"))
+                            .put("version", rs.getString("version"))
+                            .put("cipher", rs.getString("cipher"));
+                    checkpoint("connected");   // the harness reads pg_stat_ssl while we hold it
+                }
+                return data;
+            case "tls_wrong_ca":
+            case "plaintext_refused":
+            case "auth_wrong_password":
+                return failedConnect(poolParams);
+            case "connect_latency":
+            case "connect_latency_tls":   // the environment says TLS or not
+                return connectLatency(poolParams, params.path("connections").asInt(), params.path("queries").asInt());
             default:
                 return null;
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // The connection lifecycle: TLS, pg_hba.conf, SCRAM, and what a new connection costs.
+    // ---------------------------------------------------------------------------------------
+
+    /**
+     * Opens the pool and runs SELECT 1, where the connect is expected to fail. HikariCP's default
+     * initializationFailTimeout (1 ms) makes the pool's constructor try one connection and throw
+     * PoolInitializationException with the driver's error as the cause (after a 1 s pause of its
+     * own), so no pool is left behind.
+     */
+    static ObjectNode failedConnect(JsonNode pool) {
+        ObjectNode data = JSON.createObjectNode();
+        HikariConfig config = poolConfig(pool);
+        long t0 = System.nanoTime();   // the attempt starts with the pool's constructor
+        try (HikariDataSource ds = new HikariDataSource(config);
+             Connection conn = ds.getConnection();
+             PreparedStatement ps = conn.prepareStatement("SELECT 1");
+             ResultSet rs = ps.executeQuery()) {
+            rs.next();
+            data.putObject("error").put("kind", "none").put("type", "none")
+                    .putNull("sqlstate").put("message", "connected");   // not expected: the harness flags it
+        } catch (SQLException | PoolInitializationException e) {
+            data.put("elapsed_ms", (System.nanoTime() - t0) / 1e6);
+            System.err.println("expected connect failure: " + e);
+            data.set("error", connectError(e));
+        }
+        if (!data.has("elapsed_ms")) data.put("elapsed_ms", (System.nanoTime() - t0) / 1e6);
+        return data;
+    }
+
+    /**
+     * Classifies a failed connect from the driver's own error, found in the cause chain (HikariCP
+     * wraps it): a certificate the JDK refused, else pgjdbc's SQLState.
+     */
+    static ObjectNode connectError(Throwable e) {
+        SQLException driver = null;
+        Throwable cert = null;
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (driver == null && t instanceof SQLException s && s.getSQLState() != null) driver = s;
+            if (cert == null && (t instanceof SSLHandshakeException
+                    || t instanceof CertPathBuilderException || t instanceof CertificateException)) cert = t;
+        }
+        Throwable reported = driver != null ? driver : e;
+        String message = String.valueOf(reported.getMessage());
+        String sqlstate = driver != null ? driver.getSQLState() : null;
+        String kind;
+        if (cert != null || message.contains("PKIX path building failed")) {
+            kind = "certificate";
+            // pgjdbc says "SSL error: <the JDK's reason>"; name the JDK's exception too.
+            if (cert != null && !message.contains(String.valueOf(cert.getMessage()))) {
+                message += " (" + cert.getClass().getName() + ": " + cert.getMessage() + ")";
+            }
+        } else if ("28000".equals(sqlstate)) {
+            kind = "refused";     // no pg_hba.conf entry (here: hostssl only, we came without TLS)
+        } else if ("28P01".equals(sqlstate)) {
+            kind = "auth";        // password authentication failed
+        } else {
+            kind = "other";
+        }
+        ObjectNode error = JSON.createObjectNode();
+        error.put("kind", kind).put("type", reported.getClass().getName()).put("sqlstate", sqlstate)
+                .put("message", message);
+        return error;
+    }
+
+    /**
+     * `connections` fresh connections timed from pgjdbc's connect call (what the pool pays for
+     * each new member), then `queries` SELECT 1 through the pool: borrow, query, return.
+     */
+    static ObjectNode connectLatency(JsonNode pool, int connections, int queries) throws Exception {
+        ObjectNode data = JSON.createObjectNode();
+        String url = jdbcUrl();
+        Properties props = driverProperties();
+        ArrayNode connectMs = data.putArray("connect_ms");
+        for (int i = 0; i < connections; i++) {
+            long t0 = System.nanoTime();
+            Connection conn = DriverManager.getConnection(url, props);
+            connectMs.add((System.nanoTime() - t0) / 1e6);
+            conn.close();
+        }
+        ArrayNode queryMs = data.putArray("query_ms");
+        try (HikariDataSource ds = openPool(pool)) {
+            // The fixed-size pool opens its other connections in the background; time borrowing
+            // from a full pool, not borrowing while the pool's own connects compete for the CPU.
+            long deadline = System.nanoTime() + 5_000_000_000L;
+            while (ds.getHikariPoolMXBean().getTotalConnections() < ds.getMaximumPoolSize()
+                    && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            selectOne(ds);   // warm-up, not counted
+            for (int i = 0; i < queries; i++) {
+                long t0 = System.nanoTime();
+                selectOne(ds);
+                queryMs.add((System.nanoTime() - t0) / 1e6);
+            }
+        }
+        data.put("pooled", true);
+        return data;
+    }
+
+    static void selectOne(HikariDataSource ds) throws SQLException {
+        try (Connection conn = ds.getConnection();
+             PreparedStatement ps = conn.prepareStatement("SELECT 1");
+             ResultSet rs = ps.executeQuery()) {
+            rs.next();
         }
     }
 
@@ -382,9 +520,7 @@ public final class Main {
      */
     static ObjectNode burst(HikariDataSource ds, int n, double sleepSeconds, boolean explicitTx) throws Exception {
         String url = jdbcUrl();
-        Properties props = new Properties();
-        if (System.getenv("PGUSER") != null) props.setProperty("user", System.getenv("PGUSER"));
-        if (System.getenv("PGPASSWORD") != null) props.setProperty("password", System.getenv("PGPASSWORD"));
+        Properties props = driverProperties();
 
         Callable<String> task = () -> {   // null on success, else the SQLSTATE or message
             try (Connection conn = ds != null ? ds.getConnection() : DriverManager.getConnection(url, props)) {
@@ -420,6 +556,14 @@ public final class Main {
     }
 
     // --- small helpers -----------------------------------------------------------------------
+
+    /** The credentials HikariConfig gets, for pgjdbc's DriverManager without the pool. */
+    static Properties driverProperties() {
+        Properties props = new Properties();
+        if (System.getenv("PGUSER") != null) props.setProperty("user", System.getenv("PGUSER"));
+        if (System.getenv("PGPASSWORD") != null) props.setProperty("password", System.getenv("PGPASSWORD"));
+        return props;
+    }
 
     interface SqlAction { void run() throws SQLException; }
 
