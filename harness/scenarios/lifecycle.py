@@ -125,36 +125,33 @@ class TlsWrongCa(ScenarioCheck):
             verdict.observed["server_saw"] = refused[0].message[:160]
 
 
-@scenario("plaintext_refused")
-class PlaintextRefused(ScenarioCheck):
+class RefusedLogin(ScenarioCheck):
+    """The server refuses the login: the driver passes on its reason and SQLSTATE; no session."""
+
     expects_session = False
 
+    def verify(self, data: dict[str, Any], verdict: Verdict) -> None:
+        error = error_of(data, verdict)
+        if error is None:
+            return
+        if require_kind(self, error, verdict):
+            require_sqlstate(self, error, verdict)
+        require_no_session(self, verdict)
+
+
+@scenario("plaintext_refused")
+class PlaintextRefused(RefusedLogin):
     def prepare(self) -> None:
         self.ctx.janitor.set_hostssl_only(self.ctx.db.role, True)
 
     def finish(self) -> None:
         self.ctx.janitor.set_hostssl_only(self.ctx.db.role, False)
 
-    def verify(self, data: dict[str, Any], verdict: Verdict) -> None:
-        error = error_of(data, verdict)
-        if error is None:
-            return
-        if require_kind(self, error, verdict):
-            require_sqlstate(self, error, verdict)
-        require_no_session(self, verdict)
-
 
 @scenario("auth_wrong_password")
-class AuthWrongPassword(ScenarioCheck):
-    expects_session = False
-
+class AuthWrongPassword(RefusedLogin):
     def verify(self, data: dict[str, Any], verdict: Verdict) -> None:
-        error = error_of(data, verdict)
-        if error is None:
-            return
-        if require_kind(self, error, verdict):
-            require_sqlstate(self, error, verdict)
-        require_no_session(self, verdict)
+        super().verify(data, verdict)
         elapsed = data.get("elapsed_ms")
         if verdict.require(isinstance(elapsed, (int, float)), f"data.elapsed_ms must be a number, got {elapsed!r}"):
             verdict.observed["elapsed_ms"] = elapsed
