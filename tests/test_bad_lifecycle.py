@@ -89,6 +89,7 @@ def test_the_probe_refuses_a_server_certificate_from_another_ca(bad: BadRun) -> 
     """The probe verifies like verify-full: handed the unrelated CA, its handshake must fail."""
     import ssl
     from harness.probe import Target, probe_once
+    bad.session.start()
     server = bad.session.server
     assert server is not None and server.client_tls is not None
     role = bad.session.janitor.ensure_role("harness/probe")  # type: ignore[union-attr]

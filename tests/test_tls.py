@@ -40,6 +40,7 @@ def test_the_run_ca_signs_the_server_and_the_wrong_ca_does_not(tmp_path: Path) -
 
 
 def test_the_native_servers_key_is_0600_and_owned_by_the_server_account(bad: BadRun) -> None:
+    bad.session.start()  # another test closes the shared session on purpose; start() brings it back
     server = bad.session.server
     key = server.datadir / "server.key"  # type: ignore[union-attr]
     stat = key.stat()
