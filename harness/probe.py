@@ -23,6 +23,7 @@ from typing import Any
 
 import scramp
 
+from harness.delay_link import DelayLink
 from harness.stats import summary_ms
 
 STEPS = ("resolve", "tcp", "tls", "auth", "ready", "query")
@@ -183,8 +184,33 @@ def run_probe(target_plain: Target, target_tls: Target, samples: int = 30, remot
                               "page_claim_ms": PAGE_CLAIM_MS}
     result.update(measure(target_plain, target_tls, samples))
     if remote_rtt_ms > 0:
-        from harness.delay_link import DelayLink
         with DelayLink(("127.0.0.1", target_plain.port), remote_rtt_ms) as link:
             remote = measure(replace(target_plain, port=link.port), replace(target_tls, port=link.port), remote_samples)
         result["remote"] = {"rtt_ms": remote_rtt_ms, "samples": remote_samples, "link": "user-space delay line", **remote}
     return result
+
+
+@dataclass(frozen=True)
+class ProbeRow:
+    """The probe's connects in the shape of a driver's figures (results.json lifecycle.drivers), so
+    that tables and charts draw the probe as a row beside the drivers."""
+
+    label: str
+    figures: dict[str, dict[str, float]]   # plain / tls -> connect_p50_ms, connect_p95_ms, query_p50_ms
+    tls_steps: dict[str, dict[str, float]]
+    remote: bool
+
+
+def probe_rows(probe: dict[str, Any] | None) -> list[ProbeRow]:
+    """The local probe, then (when measured) the same over the simulated link."""
+    if not probe:
+        return []
+    sections = [("harness probe", probe, False)]
+    if probe.get("remote"):
+        sections.append((f"harness probe, {probe['remote']['rtt_ms']:g} ms RTT link", probe["remote"], True))
+    return [ProbeRow(label, {mode: {"connect_p50_ms": section[mode]["connect"]["p50"],
+                                    "connect_p95_ms": section[mode]["connect"]["p95"],
+                                    "query_p50_ms": section[mode]["steps"]["query"]["p50"]}
+                             for mode in ("plain", "tls")},
+                     section["tls"]["steps"], remote)
+            for label, section, remote in sections]

@@ -16,6 +16,7 @@ from harness.errors import HarnessError, InputError, ServerDied
 from harness.manifest import Example, load_manifest, marker_name
 from harness.outcome import ExampleResult, Outcome, RunResult, ScenarioResult, scenario_from_json
 from harness.paths import ProjectPaths
+from harness.probe import ProbeError
 from harness.report import write_results
 from harness.reporting import write_reports
 from harness.session import HarnessSession, RunOptions
@@ -200,7 +201,6 @@ class ProbeItem(pytest.Item):
     fails when a step does not behave as pg_hba.conf and the certificates say it must."""
 
     def runtest(self) -> None:
-        from harness.probe import ProbeError
         plugin: HarnessPlugin = self.config.stash[STATE]
         session = plugin.start_server()
         try:

@@ -10,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from harness.outcome import Outcome, RunResult
+from harness.probe import probe_rows
 
 STYLES = {
     Outcome.PASSED: "green", Outcome.FAILED: "bold red", Outcome.SKIPPED: "yellow",
@@ -58,19 +59,11 @@ def lifecycle_table(run: RunResult) -> Table | None:
                         f"{claim['remote_ssl'][0]}-{claim['remote_ssl'][1]} remote with SSL)")
     for column in ("", "connect p50", "connect p95", "TLS p50", "TLS p95", "query p50", "steps (p50, TLS)"):
         table.add_column(column, justify="left" if not column or column.startswith("steps") else "right")
-    if probe:
-        steps = probe["tls"]["steps"]
-        waterfall = " ".join(f"{name} {_ms(steps[name]['p50'])}" for name in steps)
-        table.add_row("harness probe", _ms(probe["plain"]["connect"]["p50"]), _ms(probe["plain"]["connect"]["p95"]),
-                      _ms(probe["tls"]["connect"]["p50"]), _ms(probe["tls"]["connect"]["p95"]),
-                      _ms(probe["tls"]["steps"]["query"]["p50"]), waterfall)
-        remote = probe.get("remote")
-        if remote:
-            steps = remote["tls"]["steps"]
-            table.add_row(f"probe, {remote['rtt_ms']:g} ms RTT link", _ms(remote["plain"]["connect"]["p50"]),
-                          _ms(remote["plain"]["connect"]["p95"]), _ms(remote["tls"]["connect"]["p50"]),
-                          _ms(remote["tls"]["connect"]["p95"]), _ms(steps["query"]["p50"]),
-                          " ".join(f"{name} {_ms(steps[name]['p50'])}" for name in steps))
+    for row in probe_rows(probe):
+        plain, tls = row.figures["plain"], row.figures["tls"]
+        table.add_row(row.label, _ms(plain["connect_p50_ms"]), _ms(plain["connect_p95_ms"]), _ms(tls["connect_p50_ms"]),
+                      _ms(tls["connect_p95_ms"]), _ms(plain["query_p50_ms"]),
+                      " ".join(f"{name} {_ms(values['p50'])}" for name, values in row.tls_steps.items()))
     for example_id, modes in sorted(drivers.items()):
         plain, tls = modes.get("plain", {}), modes.get("tls", {})
         pooled = " (pool)" if plain.get("pooled") or tls.get("pooled") else ""

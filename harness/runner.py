@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from harness.errors import HarnessError, ServerDied
 from harness.manifest import Example
 from harness.outcome import ExampleResult, Outcome, RunResult, ScenarioResult
+from harness.probe import ProbeError
 from harness.session import HarnessSession
 
 
@@ -118,7 +119,6 @@ def wants_probe(session: HarnessSession, plan: Iterable[tuple[Example, list[str]
 
 def add_lifecycle_probe(session: HarnessSession, run: RunResult) -> None:
     """Times the connection steps on the run's server; a probe that cannot connect is a run error."""
-    from harness.probe import ProbeError
     try:
         run.lifecycle_probe = session.lifecycle_probe()
     except (ProbeError, OSError, HarnessError) as exc:

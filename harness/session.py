@@ -179,8 +179,10 @@ class HarnessSession:
             if self.server.client_tls is None:
                 raise HarnessError(f"scenario {scenario.name} needs TLS, but the {self.options.backend} server has no certificates")
             tls["PGSSLROOTCERT"] = str(self.server.client_tls.by_name(connection.sslrootcert))
-        query = urlencode({"application_name": app, "sslmode": tls["PGSSLMODE"],
-                           **({"sslrootcert": tls["PGSSLROOTCERT"]} if "PGSSLROOTCERT" in tls else {})}, quote_via=quote)
+        url_params = {"application_name": app, "sslmode": connection.sslmode}
+        if "PGSSLROOTCERT" in tls:
+            url_params["sslrootcert"] = tls["PGSSLROOTCERT"]
+        query = urlencode(url_params, quote_via=quote)
         url = (f"postgresql://{quote(db.role)}:{quote(password)}@{self.server.host}:{self.server.port}/"
                f"{quote(db.dbname)}?{query}")
         env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "HARNESS_", "DATABASE_URL"))}

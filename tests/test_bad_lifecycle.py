@@ -3,10 +3,11 @@ one mistake per scenario), while good/reference, with the same plumbing, passes 
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from harness.outcome import Outcome
-from harness.session import HarnessSession
 from tests.support import BadRun, problems_of
 
 LIFECYCLE = ["tls_verify_full", "tls_wrong_ca", "plaintext_refused", "auth_wrong_password", "connect_latency",
@@ -72,9 +73,13 @@ def test_latency_measured_without_tls_under_the_tls_scenario_is_caught(bad: BadR
     assert problems_of(result) == ["31 connection(s) were not encrypted, but the scenario connects with TLS"]
 
 
-def test_the_probe_times_every_step_with_scram_and_verified_tls(bad: BadRun) -> None:
-    session: HarnessSession = bad.session
-    probe = session.lifecycle_probe(samples=5)
+@pytest.fixture(scope="module")
+def probe(bad: BadRun) -> dict[str, Any]:
+    """One probe (local and over the simulated link) for the tests that read it."""
+    return bad.session.lifecycle_probe(samples=5)
+
+
+def test_the_probe_times_every_step_with_scram_and_verified_tls(probe: dict[str, Any]) -> None:
     assert list(probe["plain"]["steps"]) == ["resolve", "tcp", "auth", "ready", "query"]
     assert list(probe["tls"]["steps"]) == ["resolve", "tcp", "tls", "auth", "ready", "query"]
     assert probe["plain"]["auth_mechanism"] == probe["tls"]["auth_mechanism"] == "SCRAM-SHA-256"
@@ -98,9 +103,8 @@ def test_the_probe_refuses_a_server_certificate_from_another_ca(bad: BadRun) -> 
         probe_once(target)
 
 
-def test_over_the_simulated_link_every_round_trip_costs_the_rtt(bad: BadRun) -> None:
+def test_over_the_simulated_link_every_round_trip_costs_the_rtt(bad: BadRun, probe: dict[str, Any]) -> None:
     """At least: the SSLRequest, the TLS 1.3 handshake, and SCRAM's three exchanges are round trips."""
-    probe = bad.session.lifecycle_probe(samples=3)
     remote = probe["remote"]
     rtt = remote["rtt_ms"]
     assert rtt == bad.session.options.remote_rtt_ms > 0

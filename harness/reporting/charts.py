@@ -17,6 +17,7 @@ matplotlib.use("Agg")
 from matplotlib.figure import Figure  # noqa: E402 - after choosing the backend
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
+from harness.probe import probe_rows  # noqa: E402
 from harness.reporting.common import BAD, XFAILED  # noqa: E402
 
 BLUE, VERMILLION, ORANGE, GREY, INK = "#0072B2", "#D55E00", "#E69F00", "#8a8a8a", "#1f2328"
@@ -132,11 +133,8 @@ def waterfall_chart(figures_by_mode: dict[str, Any], claim: list[float] | None, 
 def connect_chart(drivers: dict[str, dict[str, dict[str, Any]]], probe: dict[str, Any] | None) -> str | None:
     """Per driver, the median new-connection time without and with TLS (whisker: p95), beside the
     probe's and the page's claim."""
-    rows: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
-    if probe:
-        rows.append(("harness probe",
-                     {"connect_p50_ms": probe["plain"]["connect"]["p50"], "connect_p95_ms": probe["plain"]["connect"]["p95"]},
-                     {"connect_p50_ms": probe["tls"]["connect"]["p50"], "connect_p95_ms": probe["tls"]["connect"]["p95"]}))
+    # The local probe only: the simulated link's figures would dwarf every local bar.
+    rows = [(row.label, row.figures["plain"], row.figures["tls"]) for row in probe_rows(probe) if not row.remote]
     rows += [(example, modes.get("plain", {}), modes.get("tls", {})) for example, modes in sorted(drivers.items())]
     if not rows:
         return None

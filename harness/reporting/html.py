@@ -19,6 +19,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from harness.probe import probe_rows
 from harness.reporting.badges import example_badge, overall_badge
 from harness.reporting.charts import connect_chart, timeline_cases, timeline_chart, waterfall_chart
 from harness.reporting.common import (BAD, FAILED, NOT_APPLICABLE, OUTCOMES, PASSED, SKIPPED, XFAILED, XPASSED,
@@ -328,7 +329,11 @@ def _example_section(example: dict[str, Any]) -> str:
 
 def _ms(figures: dict[str, Any], key: str) -> str:
     value = figures.get(key)
-    return f"<td>{value:.2f}</td>" if isinstance(value, (int, float)) and not isinstance(value, bool) else "<td>—</td>"
+    return f"{value:.2f}" if isinstance(value, (int, float)) and not isinstance(value, bool) else "—"
+
+
+def _cell_ms(figures: dict[str, Any], key: str) -> str:
+    return f"<td>{_ms(figures, key)}</td>"
 
 
 def _lifecycle(run: dict[str, Any]) -> str:
@@ -369,25 +374,14 @@ def _lifecycle(run: dict[str, Any]) -> str:
     head = ("<tr><th>driver</th><th>connect p50 ms</th><th>connect p95 ms</th><th>TLS p50 ms</th><th>TLS p95 ms</th>"
             "<th>query p50 ms</th><th>server auth p50 ms<br>(plain / TLS)</th></tr>")
     rows = []
-    if probe:
-        plain, tls = probe["plain"], probe["tls"]
-        rows.append(f"<tr><td>harness probe</td><td>{plain['connect']['p50']:.2f}</td><td>{plain['connect']['p95']:.2f}</td>"
-                    f"<td>{tls['connect']['p50']:.2f}</td><td>{tls['connect']['p95']:.2f}</td>"
-                    f"<td>{plain['steps']['query']['p50']:.2f}</td><td>—</td></tr>")
-        remote = probe.get("remote")
-        if remote:
-            plain, tls = remote["plain"], remote["tls"]
-            rows.append(f"<tr><td>harness probe, {remote['rtt_ms']:g} ms RTT link</td>"
-                        f"<td>{plain['connect']['p50']:.2f}</td><td>{plain['connect']['p95']:.2f}</td>"
-                        f"<td>{tls['connect']['p50']:.2f}</td><td>{tls['connect']['p95']:.2f}</td>"
-                        f"<td>{plain['steps']['query']['p50']:.2f}</td><td>—</td></tr>")
-    for example_id, modes in sorted(drivers.items()):
-        plain, tls = modes.get("plain", {}), modes.get("tls", {})
-        pooled = " (through the pool)" if plain.get("pooled") else ""
+    for label, plain, tls, pooled in (
+            [(row.label, row.figures["plain"], row.figures["tls"], False) for row in probe_rows(probe)]
+            + [(example_id, modes.get("plain", {}), modes.get("tls", {}), bool(modes.get("plain", {}).get("pooled")))
+               for example_id, modes in sorted(drivers.items())]):
         auth = " / ".join(f"{m['server_auth_p50_ms']:.0f}" if "server_auth_p50_ms" in m else "—" for m in (plain, tls))
-        rows.append(f"<tr><td>{_e(example_id)}</td>{_ms(plain, 'connect_p50_ms')}{_ms(plain, 'connect_p95_ms')}"
-                    f"{_ms(tls, 'connect_p50_ms')}{_ms(tls, 'connect_p95_ms')}"
-                    f"{_ms(plain, 'query_p50_ms')[:-5]}{pooled}</td><td>{auth}</td></tr>")
+        query = _ms(plain, "query_p50_ms") + (" (through the pool)" if pooled else "")
+        rows.append(f"<tr><td>{_e(label)}</td>{_cell_ms(plain, 'connect_p50_ms')}{_cell_ms(plain, 'connect_p95_ms')}"
+                    f"{_cell_ms(tls, 'connect_p50_ms')}{_cell_ms(tls, 'connect_p95_ms')}<td>{query}</td><td>{auth}</td></tr>")
     parts.append(f'<table class="connect">{head}{"".join(rows)}</table>')
     return "".join(parts)
 

@@ -19,8 +19,7 @@ import time
 from pathlib import Path
 
 from harness.errors import HarnessError
-from harness.server.base import (HBA_RULES, SERVER_SETTINGS, PostgresServer, ServerSettings, free_port,
-                                 new_run_id, tls_settings)
+from harness.server.base import HBA_RULES, SERVER_SETTINGS, PostgresServer, ServerSettings, free_port, tls_settings
 from harness.server.tls import make_run_tls, write_private
 
 RUN_AS_WHEN_ROOT = "postgres"
@@ -141,7 +140,7 @@ class NativeServer(PostgresServer):
         """Certificates for clients in <root>/tls (readable by all); the key in the data dir,
         0600 and owned by the server's account, as postgres demands."""
         assert self.root is not None
-        self.client_tls, pair = make_run_tls(self.root / "tls", new_run_id())
+        self.client_tls, pair = make_run_tls(self.root / "tls", self.root.name)  # the CA names this cluster
         (self.datadir / "server.crt").write_bytes(pair.certificate_pem)
         write_private(self.datadir / "server.key", pair.key_pem)
         for name in ("server.crt", "server.key"):
