@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,8 +47,9 @@ class BuildResult:
 
 
 class BuildCache:
-    def __init__(self, cache_dir: Path) -> None:
+    def __init__(self, cache_dir: Path, environ: Mapping[str, str]) -> None:
         self.dir = cache_dir / "builds"
+        self.environ = environ  # the build inherits the harness's environment
 
     def _stamp(self, example: Example) -> Path:
         return self.dir / (example.id.replace("/", "__") + ".json")
@@ -72,7 +74,7 @@ class BuildCache:
         self.dir.mkdir(parents=True, exist_ok=True)
         self._stamp(example).unlink(missing_ok=True)
         start = time.monotonic()
-        run = run_process(example.build_command, example.folder, os.environ, example.build_timeout)
+        run = run_process(example.build_command, example.folder, self.environ, example.build_timeout)
         log = self.log_path(example)
         log.write_text(f"$ {' '.join(run.argv)}\n{run.stdout}\n{run.stderr}")
         seconds = time.monotonic() - start

@@ -1,16 +1,20 @@
-"""How an example is built and started: natively in its folder, or (the docker backend) in its
-own container. The session asks the executor for a build and for the command of each case;
-everything else (server, checks, verdicts) is the same for both."""
+"""The seam of a backend: the server it starts (PostgresServer: `admin` for the harness, `endpoint`
+for the examples and the probe) and the executor that builds and starts the examples, natively
+in their folder or in containers. Everything else (cases, checks, verdicts) is the same for all."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from harness.build import BuildCache, BuildResult
+from harness.build import BuildResult
 from harness.manifest import Example
-from harness.toolchain import ToolStatus, missing_tools
+from harness.toolchain import ToolStatus
+
+if TYPE_CHECKING:
+    from harness.config import Config
+    from harness.server.base import PostgresServer
 
 
 @dataclass(frozen=True)
@@ -37,21 +41,13 @@ class Executor(Protocol):
         """Remove whatever the executor made for this run (containers, networks, image tags)."""
 
 
-class NativeExecutor:
-    def __init__(self, cache_dir: Path) -> None:
-        self.cache = BuildCache(cache_dir)
+class Backend(Protocol):
+    name: str
 
-    def missing_tools(self, example: Example) -> list[ToolStatus]:
-        return missing_tools(example)
+    def make_server(self, config: "Config", password: str) -> "PostgresServer":
+        """The run's server, not started yet."""
 
-    def build(self, example: Example, force: bool) -> BuildResult:
-        return self.cache.build(example, force=force)
+    def make_executor(self, config: "Config") -> Executor: ...
 
-    def launch(self, example: Example, env: dict[str, str], case_id: str) -> Launch:
-        return Launch(example.run_command, example.folder, env)
-
-    def after_case(self, case_id: str) -> None:
-        return None
-
-    def cleanup(self) -> None:
-        return None
+    def describe(self, config: "Config") -> str:
+        """One line on the PostgreSQL this backend would run (pytest's header); no server is started."""

@@ -1,29 +1,33 @@
-"""The docker backend's executor: each example is built from its own Dockerfile (context = its
-folder) into `pg-sample-harness/<language>-<name>:<source hash prefix>`, and each case runs as
+"""The docker backend: PostgreSQL in a container (harness.server.container), and each example
+built from its own Dockerfile (context = its folder) into
+`pg-sample-harness/<language>-<name>:<source hash prefix>`; each case runs as
 `docker run --rm -i --network host ...` of that image with the case's PG* / DATABASE_URL /
 HARNESS_* variables. `-e NAME` without a value makes the docker client copy the value from its
 own environment, so no password appears on a command line.
 
-An image whose label harness.build.source_hash matches the example's sources is reused (an
-unchanged example is not rebuilt). Every container carries the run's label; after each case the
-case's container is removed (a timed-out case kills only the `docker run` client, the container
-would live on), and cleanup() removes every container and network carrying the run's label."""
+Images, labels and cleanup go through the docker SDK. An image whose label
+harness.build.source_hash matches the example's sources is reused (an unchanged example is not
+rebuilt). Every container carries the run's label; after each case the case's container is
+removed (a timed-out case kills only the `docker run` client, the container would live on), and
+cleanup() removes every container and network carrying the run's label."""
 
 from __future__ import annotations
 
 import itertools
 import os
 import re
-import subprocess
 import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+from harness.backends.base import Launch
 from harness.build import BuildResult, source_hash
-from harness.executors import Launch
+from harness.config import Config
 from harness.manifest import Example, Requirement
-from harness.process import run_process
-from harness.server.base import new_run_id
-from harness.server.container import ENGINE_FIX, ROLE_LABEL, RUN_LABEL, engine_problem
+from harness.server.base import ServerSettings
+from harness.server.container import ENGINE_FIX, IMAGE_ENV, ROLE_LABEL, RUN_LABEL, ContainerServer, engine_problem
 from harness.toolchain import ToolStatus
 
 IMAGE_REPOSITORY = "pg-sample-harness"
@@ -31,14 +35,19 @@ SOURCE_HASH_LABEL = "harness.build.source_hash"
 EXAMPLE_LABEL = "harness.example"
 HASH_PREFIX = 12
 KEEP_IMAGES = 3  # per example: the current image and the two before it
-BUILD_TIMEOUT_SECONDS = float(os.environ.get("HARNESS_DOCKER_BUILD_TIMEOUT", "1800"))
-DOCKER_CLI_TIMEOUT = 120
+DOCKER_API_TIMEOUT = 120
 # The variables of the case environment that the example needs inside its container.
 PASSED_EXACT = {"DATABASE_URL"}
 
 
-def _docker(*args: str, timeout: float = DOCKER_CLI_TIMEOUT) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout)
+@contextmanager
+def docker_client(timeout: float = DOCKER_API_TIMEOUT) -> Iterator[Any]:
+    import docker
+    client = docker.from_env(timeout=int(timeout))
+    try:
+        yield client
+    finally:
+        client.close()
 
 
 def image_repository(example: Example) -> str:
@@ -54,17 +63,24 @@ def passes_variable(name: str) -> bool:
     return name.startswith("PG") or name in PASSED_EXACT or name.startswith("HARNESS_")
 
 
-def labelled(kind: str, run_id: str) -> list[str]:
-    """Ids of the containers (kind 'ps') or networks (kind 'network') carrying the run's label."""
-    args = ["ps", "-aq"] if kind == "ps" else ["network", "ls", "-q"]
-    out = _docker(*args, "--filter", f"label={RUN_LABEL}={run_id}")
-    return out.stdout.split() if out.returncode == 0 else []
+def _build_log(chunks: Iterator[dict[str, Any]], log: Any, deadline: float) -> str:
+    """Writes the engine's build output to the log; returns its error ('' when the build succeeded)."""
+    for chunk in chunks:
+        if "stream" in chunk:
+            log.write(chunk["stream"])
+        if "error" in chunk:
+            log.write(chunk["error"] + "\n")
+            return str(chunk["error"]).strip()
+        if time.monotonic() > deadline:
+            return "timeout"
+    return ""
 
 
 class DockerExecutor:
-    def __init__(self, cache_dir: Path, run_id: str | None = None) -> None:
-        self.dir = cache_dir / "docker-builds"
-        self.run_id = run_id or new_run_id()
+    def __init__(self, config: Config) -> None:
+        self.dir = config.paths.cache / "docker-builds"
+        self.run_id = config.run_id
+        self.build_timeout = config.docker_build_timeout
         self._engine_problem: str | None = None
         self._names: dict[str, str] = {}
         self._counter = itertools.count(1)
@@ -90,8 +106,12 @@ class DockerExecutor:
         return self.dir / (example.id.replace("/", "__") + ".log")
 
     def image_source_hash(self, tag: str) -> str | None:
-        out = _docker("image", "inspect", "--format", f'{{{{index .Config.Labels "{SOURCE_HASH_LABEL}"}}}}', tag)
-        return out.stdout.strip() if out.returncode == 0 else None
+        import docker
+        with docker_client() as client:
+            try:
+                return (client.images.get(tag).labels or {}).get(SOURCE_HASH_LABEL)
+            except docker.errors.ImageNotFound:
+                return None
 
     def build(self, example: Example, force: bool) -> BuildResult:
         digest = source_hash(example)
@@ -102,41 +122,49 @@ class DockerExecutor:
             return BuildResult(True, True, 0.0, digest, log if log.exists() else None)
         assert example.dockerfile is not None
         self.dir.mkdir(parents=True, exist_ok=True)
-        argv = ["docker", "build", "--network", "host", "--force-rm", "-f", str(example.folder / example.dockerfile),
-                "-t", tag, "--label", f"{SOURCE_HASH_LABEL}={digest}", "--label", f"{EXAMPLE_LABEL}={example.id}",
-                str(example.folder)]
-        if force:
-            argv.insert(2, "--no-cache")
         start = time.monotonic()
-        timeout = max(example.build_timeout, BUILD_TIMEOUT_SECONDS)
-        run = run_process(argv, example.folder, os.environ, timeout)
+        timeout = max(example.build_timeout, self.build_timeout)
+        with log.open("w", encoding="utf-8") as out, docker_client(timeout) as client:
+            out.write(f"docker build {example.folder} -f {example.dockerfile} -t {tag}{' (no cache)' if force else ''}\n")
+            try:
+                # The legacy builder over the API; closing the stream (timeout, Ctrl-C) cancels it.
+                chunks = client.api.build(path=str(example.folder), dockerfile=example.dockerfile, tag=tag,
+                                          labels={SOURCE_HASH_LABEL: digest, EXAMPLE_LABEL: example.id},
+                                          network_mode="host", rm=True, forcerm=True, nocache=force, decode=True)
+                error = _build_log(chunks, out, start + timeout)
+            except Exception as exc:  # noqa: BLE001 - the engine's API errors, reported with the log
+                error = f"{type(exc).__name__}: {exc}"
         seconds = time.monotonic() - start
-        log.write_text(f"$ {' '.join(argv)}\n{run.stdout}\n{run.stderr}")
-        if run.start_error:
-            return BuildResult(False, False, seconds, digest, log, run.start_error)
-        if run.timed_out:
+        if error == "timeout":
             return BuildResult(False, False, seconds, digest, log, f"docker build timed out after {timeout:.0f} s")
-        if run.exit_code != 0:
-            return BuildResult(False, False, seconds, digest, log,
-                               f"docker build exited with code {run.exit_code} (image {tag})")
+        if error:
+            return BuildResult(False, False, seconds, digest, log, f"docker build failed (image {tag}): {error[:300]}")
         self._drop_older_tags(example, tag)
         return BuildResult(True, False, seconds, digest, log)
 
     def _drop_older_tags(self, example: Example, keep: str) -> None:
         """Keep the KEEP_IMAGES newest images of an example (switching branches back and forth
         does not rebuild); older ones go."""
-        out = _docker("images", "--format", "{{.Repository}}:{{.Tag}}", image_repository(example))
-        tags = [t for t in out.stdout.split() if t != keep and not t.endswith(":<none>")]  # newest first
-        old = tags[KEEP_IMAGES - 1:]
-        if old:
-            _docker("image", "rm", *old)
+        import docker
+        with docker_client() as client:
+            images = sorted(client.images.list(name=image_repository(example)),
+                            key=lambda image: image.attrs.get("Created", ""), reverse=True)
+            tags = [t for image in images for t in image.tags if t != keep]  # newest first
+            for old in tags[KEEP_IMAGES - 1:]:
+                try:
+                    client.images.remove(old)
+                except docker.errors.APIError:
+                    pass  # in use by a running case of another run: it goes next time
 
     # -- cases ------------------------------------------------------------------------------
-    def launch(self, example: Example, env: dict[str, str], case_id: str) -> Launch:
+    def launch(self, example: Example, env: Mapping[str, str], case_id: str) -> Launch:
         tag = self._tags.get(example.id) or image_tag(example, source_hash(example))
         slug = re.sub(r"[^a-zA-Z0-9_.-]+", "-", case_id).strip("-.")[:60]
         name = f"pgsh-{self.run_id}-{next(self._counter)}-{slug}"
         self._names[case_id] = name
+        # The docker CLI, not the SDK: `docker run -i` streams the case's stdin and stdout (the
+        # checkpoint protocol) and its exit code exactly as a native process does, so the case
+        # runs through the same run_process as a native one.
         command = ["docker", "run", "--rm", "-i", "--init", "--network", "host", "--name", name,
                    "--label", f"{RUN_LABEL}={self.run_id}", "--label", f"{ROLE_LABEL}=example",
                    "--label", f"{EXAMPLE_LABEL}={example.id}"]
@@ -147,13 +175,22 @@ class DockerExecutor:
         if rootcert and os.path.isfile(rootcert):
             command += ["-v", f"{rootcert}:{rootcert}:ro"]
         command.append(tag)
-        return Launch(command, example.folder, env)
+        return Launch(command, example.folder, dict(env))
 
     def after_case(self, case_id: str) -> None:
         """The `docker run` client may have been killed (a timeout) while its container lives on."""
         name = self._names.pop(case_id, None)
         if name:
-            _docker("rm", "-f", "-v", name)
+            self._remove_containers({"name": f"^/{name}$"})
+
+    def _remove_containers(self, filters: dict[str, Any]) -> None:
+        import docker
+        with docker_client() as client:
+            for container in client.containers.list(all=True, filters=filters):
+                try:
+                    container.remove(force=True, v=True)
+                except docker.errors.APIError:
+                    pass  # gone or going: --rm took it meanwhile
 
     def cleanup(self) -> None:
         """Remove every container and network carrying the run's label. The example images are
@@ -162,12 +199,29 @@ class DockerExecutor:
             self.after_case(case_id)
         if self._engine_problem:
             return
+        import docker
         try:
-            containers = labelled("ps", self.run_id)
-            if containers:
-                _docker("rm", "-f", "-v", *containers)
-            networks = labelled("network", self.run_id)
-            if networks:
-                _docker("network", "rm", *networks)
-        except (OSError, subprocess.TimeoutExpired):
+            label = {"label": f"{RUN_LABEL}={self.run_id}"}
+            self._remove_containers(label)
+            with docker_client() as client:
+                for network in client.networks.list(filters=label):
+                    network.remove()
+        except docker.errors.DockerException:
             pass
+
+
+class DockerBackend:
+    name = "docker"
+
+    def make_server(self, config: Config, password: str) -> ContainerServer:
+        return ContainerServer(ServerSettings(superuser_password=password), image=config.postgres_image,
+                               run_id=config.run_id)
+
+    def make_executor(self, config: Config) -> DockerExecutor:
+        return DockerExecutor(config)
+
+    def describe(self, config: Config) -> str:
+        return f"PostgreSQL image {config.postgres_image} ({IMAGE_ENV})"
+
+
+BACKEND = DockerBackend()

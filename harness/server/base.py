@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import abc
-import os
-import secrets
 import socket
-import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from harness.server.tls import ClientCertificates
@@ -61,11 +59,6 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def new_run_id() -> str:
-    """Names one run (the docker backend labels everything with it); HARNESS_RUN_ID overrides it."""
-    return os.environ.get("HARNESS_RUN_ID") or time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
-
-
 @dataclass(frozen=True)
 class ServerSettings:
     superuser: str = "postgres"
@@ -73,9 +66,26 @@ class ServerSettings:
     host: str = "127.0.0.1"
 
 
-class PostgresServer(abc.ABC):
-    backend: str = "?"
+@dataclass(frozen=True)
+class Endpoint:
+    """Where the examples and the probe connect (a pooler in front of the server offers its own)."""
 
+    host: str
+    port: int
+    tls: ClientCertificates | None  # the run's CA (and the unrelated one), when it speaks TLS
+
+
+@dataclass(frozen=True)
+class Admin:
+    """The superuser connection, for the harness alone (janitor, observation, controls)."""
+
+    conninfo_for: Callable[[str], str]
+
+    def conninfo(self, dbname: str = "postgres") -> str:
+        return self.conninfo_for(dbname)
+
+
+class PostgresServer(abc.ABC):
     host: str = "127.0.0.1"
     port: int = 0
     # The run's CA (and the unrelated one) once the server runs with TLS.
@@ -95,6 +105,14 @@ class PostgresServer(abc.ABC):
     @abc.abstractmethod
     def admin_conninfo(self, dbname: str = "postgres") -> str:
         """A superuser connection string for the harness itself."""
+
+    @property
+    def admin(self) -> Admin:
+        return Admin(self.admin_conninfo)
+
+    @property
+    def endpoint(self) -> Endpoint:
+        return Endpoint(self.host, self.port, self.client_tls)
 
     @abc.abstractmethod
     def is_alive(self) -> bool: ...

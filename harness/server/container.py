@@ -6,15 +6,14 @@ log/postgresql.json in the data directory), so nothing else differs from the nat
 
 Every container carries the run's label (RUN_LABEL=<run id>); Ryuk (testcontainers' reaper,
 which needs an image of its own) is disabled, and stop() plus the executor's cleanup remove
-what the run made. The image is `postgres:15` unless HARNESS_POSTGRES_IMAGE names another one;
-on a machine without a registry, ci/standin-images.sh builds a local stand-in under that tag."""
+what the run made. The image is `postgres:15` unless HARNESS_POSTGRES_IMAGE names another one
+(Config.postgres_image); on a machine without a registry, ci/standin-images.sh builds a local
+stand-in under that tag. The engine is spoken to through the docker SDK."""
 
 from __future__ import annotations
 
-import os
 import secrets
 import shutil
-import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -23,14 +22,12 @@ from typing import TYPE_CHECKING, Any
 import psycopg
 
 from harness.errors import HarnessError
-from harness.server.base import (HBA_RULES, SERVER_SETTINGS, PostgresServer, ServerSettings, free_port, new_run_id,
-                                 tls_settings)
+from harness.server.base import HBA_RULES, SERVER_SETTINGS, PostgresServer, ServerSettings, free_port, tls_settings
 from harness.server.tls import make_run_tls, write_private
 
 if TYPE_CHECKING:
     from docker.models.containers import Container
 
-DEFAULT_IMAGE = "postgres:15"
 IMAGE_ENV = "HARNESS_POSTGRES_IMAGE"
 RUN_LABEL = "org.pg-sample-harness.run"    # value: the run id; on every container of a run
 ROLE_LABEL = "org.pg-sample-harness.role"  # server | example
@@ -57,23 +54,23 @@ ENGINE_FIX = ("install and start Docker (on Debian as root: ci/docker-engine.sh 
 ENGINE_HINT = "  fix: " + ENGINE_FIX
 
 
-def image_name() -> str:
-    """The PostgreSQL image of the docker backend: HARNESS_POSTGRES_IMAGE, else postgres:15."""
-    return os.environ.get(IMAGE_ENV) or DEFAULT_IMAGE
-
-
 def engine_problem() -> str:
-    """Why the docker backend cannot run here ('' when the CLI and a reachable engine are present)."""
+    """Why the docker backend cannot run here ('' when the CLI and a reachable engine are present).
+    The CLI is needed too: each case streams its stdin and stdout through `docker run -i`."""
     if shutil.which("docker") is None:
         return ("the docker CLI is not on PATH\n" + ENGINE_HINT)
+    import docker
     try:
-        out = subprocess.run(["docker", "info", "--format", "{{.ServerVersion}}"], capture_output=True,
-                             text=True, timeout=30)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return f"`docker info` did not answer: {exc}\n" + ENGINE_HINT
-    if out.returncode != 0 or not out.stdout.strip():
-        reason = (out.stderr.strip().splitlines() or ["no server version"])[-1]
-        return f"no Docker engine answers `docker info`: {reason}\n" + ENGINE_HINT
+        client = docker.from_env(timeout=30)
+        try:
+            version = client.version().get("Version", "")
+        finally:
+            client.close()
+    except Exception as exc:  # noqa: BLE001 - DockerException, connection errors: all mean "no engine"
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[-1]
+        return f"no Docker engine answers: {reason}\n" + ENGINE_HINT
+    if not version:
+        return "the Docker engine did not give its version\n" + ENGINE_HINT
     return ""
 
 
@@ -107,7 +104,6 @@ def _postgres_container_class() -> type:
     """testcontainers' PostgresContainer (community path, the old path as a fallback), with a
     readiness check that polls faster, keeps the password out of the command line and gives up
     as soon as the container exits."""
-    os.environ["TESTCONTAINERS_RYUK_DISABLED"] = "true"
     try:
         from testcontainers.community.postgres import PostgresContainer
     except ImportError:  # pragma: no cover - older testcontainers
@@ -115,7 +111,7 @@ def _postgres_container_class() -> type:
     from testcontainers.core.config import testcontainers_config
     from testcontainers.core.container import ExecConfig
 
-    testcontainers_config.ryuk_disabled = True
+    testcontainers_config.ryuk_disabled = True  # no reaper container: stop() and the labels clean up
 
     class HarnessPostgresContainer(PostgresContainer):  # type: ignore[misc, valid-type]
         def _connect(self) -> None:
@@ -151,13 +147,11 @@ def _logs(container: "Container", lines: int = 40) -> str:
 
 
 class ContainerServer(PostgresServer):
-    backend = "docker"
-
-    def __init__(self, settings: ServerSettings | None = None, image: str | None = None,
-                 run_id: str | None = None, extra_settings: dict[str, str] | None = None) -> None:
-        self.settings = settings or ServerSettings()
-        self.image = image or image_name()
-        self.run_id = run_id or new_run_id()
+    def __init__(self, settings: ServerSettings, image: str, run_id: str,
+                 extra_settings: dict[str, str] | None = None) -> None:
+        self.settings = settings
+        self.image = image
+        self.run_id = run_id
         self.extra_settings = extra_settings or {}
         self.host = self.settings.host
         self.port = 0
@@ -211,21 +205,24 @@ class ContainerServer(PostgresServer):
 
     def _ensure_image(self) -> None:
         import docker
-        client = docker.from_env()
+        client = docker.from_env(timeout=600)
         try:
-            client.images.get(self.image)
-            return
-        except docker.errors.ImageNotFound:
-            pass
+            try:
+                client.images.get(self.image)
+                return
+            except docker.errors.ImageNotFound:
+                pass
+            try:
+                client.images.pull(self.image)
+                return
+            except docker.errors.APIError as exc:
+                reason = (str(exc.explanation or exc).strip().splitlines() or ["pull failed"])[-1]
         finally:
             client.close()
-        pulled = subprocess.run(["docker", "pull", self.image], capture_output=True, text=True, timeout=600)
-        if pulled.returncode != 0:
-            reason = (pulled.stderr.strip().splitlines() or ["pull failed"])[-1]
-            raise HarnessError(
-                f"the PostgreSQL image {self.image} is not on this machine and could not be pulled: {reason}\n"
-                "  fix: with no registry reachable, build a local stand-in: ci/standin-images.sh "
-                f"(or set {IMAGE_ENV} to an image you have)")
+        raise HarnessError(
+            f"the PostgreSQL image {self.image} is not on this machine and could not be pulled: {reason}\n"
+            "  fix: with no registry reachable, build a local stand-in: ci/standin-images.sh "
+            f"(or set {IMAGE_ENV} to an image you have)")
 
     def _make(self, container_class: type) -> Any:
         assert self._files is not None

@@ -26,9 +26,8 @@ RUN_AS_WHEN_ROOT = "postgres"
 TEMP_PREFIX = "pg-harness-"
 
 
-def find_bindir() -> Path:
-    """HARNESS_PG_BINDIR, else Debian's newest /usr/lib/postgresql/<v>/bin, else initdb on PATH."""
-    override = os.environ.get("HARNESS_PG_BINDIR")
+def find_bindir(override: Path | None = None) -> Path:
+    """`override` (HARNESS_PG_BINDIR), else Debian's newest /usr/lib/postgresql/<v>/bin, else initdb on PATH."""
     if override:
         return Path(override)
     debian = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(p.split("/")[4]))
@@ -51,8 +50,6 @@ def server_version_of(bindir: Path) -> str:
 
 
 class NativeServer(PostgresServer):
-    backend = "native"
-
     def __init__(self, settings: ServerSettings | None = None, bindir: Path | None = None,
                  extra_settings: dict[str, str] | None = None) -> None:
         self.settings = settings or ServerSettings()

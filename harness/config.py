@@ -1,0 +1,141 @@
+"""One frozen configuration of a run, built once from the flags and the environment.
+
+The command line and the pytest plugin declare their options from the one OPTIONS table, and
+nothing else in the harness reads the environment: whatever needs a setting gets this Config."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from harness.errors import InputError
+from harness.backends import REGISTRY as BACKENDS, unknown_backend
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_REMOTE_RTT_MS = 40.0
+DEFAULT_DOCKER_BUILD_TIMEOUT = 1800.0
+DEFAULT_POSTGRES_IMAGE = "postgres:15"
+
+
+@dataclass(frozen=True)
+class ProjectPaths:
+    """Where the project's parts live (tests point `examples` at deliberately wrong ones)."""
+
+    examples: Path
+    spec: Path
+    cache: Path
+    reports: Path
+
+
+@dataclass(frozen=True)
+class Option:
+    """One option, declared once: argparse and pytest get the same name, type, default and help."""
+
+    dest: str
+    flags: tuple[str, ...]
+    help: str
+    pytest_flags: tuple[str, ...] = ()   # () : the CLI only; else the flags pytest knows it by
+    cli: bool = True                     # False: pytest only
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+
+    def argparse_kwargs(self) -> dict[str, Any]:
+        return {"dest": self.dest, "help": self.help, **self.kwargs}
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("backend", ("--backend",), "where PostgreSQL and the examples run (default: native)",
+           pytest_flags=("--backend",), kwargs={"choices": tuple(BACKENDS), "default": "native"}),
+    Option("rebuild", ("--rebuild",), "build every example even if its sources did not change",
+           pytest_flags=("--rebuild",), kwargs={"action": "store_true"}),
+    Option("remote_rtt_ms", ("--remote-rtt-ms",),
+           f"the lifecycle probe also connects over a simulated link of this round-trip time "
+           f"(default {DEFAULT_REMOTE_RTT_MS:g}; 0 turns it off)",
+           pytest_flags=("--remote-rtt-ms",),
+           kwargs={"type": float, "default": DEFAULT_REMOTE_RTT_MS, "metavar": "MS"}),
+    Option("out", ("--out",), "results file (default: reports/results.json)",
+           pytest_flags=("--harness-out",), kwargs={"type": Path, "default": None}),
+    Option("keep", ("--keep",), "after the run, keep the server and every case database up until Ctrl-C, "
+           "and say how to connect", kwargs={"action": "store_true"}),
+    Option("update_known_failures", ("--update-known-failures",),
+           "remove known_failures entries whose case passed (xpassed) from the manifests",
+           kwargs={"action": "store_true"}),
+)
+CONFIG_KEYS = tuple(option.dest for option in OPTIONS)
+
+
+def add_cli_options(parser: Any) -> None:
+    for option in OPTIONS:
+        if option.cli:
+            parser.add_argument(*option.flags, **option.argparse_kwargs())
+
+
+def add_pytest_options(group: Any) -> None:
+    for option in OPTIONS:
+        if option.pytest_flags:
+            group.addoption(*option.pytest_flags, **option.argparse_kwargs())
+
+
+def new_run_id() -> str:
+    """Names one run (the docker backend labels everything with it)."""
+    return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
+
+
+@dataclass(frozen=True)
+class Config:
+    backend: str = "native"
+    rebuild: bool = False
+    keep: bool = False
+    remote_rtt_ms: float = DEFAULT_REMOTE_RTT_MS
+    update_known_failures: bool = False
+    out: Path | None = None
+    paths: ProjectPaths = field(default_factory=lambda: paths_from({}))
+    run_id: str = field(default_factory=new_run_id)
+    pg_bindir: Path | None = None          # HARNESS_PG_BINDIR: the folder holding initdb
+    postgres_image: str = DEFAULT_POSTGRES_IMAGE   # HARNESS_POSTGRES_IMAGE
+    docker_build_timeout: float = DEFAULT_DOCKER_BUILD_TIMEOUT  # HARNESS_DOCKER_BUILD_TIMEOUT
+    # The environment the harness was started with: builds and examples inherit it.
+    environ: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+    def __post_init__(self) -> None:
+        if self.backend not in BACKENDS:
+            raise unknown_backend(self.backend)
+
+    @property
+    def results_path(self) -> Path:
+        return self.out or self.paths.reports / "results.json"
+
+
+def paths_from(environ: Mapping[str, str]) -> ProjectPaths:
+    return ProjectPaths(
+        examples=Path(environ.get("HARNESS_EXAMPLES", REPO_ROOT / "examples")),
+        spec=Path(environ.get("HARNESS_SPEC", REPO_ROOT / "spec")),
+        cache=Path(environ.get("HARNESS_CACHE", REPO_ROOT / ".harness")),
+        reports=REPO_ROOT / "reports",
+    )
+
+
+def build_config(flags: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> Config:
+    """The run's Config: `flags` (option dest -> value; None or missing: the default) over the
+    environment (os.environ unless given)."""
+    env = dict(os.environ if environ is None else environ)
+    chosen = {k: v for k, v in (flags or {}).items() if k in CONFIG_KEYS and v is not None}
+    timeout = env.get("HARNESS_DOCKER_BUILD_TIMEOUT")
+    try:
+        build_timeout = float(timeout) if timeout else DEFAULT_DOCKER_BUILD_TIMEOUT
+    except ValueError:
+        raise InputError("environment", "HARNESS_DOCKER_BUILD_TIMEOUT", f"is {timeout!r}", "give seconds, e.g. 1800") from None
+    return Config(
+        **chosen,
+        paths=paths_from(env),
+        run_id=env.get("HARNESS_RUN_ID") or new_run_id(),
+        pg_bindir=Path(env["HARNESS_PG_BINDIR"]) if env.get("HARNESS_PG_BINDIR") else None,
+        postgres_image=env.get("HARNESS_POSTGRES_IMAGE") or DEFAULT_POSTGRES_IMAGE,
+        docker_build_timeout=build_timeout,
+        environ=MappingProxyType(env),
+    )
