@@ -7,21 +7,20 @@ import json
 import signal
 import sys
 import time
-from pathlib import Path
 from types import FrameType
-from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from harness.catalog import Catalog, load_catalog
+from harness.config import Config, add_cli_options, build_config
 from harness.errors import HarnessError, InputError
 from harness.manifest import Example
-from harness.outcome import Outcome, ScenarioResult
-from harness.paths import ProjectPaths
-from harness.report import STYLES, SHORT, print_summary, write_results
-from harness.reporting import write_reports
-from harness.runner import Selection, add_lifecycle_probe, planned_cases, run_matrix, wants_probe
-from harness.session import HarnessSession, RunOptions
+from harness.outcome import RunResult, ScenarioResult
+from harness.reporting import Written, write_run
+from harness.reporting.terminal import case_line, print_summary
+from harness.runner import Selection, assemble_run, collect_matrix, now, planned_cases, probe_or_error, wants_probe
+from harness.session import HarnessSession
 from harness.toolchain import probe
 
 
@@ -35,41 +34,31 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run the example x scenario matrix and write reports/results.json")
-    run.add_argument("--backend", choices=["native", "docker"], default="native")
+    add_cli_options(run)
     run.add_argument("--example", action="append", default=[], metavar="ID",
                      help="only this example (id, glob like node/* or a language); repeatable")
     run.add_argument("--scenario", action="append", default=[], metavar="NAME",
                      help="only this scenario (name or glob like pool_*); repeatable")
     run.add_argument("-k", dest="keyword", default="", help="only cases whose '<id>::<scenario>' contains this")
-    run.add_argument("--out", type=Path, default=None, help="results file (default: reports/results.json)")
     run.add_argument("-j", "--jobs", type=int, default=1, metavar="N",
                      help="run N examples at once (each example's own cases stay in order)")
-    run.add_argument("--rebuild", action="store_true", help="build every example even if its sources did not change")
-    run.add_argument("--remote-rtt-ms", type=float, default=RunOptions.remote_rtt_ms, metavar="MS",
-                     help="the lifecycle probe also connects over a simulated link of this round-trip time "
-                          f"(default {RunOptions.remote_rtt_ms:g}; 0 turns it off)")
-    run.add_argument("--keep", action="store_true",
-                     help="after the run, keep the server and every case database up until Ctrl-C, and say how to connect")
     run.add_argument("--json", action="store_true", help="print results.json on stdout instead of the matrix")
-    run.add_argument("--update-known-failures", action="store_true",
-                     help="remove known_failures entries whose case passed (xpassed) from the manifests")
 
     sub.add_parser("list", help="validate every manifest; list examples and scenarios")
     sub.add_parser("doctor", help="which toolchains are present, and how to install what is missing")
     return parser
 
 
-def cmd_list(console: Console) -> int:
-    session = HarnessSession()
-    for error in session.discovery.errors:
+def cmd_list(catalog: Catalog, console: Console) -> int:
+    for error in catalog.discovery.errors:
         console.print(f"[bold red]error:[/] {error.render()}", highlight=False)
     console.print("[bold]scenarios[/]")
-    for scenario in session.spec.scenarios.values():
+    for scenario in catalog.spec.scenarios.values():
         console.print(f"  {scenario.name:<26} [dim]{scenario.group:<5}[/] {scenario.summary}", highlight=False)
     console.print("[bold]examples[/]")
-    for example in session.examples:
+    for example in catalog.examples:
         console.print(f"  {example.id:<22} {example.driver:<26} {example.title}", highlight=False)
-        for name in session.spec.names:
+        for name in catalog.spec.names:
             if name in example.applies:
                 mark = "[cyan]known failure[/]" if name in example.known_failures else "[green]applies[/]"
             elif name in example.not_applicable:
@@ -77,20 +66,19 @@ def cmd_list(console: Console) -> int:
             else:
                 mark = "[yellow]not declared (will be skipped)[/]"
             console.print(f"      {name:<26} {mark}", highlight=False)
-    return 1 if session.discovery.errors else 0
+    return 1 if catalog.discovery.errors else 0
 
 
-def cmd_doctor(console: Console) -> int:
-    session = HarnessSession()
-    missing_any = False
+def cmd_doctor(config: Config, catalog: Catalog, console: Console) -> int:
     from harness.server.native import find_bindir, server_version_of
+    missing_any = False
     try:
-        bindir = find_bindir()
+        bindir = find_bindir(config.pg_bindir)
         console.print(f"[green]✔[/] PostgreSQL server {server_version_of(bindir)} ({bindir})", highlight=False)
     except HarnessError as exc:
         missing_any = True
         console.print(f"[red]✘[/] {exc}", highlight=False)
-    for example in session.examples:
+    for example in catalog.examples:
         statuses = [probe(r) for r in example.requires]
         ok = all(s.found for s in statuses)
         missing_any |= not ok
@@ -98,21 +86,20 @@ def cmd_doctor(console: Console) -> int:
         for status in statuses:
             colour = "green" if status.found else "red"
             console.print(f"    [{colour}]{status.line}[/]", highlight=False)
-    for error in session.discovery.errors:
+    for error in catalog.discovery.errors:
         console.print(f"[bold red]error:[/] {error.render()}", highlight=False)
-    return 1 if missing_any or session.discovery.errors else 0
+    return 1 if missing_any or catalog.discovery.errors else 0
 
 
-def cmd_run(args: argparse.Namespace, console: Console) -> int:
-    session = HarnessSession(RunOptions(backend=args.backend, rebuild=args.rebuild, keep_databases=args.keep,
-                                        remote_rtt_ms=args.remote_rtt_ms))
+def cmd_run(args: argparse.Namespace, config: Config, console: Console) -> int:
+    started = now()
+    session = HarnessSession(config)
     selection = Selection(tuple(args.example), tuple(args.scenario), args.keyword)
-    plan = planned_cases(session, selection)
-    if not plan and not session.discovery.errors:
+    plan = planned_cases(session.catalog, selection)
+    if not plan and not session.catalog.discovery.errors:
         console.print("[yellow]no case matches the filters[/]")
         return 4
     total = sum(len(names) for _, names in plan)
-    out = args.out or (ProjectPaths.default().reports / "results.json")
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                         console=console, transient=True, disable=args.json)
     with progress, session:
@@ -129,21 +116,22 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
                 return
             progress.advance(task)
             if not args.json:
-                progress.console.print(
-                    f"  [{STYLES[result.outcome]}]{SHORT[result.outcome]:<8}[/] {case_id} "
-                    f"[dim]{result.seconds:.2f} s[/]" + (f"  {result.message[:100]}" if result.outcome.is_bad else ""),
-                    highlight=False)
+                progress.console.print(case_line(case_id, result.outcome.value, result.seconds, result.message),
+                                       highlight=False)
 
-        run = run_matrix(session, plan, on_case=on_case, on_build=on_build, jobs=max(1, args.jobs))
-        if wants_probe(session, plan) and not run.errors:
+        matrix = collect_matrix(session, plan, on_case=on_case, on_build=on_build, jobs=max(1, args.jobs))
+        probe_result, probe_error = None, ""
+        if wants_probe(session.catalog, matrix.plan) and not matrix.errors:
             progress.update(task, description="lifecycle probe")
-            add_lifecycle_probe(session, run)
+            probe_result, probe_error = probe_or_error(session)
+        run = assemble_run(session, matrix.plan, matrix.results, started=started, probe=probe_result,
+                           errors=matrix.errors + ([probe_error] if probe_error else []))
         if args.keep:
             progress.stop()
-            code = _report(run, out, args, session, console)
+            code = _report(run, args, config, session, console)
             _wait_while_kept(session, console)
             return code
-    return _report(run, out, args, session, console)
+    return _report(run, args, config, session, console)
 
 
 def _wait_while_kept(session: HarnessSession, console: Console) -> None:
@@ -161,33 +149,22 @@ def _wait_while_kept(session: HarnessSession, console: Console) -> None:
         pass
 
 
-def _report(run: Any, out: Path, args: argparse.Namespace, session: HarnessSession, console: Console) -> int:
-    if args.update_known_failures:
+def _report(run: RunResult, args: argparse.Namespace, config: Config, session: HarnessSession,
+            console: Console) -> int:
+    if config.update_known_failures:
         from harness.known_failures import update_known_failures
         for change in update_known_failures(run, session.examples):
             console.print(f"[cyan]updated[/] {change}", highlight=False)
-        # The lists now match the run: what was xpassed is simply passed.
-        for example in run.examples:
-            for case in example.scenarios:
-                if case.outcome is Outcome.XPASSED:
-                    case.outcome, case.failure = Outcome.PASSED, None
-                    case.message = "passed (removed from known_failures)"
-            example.settle()
-    write_results(run, out)
-    try:
-        write_reports(run.to_json(), out.parent)
-        reports_error = ""
-    except Exception as exc:  # noqa: BLE001 - results.json is written; say what the reports lack
-        reports_error = f"{type(exc).__name__}: {exc}"
+    written: Written = write_run(run, config.results_path)
     if args.json:
-        print(json.dumps(run.to_json(), ensure_ascii=False, indent=2))
+        print(json.dumps(written.run_json, ensure_ascii=False, indent=2))
     else:
-        print_summary(run, session.spec.names, console)
-        console.print(f"results: {out}", highlight=False)
-        if not reports_error:
-            console.print(f"report: {out.parent / 'index.html'} (junit/, badges/ beside it)", highlight=False)
-    if reports_error:
-        console.print(f"[bold red]error:[/] the reports beside {out} could not be written: {reports_error}",
+        print_summary(written.run_json, console)
+        console.print(f"results: {written.results}", highlight=False)
+        if not written.error:
+            console.print(f"report: {written.index} (junit/, badges/ beside it)", highlight=False)
+    if written.error:
+        console.print(f"[bold red]error:[/] the reports beside {written.results} could not be written: {written.error}",
                       highlight=False)
         return 2
     return 0 if run.ok else 1
@@ -204,11 +181,12 @@ def main(argv: list[str] | None = None) -> int:
     # must still stop cleanly on it.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
+        config = build_config(vars(args))
         if args.command == "list":
-            return cmd_list(console)
+            return cmd_list(load_catalog(config.paths), console)
         if args.command == "doctor":
-            return cmd_doctor(console)
-        return cmd_run(args, console)
+            return cmd_doctor(config, load_catalog(config.paths), console)
+        return cmd_run(args, config, console)
     except InputError as exc:
         console.print(f"[bold red]error:[/] {exc.render()}", highlight=False)
         return 2

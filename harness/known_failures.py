@@ -32,13 +32,17 @@ def rewrite_without(manifest: Path, scenarios: set[str]) -> list[str]:
 
 
 def update_known_failures(run: RunResult, examples: list[Example]) -> list[str]:
-    """One line per manifest changed."""
+    """One line per manifest changed: its listed known failures that passed are removed (xpassed,
+    or passed when judged with prune_known_failures, as --update-known-failures does)."""
     by_id = {e.id: e for e in examples}
     changes = []
     for result in run.examples:
-        passed = {s.name for s in result.scenarios if s.outcome is Outcome.XPASSED}
         example = by_id.get(result.id)
-        if passed and example is not None:
+        if example is None:
+            continue
+        passed = {s.name for s in result.scenarios
+                  if s.outcome in (Outcome.XPASSED, Outcome.PASSED) and s.name in example.known_failures}
+        if passed:
             removed = rewrite_without(example.manifest, passed)
             if removed:
                 changes.append(f"{example.manifest}: removed known failures {', '.join(sorted(removed))} (they pass now)")

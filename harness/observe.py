@@ -1,5 +1,5 @@
-"""What the server saw: its JSON log (connections, statements, errors), pg_stat_activity sampled
-during a case, and pg_stat_statements. Everything is read through SQL as the superuser, so the
+"""What the server saw: its JSON log (connections, statements, errors) and pg_stat_activity
+sampled during a case. Everything is read through SQL as the superuser, so the
 same code serves a local cluster and a container."""
 
 from __future__ import annotations
@@ -24,9 +24,7 @@ class LogRecord:
     pid: int
     severity: str
     message: str
-    detail: str
     state_code: str
-    application_name: str
 
     @classmethod
     def parse(cls, line: str) -> "LogRecord | None":
@@ -40,8 +38,7 @@ class LogRecord:
         except ValueError:
             when = datetime.min
         return cls(when, raw.get("user", ""), raw.get("dbname", ""), int(raw.get("pid", 0)),
-                   raw.get("error_severity", ""), raw.get("message", ""), raw.get("detail", ""),
-                   raw.get("state_code", ""), raw.get("application_name", ""))
+                   raw.get("error_severity", ""), raw.get("message", ""), raw.get("state_code", ""))
 
 
 class ServerLog:
@@ -78,7 +75,6 @@ class ActivitySample:
     t: float
     backends: int
     states: dict[str, int]
-    pids: list[int]
 
 
 @dataclass
@@ -88,9 +84,6 @@ class ActivityTimeline:
     @property
     def peak(self) -> int:
         return max((s.backends for s in self.samples), default=0)
-
-    def idle_in_transaction_seen(self) -> bool:
-        return any(s.states.get("idle in transaction", 0) for s in self.samples)
 
     def compact(self) -> list[list[float]]:
         """[[seconds, backends], ...] with repeated counts dropped: small enough for results.json."""
@@ -140,8 +133,7 @@ class ActivitySampler:
                 states: dict[str, int] = {}
                 for _pid, state in rows:
                     states[state] = states.get(state, 0) + 1
-                self.timeline.samples.append(ActivitySample(time.monotonic() - self._t0, len(rows), states,
-                                                            [int(r[0]) for r in rows]))
+                self.timeline.samples.append(ActivitySample(time.monotonic() - self._t0, len(rows), states))
             except psycopg.Error:
                 # The server restarts in some scenarios: keep sampling once it is back.
                 conn = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 
 
@@ -19,20 +20,6 @@ class Outcome(str, enum.Enum):
     def is_bad(self) -> bool:
         """An outcome that must turn the run red."""
         return self in (Outcome.FAILED, Outcome.XPASSED)
-
-    @property
-    def symbol(self) -> str:
-        return _SYMBOLS[self]
-
-
-_SYMBOLS = {
-    Outcome.PASSED: "✔ passed",
-    Outcome.FAILED: "✘ FAILED",
-    Outcome.SKIPPED: "- skipped",
-    Outcome.NOT_APPLICABLE: "· n/a",
-    Outcome.XFAILED: "✔ known failure",
-    Outcome.XPASSED: "✘ XPASSED",
-}
 
 
 @dataclass
@@ -102,11 +89,6 @@ def scenario_from_json(data: dict[str, Any]) -> ScenarioResult:
                           stdout=data.get("stdout", ""), stderr=data.get("stderr", ""))
 
 
-# connect_latency scenarios -> the mode they measure, and the figures the reports quote.
-LATENCY_SCENARIOS = {"connect_latency": "plain", "connect_latency_tls": "tls"}
-LATENCY_KEYS = ("connect_p50_ms", "connect_p95_ms", "query_p50_ms", "query_p95_ms", "server_auth_p50_ms", "pooled")
-
-
 @dataclass
 class ExampleResult:
     id: str
@@ -139,27 +121,24 @@ class ExampleResult:
         }
 
 
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
 @dataclass
 class RunResult:
     backend: str
     postgres: str
     examples: list[ExampleResult] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
-    seconds: float = 0.0
     # The lifecycle probe's waterfall (harness.probe.run_probe), when the run included it.
     lifecycle_probe: dict[str, Any] | None = None
+    started: datetime = field(default_factory=_utc_now)
+    finished: datetime = field(default_factory=_utc_now)
 
-    def connect_figures(self) -> dict[str, dict[str, dict[str, Any]]]:
-        """Per driver, what its connect_latency cases measured: {"plain": {...}, "tls": {...}}."""
-        figures: dict[str, dict[str, dict[str, Any]]] = {}
-        for example in self.examples:
-            for case in example.scenarios:
-                mode = LATENCY_SCENARIOS.get(case.name)
-                if mode and case.outcome in (Outcome.PASSED, Outcome.XPASSED, Outcome.FAILED) \
-                        and "connect_p50_ms" in case.observed:
-                    figures.setdefault(example.id, {})[mode] = {
-                        k: case.observed[k] for k in LATENCY_KEYS if k in case.observed}
-        return figures
+    @property
+    def seconds(self) -> float:
+        return max(0.0, (self.finished - self.started).total_seconds())
 
     @property
     def ok(self) -> bool:
@@ -168,12 +147,18 @@ class RunResult:
         ) and not any(e.outcome is Outcome.FAILED for e in self.examples)
 
     def to_json(self) -> dict[str, Any]:
+        # The per-driver figures are derived from the cases; results.json carries them for readers
+        # that do not use harness.reporting.
+        from harness.reporting.view import driver_figures
+        examples = [e.to_json() for e in self.examples]
         return {
             "schema": 1,
             "backend": self.backend,
             "postgres": self.postgres,
+            "started": self.started.isoformat(timespec="seconds"),
+            "finished": self.finished.isoformat(timespec="seconds"),
             "seconds": round(self.seconds, 3),
             "errors": self.errors,
-            "examples": [e.to_json() for e in self.examples],
-            "lifecycle": {"probe": self.lifecycle_probe, "drivers": self.connect_figures()},
+            "examples": examples,
+            "lifecycle": {"probe": self.lifecycle_probe, "drivers": driver_figures(examples)},
         }

@@ -31,8 +31,6 @@ SSL_REQUEST_CODE = 80877103
 PROTOCOL_3_0 = 196608
 AUTH_OK, AUTH_SASL, AUTH_SASL_CONTINUE, AUTH_SASL_FINAL = 0, 10, 11, 12
 APPLICATION_NAME = "pg-sample-harness lifecycle probe"
-# What the page says a new connection costs.
-PAGE_CLAIM_MS = {"local": [20, 50], "remote_ssl": [100, 300]}
 
 
 class ProbeError(Exception):
@@ -180,37 +178,10 @@ def run_probe(target_plain: Target, target_tls: Target, samples: int = 30, remot
               remote_samples: int = 10) -> dict[str, Any]:
     """The local waterfall, and with remote_rtt_ms > 0 the same over a simulated link of that
     round-trip time (harness.delay_link), for the page's "remote with SSL" figure."""
-    result: dict[str, Any] = {"host": target_plain.host_name, "port": target_plain.port, "samples": samples,
-                              "page_claim_ms": PAGE_CLAIM_MS}
+    result: dict[str, Any] = {"host": target_plain.host_name, "port": target_plain.port, "samples": samples}
     result.update(measure(target_plain, target_tls, samples))
     if remote_rtt_ms > 0:
         with DelayLink(("127.0.0.1", target_plain.port), remote_rtt_ms) as link:
             remote = measure(replace(target_plain, port=link.port), replace(target_tls, port=link.port), remote_samples)
         result["remote"] = {"rtt_ms": remote_rtt_ms, "samples": remote_samples, "link": "user-space delay line", **remote}
     return result
-
-
-@dataclass(frozen=True)
-class ProbeRow:
-    """The probe's connects in the shape of a driver's figures (results.json lifecycle.drivers), so
-    that tables and charts draw the probe as a row beside the drivers."""
-
-    label: str
-    figures: dict[str, dict[str, float]]   # plain / tls -> connect_p50_ms, connect_p95_ms, query_p50_ms
-    tls_steps: dict[str, dict[str, float]]
-    remote: bool
-
-
-def probe_rows(probe: dict[str, Any] | None) -> list[ProbeRow]:
-    """The local probe, then (when measured) the same over the simulated link."""
-    if not probe:
-        return []
-    sections = [("harness probe", probe, False)]
-    if probe.get("remote"):
-        sections.append((f"harness probe, {probe['remote']['rtt_ms']:g} ms RTT link", probe["remote"], True))
-    return [ProbeRow(label, {mode: {"connect_p50_ms": section[mode]["connect"]["p50"],
-                                    "connect_p95_ms": section[mode]["connect"]["p95"],
-                                    "query_p50_ms": section[mode]["steps"]["query"]["p50"]}
-                             for mode in ("plain", "tls")},
-                     section["tls"]["steps"], remote)
-            for label, section, remote in sections]

@@ -12,14 +12,16 @@ from typing import Any, Iterator
 
 import pytest
 
+from harness.case.pipeline import run_case
+from harness.config import Config, add_pytest_options, build_config
 from harness.errors import HarnessError, InputError, ServerDied
 from harness.manifest import Example, load_manifest, marker_name
-from harness.outcome import ExampleResult, Outcome, RunResult, ScenarioResult, scenario_from_json
-from harness.paths import ProjectPaths
+from harness.outcome import Outcome, RunResult, ScenarioResult, scenario_from_json
 from harness.probe import ProbeError
-from harness.report import write_results
-from harness.reporting import write_reports
-from harness.session import HarnessSession, RunOptions
+from harness.reporting import write_run
+from harness.runner import assemble_run, lifecycle_probe, now
+from harness.session import HarnessSession
+from harness.spec import load_spec
 
 STATE = pytest.StashKey["HarnessPlugin"]()
 RESULT_PROPERTY = "pg_sample_harness_result"
@@ -36,9 +38,12 @@ class CaseFailed(Exception):
 class HarnessPlugin:
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
-        self.paths = ProjectPaths.default()
-        self.options = RunOptions(backend=config.getoption("backend"), rebuild=config.getoption("rebuild"),
-                                  remote_rtt_ms=config.getoption("remote_rtt_ms"))
+        self.started = now()
+        self.harness: Config = build_config({"backend": config.getoption("backend"),
+                                             "rebuild": config.getoption("rebuild"),
+                                             "remote_rtt_ms": config.getoption("remote_rtt_ms"),
+                                             "out": config.getoption("out")})
+        self.paths = self.harness.paths
         self._session: HarnessSession | None = None
         self.results: dict[str, dict[str, ScenarioResult]] = {}
         self.examples: dict[str, Example] = {}
@@ -50,7 +55,7 @@ class HarnessPlugin:
     @property
     def session(self) -> HarnessSession:
         if self._session is None:
-            self._session = HarnessSession(self.options, self.paths)
+            self._session = HarnessSession(self.harness)  # no I/O until a case starts its server
         return self._session
 
     def start_server(self) -> HarnessSession:
@@ -90,35 +95,16 @@ class HarnessPlugin:
         self.results.setdefault(example.id, {})[result.name] = result
 
     def run_result(self) -> RunResult:
-        session = self._session
-        run = RunResult(backend=self.options.backend,
-                        postgres=(session.postgres_version if session else "") or self.postgres,
-                        lifecycle_probe=self.probe)
-        for example_id, example in sorted(self.examples.items()):
-            result = ExampleResult(example.id, example.language, example.driver)
-            build = session.builds.get(example_id) if session else None
-            if build:
-                result.build_seconds, result.build_cached = build.seconds, build.cached
-            names = session.spec.names if session else list(self.results[example_id])
-            for name in names:
-                if name in self.results.get(example_id, {}):
-                    result.scenarios.append(self.results[example_id][name])
-                elif name in example.not_applicable:
-                    result.scenarios.append(ScenarioResult(name, Outcome.NOT_APPLICABLE, message=example.not_applicable[name]))
-            result.settle()
-            run.examples.append(result)
-        return run
+        """The same assembly as the CLI's: every collected example, its cases in spec order, the
+        not-applicable ones judged by the same judgement."""
+        session = self.session
+        plan = [(example, session.spec.names) for _, example in sorted(self.examples.items())]
+        return assemble_run(self._session, plan, self.results, errors=[], started=self.started,
+                            postgres=self.postgres, probe=self.probe, backend=self.harness.backend)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("pg-sample-harness")
-    group.addoption("--backend", choices=["native", "docker"], default="native",
-                    help="where PostgreSQL and the examples run (default: native)")
-    group.addoption("--rebuild", action="store_true", help="rebuild every example even if unchanged")
-    group.addoption("--remote-rtt-ms", type=float, default=RunOptions.remote_rtt_ms, metavar="MS",
-                    help="the lifecycle probe also connects over a simulated link of this round-trip time (0: off)")
-    group.addoption("--harness-out", type=Path, default=None,
-                    help="where to write results.json (default: reports/results.json)")
+    add_pytest_options(parser.getgroup("pg-sample-harness"))
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -127,8 +113,12 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.pluginmanager.hasplugin("xdist") and getattr(config.option, "numprocesses", None) \
             and not plugin.is_xdist_worker:
         config.pluginmanager.register(HarnessReportCollector(plugin), "pg-sample-harness-xdist-collector")
-    for marker in ("core: a core scenario", "pool: a pool scenario", "lifecycle: a connection lifecycle scenario"):
-        config.addinivalue_line("markers", marker)
+    try:
+        groups = dict.fromkeys(s.group for s in load_spec(plugin.paths.spec).scenarios.values())
+    except InputError:
+        groups = {}  # the broken spec file is reported when the cases are collected
+    for group in groups:
+        config.addinivalue_line("markers", f"{group}: the scenarios of group {group} (spec/scenarios/)")
     examples_dir = plugin.paths.examples
     for manifest in examples_dir.glob("*/*/example.yaml"):
         language, name = manifest.parent.parent.name, manifest.parent.name
@@ -138,18 +128,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
     plugin = config.stash[STATE]
-    backend = plugin.options.backend
-    if backend == "native":
-        from harness.server.native import find_bindir, server_version_of
-        try:
-            bindir = find_bindir()
-            server = f"PostgreSQL {server_version_of(bindir)} ({bindir})"
-        except HarnessError as exc:
-            server = f"PostgreSQL not found: {exc}"
-    else:
-        from harness.server.container import image_name  # type: ignore[import-not-found]
-        server = f"PostgreSQL image {image_name()}"
-    return [f"pg-sample-harness: {server}, backend {backend}, examples in {plugin.paths.examples}"]
+    backend = plugin.session.backend
+    return [f"pg-sample-harness: {backend.describe(plugin.harness)}, backend {backend.name}, "
+            f"examples in {plugin.paths.examples}"]
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
@@ -204,7 +185,7 @@ class ProbeItem(pytest.Item):
         plugin: HarnessPlugin = self.config.stash[STATE]
         session = plugin.start_server()
         try:
-            probe = session.lifecycle_probe()
+            probe = lifecycle_probe(session)
         except (ProbeError, OSError) as exc:
             raise HarnessError(f"the probe could not complete a connection: {type(exc).__name__}: {exc}") from exc
         plugin.probe = probe
@@ -250,7 +231,7 @@ class ScenarioItem(pytest.Item):
         plugin: HarnessPlugin = self.config.stash[STATE]
         session = plugin.start_server()
         try:
-            result = session.run_case(self.example, self.name)
+            result = run_case(session, self.example, self.name)
         except ServerDied as exc:
             # One run-level error instead of a failure for every remaining case.
             pytest.exit(f"{self.nodeid}: {exc}", returncode=3)
@@ -303,7 +284,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
             terminalreporter.line(f"n/a {example_id}::{name}: {reason}")
         terminalreporter.line(f"{len(plugin.not_applicable)} cases not applicable")
     if plugin.results:
-        out = config.getoption("harness_out") or plugin.paths.reports / "results.json"
+        out = plugin.harness.results_path
         terminalreporter.line(f"pg-sample-harness results: {out}")
         if plugin.reports_error:
             terminalreporter.line(f"pg-sample-harness reports could not be written: {plugin.reports_error}", red=True)
@@ -315,13 +296,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     plugin: HarnessPlugin = session.config.stash[STATE]
     try:
         if plugin.results and not plugin.is_xdist_worker:
-            out = session.config.getoption("harness_out") or plugin.paths.reports / "results.json"
-            run = plugin.run_result()
-            write_results(run, out)
-            try:
-                write_reports(run.to_json(), out.parent)
-            except Exception as exc:  # noqa: BLE001 - results.json is written; the summary says what failed
-                plugin.reports_error = f"{type(exc).__name__}: {exc}"
+            written = write_run(plugin.run_result(), plugin.harness.results_path)
+            if written.error:  # results.json is written; the summary says what failed
+                plugin.reports_error = written.error
                 if session.exitstatus == pytest.ExitCode.OK:
                     session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
     finally:

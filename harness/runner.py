@@ -1,20 +1,29 @@
-"""The run as a pipeline: select cases -> build -> run each case -> collect a RunResult.
-Each step is a plain function; the CLI adds a progress display through the callbacks."""
+"""The run as a pipeline: select cases -> build -> run each case (harness.case) -> one RunResult.
+The CLI and the pytest plugin both assemble their RunResult with assemble_run and write it with
+harness.reporting.write_run; the CLI adds a progress display through the callbacks."""
 
 from __future__ import annotations
 
 import fnmatch
 import threading
-import time
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from typing import Any
 
+from harness.case.judgement import Finding, judge
+from harness.case.pipeline import run_case
+from harness.catalog import Catalog
 from harness.errors import HarnessError, ServerDied
 from harness.manifest import Example
 from harness.outcome import ExampleResult, Outcome, RunResult, ScenarioResult
-from harness.probe import ProbeError
+from harness.probe import ProbeError, Target, run_probe
 from harness.session import HarnessSession
+
+PROBE_SAMPLES = 30
+PROBE_HOST_NAME = "localhost"  # the server certificate names it; /etc/hosts maps it to 127.0.0.1
+PROBE_ROLE_OWNER = "harness/probe"  # its role: ex_harness_probe
 
 
 @dataclass(frozen=True)
@@ -32,12 +41,15 @@ class Selection:
         return not self.keyword or self.keyword in f"{example.id}::{scenario}"
 
 
-def planned_cases(session: HarnessSession, selection: Selection) -> list[tuple[Example, list[str]]]:
+Plan = list[tuple[Example, list[str]]]
+
+
+def planned_cases(catalog: Catalog, selection: Selection) -> Plan:
     plan = []
-    for example in session.examples:
+    for example in catalog.examples:
         if not selection.wants_example(example):
             continue
-        names = [n for n in session.spec.names if selection.wants_case(example, n)]
+        names = [n for n in catalog.spec.names if selection.wants_case(example, n)]
         if names:
             plan.append((example, names))
     return plan
@@ -47,49 +59,49 @@ CaseCallback = Callable[[Example, str, ScenarioResult | None], None]
 BuildCallback = Callable[[Example, str], None]
 
 
-def _run_example(session: HarnessSession, example: Example, names: list[str], stop: "threading.Event",
-                 on_case: CaseCallback | None, on_build: BuildCallback | None) -> tuple[ExampleResult, str]:
-    """One example's cases, in order. Returns its result and a run-level error (or "")."""
-    result = ExampleResult(example.id, example.language, example.driver)
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _run_example(session: HarnessSession, example: Example, names: list[str], stop: threading.Event,
+                 on_case: CaseCallback | None, on_build: BuildCallback | None) -> tuple[dict[str, ScenarioResult], str]:
+    """One example's cases, in order: its results by scenario, and a run-level error (or "")."""
     if on_build:
         on_build(example, "start")
     session.prepare_example(example)
-    build = session.builds.get(example.id)
-    if build is not None:
-        result.build_seconds, result.build_cached = build.seconds, build.cached
     if on_build:
         on_build(example, "done")
-    error = ""
+    results: dict[str, ScenarioResult] = {}
     for name in names:
         if stop.is_set():
             break
         if on_case:
             on_case(example, name, None)
         try:
-            case = session.run_case(example, name)
+            results[name] = run_case(session, example, name)
         except ServerDied as exc:
             # Every later case would fail for the same reason: stop with one clear error.
             stop.set()
-            error = f"{example.id}::{name}: {exc}"
-            break
-        result.scenarios.append(case)
+            return results, f"{example.id}::{name}: {exc}"
         if on_case:
-            on_case(example, name, case)
-    if example.id in session.missing:
-        result.outcome = Outcome.FAILED
-        result.reason = "toolchain missing: " + "; ".join(s.line for s in session.missing[example.id])
-    result.settle()
-    return result, error
+            on_case(example, name, results[name])
+    return results, ""
 
 
-def run_matrix(session: HarnessSession, plan: Iterable[tuple[Example, list[str]]],
-               on_case: CaseCallback | None = None, on_build: BuildCallback | None = None,
-               jobs: int = 1) -> RunResult:
+@dataclass
+class MatrixResults:
+    """What the cases of a plan gave, before the run is assembled."""
+
+    plan: Plan
+    results: dict[str, dict[str, ScenarioResult]]
+    errors: list[str]
+
+
+def collect_matrix(session: HarnessSession, plan: Iterable[tuple[Example, list[str]]],
+                   on_case: CaseCallback | None = None, on_build: BuildCallback | None = None,
+                   jobs: int = 1) -> MatrixResults:
     """Examples run `jobs` at a time; an example's own cases always run in order, one at a time
     (they share its role, whose connection limit a case may change)."""
-    start = time.monotonic()
-    run = RunResult(backend=session.options.backend, postgres="")
-    run.errors += [error.render() for error in session.discovery.errors]
     plan = list(plan)
     stop = threading.Event()
     if jobs > 1 and len(plan) > 1:
@@ -103,23 +115,72 @@ def run_matrix(session: HarnessSession, plan: Iterable[tuple[Example, list[str]]
             outcomes.append(_run_example(session, example, names, stop, on_case, on_build))
             if stop.is_set():
                 break
-    for result, error in outcomes:
+    ran = plan[:len(outcomes)]
+    results = {example.id: found for (example, _), (found, _) in zip(ran, outcomes)}
+    errors = [e.render() for e in session.catalog.discovery.errors] + [error for _, error in outcomes if error]
+    return MatrixResults(ran, results, errors)
+
+
+def run_matrix(session: HarnessSession, plan: Iterable[tuple[Example, list[str]]], jobs: int = 1) -> RunResult:
+    """collect_matrix, assembled (no probe)."""
+    started = now()
+    matrix = collect_matrix(session, plan, jobs=jobs)
+    return assemble_run(session, matrix.plan, matrix.results, errors=matrix.errors, started=started)
+
+
+def assemble_run(session: HarnessSession | None, plan: Iterable[tuple[Example, list[str]]],
+                 results: Mapping[str, Mapping[str, ScenarioResult]], *, errors: list[str], started: datetime,
+                 postgres: str = "", probe: dict[str, Any] | None = None, backend: str = "") -> RunResult:
+    """The one RunResult of a run: per planned example, its cases in spec order (a not-applicable
+    case that did not run is judged here, the same way), its build, and its own outcome."""
+    finished = now()
+    run = RunResult(backend=backend or (session.config.backend if session else ""),
+                    postgres=(session.postgres_version if session else "") or postgres,
+                    errors=list(errors), lifecycle_probe=probe, started=started, finished=finished)
+    for example, names in plan:
+        result = ExampleResult(example.id, example.language, example.driver)
+        build = session.builds.get(example.id) if session else None
+        if build is not None:
+            result.build_seconds, result.build_cached = build.seconds, build.cached
+        found = results.get(example.id, {})
+        for name in names:
+            if name in found:
+                result.scenarios.append(found[name])
+            elif name in example.not_applicable:
+                result.scenarios.append(judge(example, Finding(name, not_applicable=example.not_applicable[name])))
+        missing = session.missing.get(example.id) if session else None
+        if missing:
+            result.outcome = Outcome.FAILED
+            result.reason = "toolchain missing: " + "; ".join(s.line for s in missing)
+        result.settle()
         run.examples.append(result)
-        if error:
-            run.errors.append(error)
-    run.postgres = session.postgres_version
-    run.seconds = time.monotonic() - start
     return run
 
 
-def wants_probe(session: HarnessSession, plan: Iterable[tuple[Example, list[str]]]) -> bool:
+def wants_probe(catalog: Catalog, plan: Iterable[tuple[Example, list[str]]]) -> bool:
     """The probe belongs to the lifecycle group: it runs when the selection holds one of its cases."""
-    return any(session.spec.scenarios[name].group == "lifecycle" for _, names in plan for name in names)
+    return any(catalog.spec.scenarios[name].group == "lifecycle" for _, names in plan for name in names)
 
 
-def add_lifecycle_probe(session: HarnessSession, run: RunResult) -> None:
-    """Times the connection steps on the run's server; a probe that cannot connect is a run error."""
+def lifecycle_probe(session: HarnessSession, samples: int = PROBE_SAMPLES) -> dict[str, Any]:
+    """The page's connection steps timed one by one against the run's endpoint, as a role of its
+    own over the same pg_hba.conf line as the examples; by host name, so that name resolution and
+    the certificate's host name check are part of it."""
+    session.start()
+    assert session.server is not None and session.janitor is not None
+    endpoint = session.server.endpoint
+    if endpoint.tls is None:
+        raise HarnessError(f"the {session.config.backend} server has no TLS certificates")
+    role = session.janitor.ensure_role(PROBE_ROLE_OWNER)
+    plain = Target(PROBE_HOST_NAME, endpoint.port, role, session.password)
+    with session.gate.enter(False):
+        return run_probe(plain, replace(plain, ca_file=endpoint.tls.ca), samples,
+                         remote_rtt_ms=session.config.remote_rtt_ms)
+
+
+def probe_or_error(session: HarnessSession) -> tuple[dict[str, Any] | None, str]:
+    """The probe, or the run-level error of a probe that could not connect."""
     try:
-        run.lifecycle_probe = session.lifecycle_probe()
+        return lifecycle_probe(session), ""
     except (ProbeError, OSError, HarnessError) as exc:
-        run.errors.append(f"lifecycle probe: {type(exc).__name__}: {exc}")
+        return None, f"lifecycle probe: {type(exc).__name__}: {exc}"

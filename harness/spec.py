@@ -10,7 +10,9 @@ import yaml
 
 from harness.errors import InputError
 
-SCENARIO_KEYS = {"summary", "group", "timeout_seconds", "connection", "params", "expect"}
+SCENARIO_KEYS = {"summary", "group", "order", "timeout_seconds", "connection", "params", "expect"}
+# Where a scenario without `order:` goes: after the others, by name.
+LAST = 10_000
 # How the harness connects the example (PGSSLMODE, PGSSLROOTCERT, PGPASSWORD), per scenario.
 CONNECTION_CHOICES: dict[str, tuple[str, ...]] = {
     "sslmode": ("disable", "require", "verify-ca", "verify-full"),
@@ -36,6 +38,7 @@ class Scenario:
     summary: str
     group: str
     timeout_seconds: float
+    order: float
     params: dict[str, Any]
     expect: dict[str, Any]
     connection: Connection = Connection()
@@ -87,12 +90,16 @@ def load_scenario(path: Path) -> Scenario:
     for key in ("summary", "group"):
         if not isinstance(data.get(key), str):
             raise InputError(path, key, "is missing", f"add `{key}: <text>`")
+    order = data.get("order", LAST)
+    if isinstance(order, bool) or not isinstance(order, (int, float)):
+        raise InputError(path, "order", f"is {order!r}", "give a number: scenarios are listed by it, lowest first")
     return Scenario(
         connection=load_connection(path, data.get("connection")),
         name=path.stem,
         summary=data["summary"],
         group=data["group"],
         timeout_seconds=float(data.get("timeout_seconds", 30)),
+        order=float(order),
         params=dict(data.get("params") or {}),
         expect=dict(data.get("expect") or {}),
     )
@@ -115,17 +122,6 @@ def load_connection(path: Path, data: Any) -> Connection:
 def load_spec(spec_dir: Path) -> Spec:
     fixture = load_fixture(spec_dir / "fixture.yaml")
     paths = sorted((spec_dir / "scenarios").glob("*.yaml"))
-    scenarios = {s.name: s for s in (load_scenario(p) for p in paths)}
-    # Keep the page's order: core scenarios first, then the pool ones, as the groups are listed.
-    order = {"core": 0, "pool": 1, "lifecycle": 2}
-    ordered = sorted(scenarios.values(), key=lambda s: (order.get(s.group, 9), _CANONICAL.get(s.name, 99), s.name))
+    # The page's order, as each scenario file states it with `order:`.
+    ordered = sorted((load_scenario(p) for p in paths), key=lambda s: (s.order, s.name))
     return Spec(fixture=fixture, scenarios={s.name: s for s in ordered})
-
-
-_CANONICAL = {name: i for i, name in enumerate([
-    "connect_now", "select_rows", "param_query", "active_users", "transaction", "error_sqlstate", "types",
-    "pool_bounded", "pool_reuse", "pool_release", "pool_acquire_timeout", "pool_idle_timeout",
-    "pool_recovery_terminate", "pool_recovery_restart", "no_pool_exhaustion",
-    "tls_verify_full", "tls_wrong_ca", "plaintext_refused", "auth_wrong_password", "connect_latency",
-    "connect_latency_tls",
-])}

@@ -1,31 +1,31 @@
 """Reports a person reads at a glance, built from a results.json (RunResult.to_json):
 
+  reports/results.json                                            the run, for machines
   reports/junit/<language>-<name>.xml, reports/junit/all.xml      JUnit XML for CI services
   reports/badges/<language>-<name>.svg|json, overall.svg|json     badges (SVG + shields.io endpoint)
   reports/index.html                                              the whole run on one static page
 
-`python -m harness.reporting` rebuilds them from results.json files (and merges several)."""
+`write_run` is the one writer the CLI and the pytest plugin use. harness.reporting.view turns the
+JSON into rows; the other modules only render them. `python -m harness.reporting` rebuilds the
+reports from results.json files (and merges several)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+import json
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["write_reports", "run_time"]
+if TYPE_CHECKING:
+    from harness.outcome import RunResult
+
+__all__ = ["write_reports", "write_run", "Written"]
 
 
-def run_time(run_json: dict[str, Any]) -> datetime:
-    """When the run happened: a `finished`/`date` field if results.json has one, else now."""
-    for key in ("finished", "finished_at", "date", "started_at"):
-        value = run_json.get(key)
-        if isinstance(value, str) and value:
-            try:
-                moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-            except ValueError:
-                continue
-            return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-    return datetime.now(timezone.utc).replace(microsecond=0)
+def write_results_json(run_json: dict[str, Any], path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(run_json, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path
 
 
 def write_reports(run_json: dict[str, Any], reports_dir: Path) -> list[Path]:
@@ -35,10 +35,34 @@ def write_reports(run_json: dict[str, Any], reports_dir: Path) -> list[Path]:
     from harness.reporting.badges import write_badges
     from harness.reporting.html import write_html
     from harness.reporting.junit import write_junit
+    from harness.reporting.view import run_time
 
     reports_dir = Path(reports_dir)
     moment = run_time(run_json)
     written = write_junit(run_json, reports_dir, moment.isoformat(timespec="seconds"))
     written += write_badges(run_json, reports_dir)
     written.append(write_html(run_json, reports_dir, moment))
+    return written
+
+
+@dataclass
+class Written:
+    results: Path
+    run_json: dict[str, Any]
+    reports: list[Path] = field(default_factory=list)
+    error: str = ""   # why the reports beside results.json could not be written
+
+    @property
+    def index(self) -> Path:
+        return self.results.parent / "index.html"
+
+
+def write_run(run: "RunResult", out: Path) -> Written:
+    """results.json first (it is the record), then the reports beside it."""
+    run_json = run.to_json()
+    written = Written(write_results_json(run_json, out), run_json)
+    try:
+        written.reports = write_reports(run_json, out.parent)
+    except Exception as exc:  # noqa: BLE001 - results.json is written; say what the reports lack
+        written.error = f"{type(exc).__name__}: {exc}"
     return written

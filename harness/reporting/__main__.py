@@ -13,10 +13,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from harness.reporting import write_reports
-from harness.reporting.badges import example_badge, overall_badge
-from harness.reporting.common import scenario_order
-from harness.reporting.html import CELL
+from harness.reporting import write_reports, write_results_json
+from harness.reporting.view import (PASSED, driver_figures, example_standing, failed_cases, look, matrix_rows,
+                                    run_standing)
 
 
 def load(path: Path) -> dict[str, Any]:
@@ -27,54 +26,60 @@ def load(path: Path) -> dict[str, Any]:
 
 
 def merge(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """One run of every example of several runs (a later file wins for the same example id)."""
+    """One run of every example of several runs (a later file wins for the same example id, and
+    for the lifecycle probe); it started with the first and finished with the last."""
     examples: dict[str, dict[str, Any]] = {}
     errors: list[str] = []
+    probe = None
     for run in runs:
         for example in run.get("examples", []):
             examples[example["id"]] = example
         errors += [e for e in run.get("errors", []) if e not in errors]
+        probe = ((run.get("lifecycle") or {}).get("probe")) or probe
 
     def distinct(key: str) -> str:
         values = [str(r.get(key) or "") for r in runs]
         return ", ".join(dict.fromkeys(v for v in values if v))
 
+    def moment(key: str, pick: Any) -> str:
+        values = [str(r[key]) for r in runs if r.get(key)]
+        return pick(values) if values else ""
+
+    merged_examples = [examples[k] for k in sorted(examples)]
     merged: dict[str, Any] = {
         "schema": max((int(r.get("schema", 1)) for r in runs), default=1),
         "backend": distinct("backend"),
         "postgres": distinct("postgres"),
-        "seconds": max((float(r.get("seconds") or 0) for r in runs), default=0.0),
+        "started": moment("started", min),   # ISO 8601 in UTC: the text sorts as the time
+        "finished": moment("finished", max),
+        "seconds": max((float(r.get("seconds") or 0) for r in runs), default=0.0),  # the jobs ran side by side
         "errors": errors,
-        "examples": [examples[k] for k in sorted(examples)],
+        "examples": merged_examples,
+        "lifecycle": {"probe": probe, "drivers": driver_figures(merged_examples)},
     }
     return merged
 
 
 def markdown(run: dict[str, Any]) -> str:
-    overall = overall_badge(run)
+    overall = run_standing(run)
     lines = [f"### PostgreSQL client conformance: {overall.message}", "",
              f"PostgreSQL {run.get('postgres') or '?'} · backend {run.get('backend') or '?'}", ""]
     examples = run.get("examples", [])
     if examples:
         lines.append("| scenario | " + " | ".join(f"`{e['id']}`" for e in examples) + " |")
         lines.append("|---|" + "---|" * len(examples))
-        for name in scenario_order(run):
+        for row in matrix_rows(run):
             cells = []
-            for example in examples:
-                case = next((s for s in example.get("scenarios", []) if s["name"] == name), None)
-                if case is None:
-                    cells.append("")
-                    continue
-                symbol, word, _ = CELL.get(case.get("outcome", ""), ("?", case.get("outcome", ""), ""))
-                cells.append(symbol if word == "passed" else f"{symbol} {word}")
-            lines.append(f"| `{name}` | " + " | ".join(cells) + " |")
-        lines.append("| **passing** | " + " | ".join(example_badge(e).message for e in examples) + " |")
-    for example in examples:
-        for case in example.get("scenarios", []):
-            if case.get("outcome") in ("failed", "xpassed"):
-                lines += ["", f"<details><summary>✘ {example['id']} :: {case['name']}: {case.get('message', '')}</summary>",
-                          "", "```", (case.get("details") or case.get("message") or "").replace("```", "'''"), "```",
-                          "</details>"]
+            for case in row.cases:
+                outcome = case.get("outcome", "") if case else ""
+                shown = look(outcome)
+                cells.append("" if case is None else shown.symbol if outcome == PASSED else f"{shown.symbol} {shown.word}")
+            lines.append(f"| `{row.scenario}` | " + " | ".join(cells) + " |")
+        lines.append("| **passing** | " + " | ".join(example_standing(e).message for e in examples) + " |")
+    for example, case in failed_cases(run):
+        lines += ["", f"<details><summary>✘ {example['id']} :: {case['name']}: {case.get('message', '')}</summary>",
+                  "", "```", (case.get("details") or case.get("message") or "").replace("```", "'''"), "```",
+                  "</details>"]
     for error in run.get("errors", []):
         lines += ["", f"**run error:** {error}"]
     return "\n".join(lines) + "\n"
@@ -98,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "merge":
         run = merge([load(p) for p in args.results])
         args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "results.json").write_text(json.dumps(run, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        write_results_json(run, args.out / "results.json")
         paths = write_reports(run, args.out)
     else:
         sys.stdout.write(markdown(merge([load(p) for p in args.results])))

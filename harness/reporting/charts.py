@@ -17,8 +17,7 @@ matplotlib.use("Agg")
 from matplotlib.figure import Figure  # noqa: E402 - after choosing the backend
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-from harness.probe import probe_rows  # noqa: E402
-from harness.reporting.common import BAD, XFAILED  # noqa: E402
+from harness.reporting.view import BAD, XFAILED, ConnectRow  # noqa: E402
 
 BLUE, VERMILLION, ORANGE, GREY, INK = "#0072B2", "#D55E00", "#E69F00", "#8a8a8a", "#1f2328"
 RC = {
@@ -130,20 +129,19 @@ def waterfall_chart(figures_by_mode: dict[str, Any], claim: list[float] | None, 
     return _data_uri(figure)
 
 
-def connect_chart(drivers: dict[str, dict[str, dict[str, Any]]], probe: dict[str, Any] | None) -> str | None:
+def connect_chart(connect_rows: list[ConnectRow], local_claim: list[float] | None) -> str | None:
     """Per driver, the median new-connection time without and with TLS (whisker: p95), beside the
     probe's and the page's claim."""
     # The local probe only: the simulated link's figures would dwarf every local bar.
-    rows = [(row.label, row.figures["plain"], row.figures["tls"]) for row in probe_rows(probe) if not row.remote]
-    rows += [(example, modes.get("plain", {}), modes.get("tls", {})) for example, modes in sorted(drivers.items())]
+    rows = [(row.label, row.plain, row.tls) for row in connect_rows if not row.remote]
     if not rows:
         return None
-    claims = (probe or {}).get("page_claim_ms") or {"local": [20, 50]}
+    claim = local_claim or [0, 1]
     with matplotlib.rc_context(RC):
         figure = Figure(figsize=(7.5, 0.55 * len(rows) + 1.2), layout="constrained")
         ax = figure.subplots()
-        _claim_band(ax, claims.get("local"), "the page: new local connection")
-        highs: list[float] = [float(claims.get("local", [0, 1])[1])]
+        _claim_band(ax, local_claim, "the page: new local connection")
+        highs: list[float] = [float(claim[1])]
         for offset, mode_index, colour, label in ((-0.17, 1, BLUE, "without TLS"), (0.17, 2, VERMILLION, "TLS")):
             labelled = False
             for y, row in enumerate(rows):

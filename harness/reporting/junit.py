@@ -17,17 +17,23 @@ The files follow the Jenkins/Ant JUnit schema (tests/data/junit-jenkins.xsd)."""
 
 from __future__ import annotations
 
+import re
 import socket
 from pathlib import Path
 from typing import Any
 
 from junitparser import Error, Failure, JUnitXml, Skipped, TestCase, TestSuite
 
-from harness.reporting.common import (FAILED, NOT_APPLICABLE, PASSED, SKIPPED, XFAILED, XPASSED, file_stem,
-                                      xml_safe)
+from harness.reporting.view import FAILED, NOT_APPLICABLE, PASSED, SKIPPED, XFAILED, XPASSED, file_stem
 
 JUNIT_DIR = "junit"
 MERGED = "all.xml"
+# Characters XML 1.0 cannot hold (terminal escapes, NUL ...); example output may contain them.
+_NOT_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_safe(text: str | None) -> str:
+    return _NOT_XML.sub(lambda m: f"\\x{ord(m.group()):02x}", text or "")
 
 
 def _seconds(value: Any) -> float:

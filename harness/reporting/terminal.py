@@ -1,98 +1,80 @@
-"""What a run leaves behind for people and machines: the matrix on the terminal and results.json."""
+"""The run on the terminal: the matrix, the connect times and every failure, rendered from the
+rows of harness.reporting.view (the same rows as the page)."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from harness.outcome import Outcome, RunResult
-from harness.probe import probe_rows
-
-STYLES = {
-    Outcome.PASSED: "green", Outcome.FAILED: "bold red", Outcome.SKIPPED: "yellow",
-    Outcome.NOT_APPLICABLE: "dim", Outcome.XFAILED: "cyan", Outcome.XPASSED: "bold magenta",
-}
-SHORT = {
-    Outcome.PASSED: "✔", Outcome.FAILED: "✘ FAIL", Outcome.SKIPPED: "- skip",
-    Outcome.NOT_APPLICABLE: "· n/a", Outcome.XFAILED: "✔ xfail", Outcome.XPASSED: "✘ XPASS",
-}
+from harness.reporting.view import (BAD, SKIPPED, connect_rows, failed_cases, look, matrix_rows, ms,
+                                    outcome_counts, page_claims, run_standing)
 
 
-def write_results(run: RunResult, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(run.to_json(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    return path
+def case_line(case_id: str, outcome: str, seconds: float, message: str) -> Text:
+    """The progress line of one finished case."""
+    shown = look(outcome)
+    text = Text.assemble((f"  {shown.short:<8}", shown.style), f" {case_id} ", (f"{seconds:.2f} s", "dim"))
+    if outcome in BAD:
+        text.append(f"  {message[:100]}")
+    return text
 
 
-def matrix_table(run: RunResult, scenario_names: list[str]) -> Table:
-    table = Table(title=f"PostgreSQL {run.postgres} · backend {run.backend}", show_lines=False)
+def matrix_table(run: dict[str, Any]) -> Table:
+    table = Table(title=f"PostgreSQL {run.get('postgres')} · backend {run.get('backend')}", show_lines=False)
     table.add_column("scenario", no_wrap=True)
-    for example in run.examples:
-        language, name = example.id.split("/", 1)
+    for example in run.get("examples", []):
+        language, name = example["id"].split("/", 1)
         table.add_column(f"{language}\n{name}", justify="center", no_wrap=True)
-    present = {s.name for e in run.examples for s in e.scenarios}
-    for name in [n for n in scenario_names if n in present]:
-        cells: list[Text | str] = [name]
-        for example in run.examples:
-            case = next((s for s in example.scenarios if s.name == name), None)
-            cells.append(Text(SHORT[case.outcome], style=STYLES[case.outcome]) if case else "")
+    for row in matrix_rows(run):
+        cells: list[Text | str] = [row.scenario]
+        for case in row.cases:
+            shown = look(case.get("outcome", "")) if case else None
+            cells.append(Text(shown.short, style=shown.style) if shown else "")
         table.add_row(*cells)
     return table
 
 
-def _ms(value: object) -> str:
-    return f"{value:.2f}" if isinstance(value, (int, float)) else "–"
-
-
-def lifecycle_table(run: RunResult) -> Table | None:
+def lifecycle_table(run: dict[str, Any]) -> Table | None:
     """Connect time per driver (p50/p95, plain and TLS) beside the probe's steps and the page's claim."""
-    drivers = run.connect_figures()
-    probe = run.lifecycle_probe
-    if not drivers and not probe:
+    rows = connect_rows(run)
+    if not rows:
         return None
-    claim = (probe or {}).get("page_claim_ms", {"local": [20, 50], "remote_ssl": [100, 300]})
+    claim = page_claims(run)
     table = Table(title=f"connect time, ms (the page: {claim['local'][0]}-{claim['local'][1]} local, "
                         f"{claim['remote_ssl'][0]}-{claim['remote_ssl'][1]} remote with SSL)")
     for column in ("", "connect p50", "connect p95", "TLS p50", "TLS p95", "query p50", "steps (p50, TLS)"):
         table.add_column(column, justify="left" if not column or column.startswith("steps") else "right")
-    for row in probe_rows(probe):
-        plain, tls = row.figures["plain"], row.figures["tls"]
-        table.add_row(row.label, _ms(plain["connect_p50_ms"]), _ms(plain["connect_p95_ms"]), _ms(tls["connect_p50_ms"]),
-                      _ms(tls["connect_p95_ms"]), _ms(plain["query_p50_ms"]),
-                      " ".join(f"{name} {_ms(values['p50'])}" for name, values in row.tls_steps.items()))
-    for example_id, modes in sorted(drivers.items()):
-        plain, tls = modes.get("plain", {}), modes.get("tls", {})
-        pooled = " (pool)" if plain.get("pooled") or tls.get("pooled") else ""
-        table.add_row(example_id, _ms(plain.get("connect_p50_ms")), _ms(plain.get("connect_p95_ms")),
-                      _ms(tls.get("connect_p50_ms")), _ms(tls.get("connect_p95_ms")),
-                      _ms(plain.get("query_p50_ms")) + pooled, "")
+    for row in rows:
+        table.add_row(row.label, ms(row.plain.get("connect_p50_ms")), ms(row.plain.get("connect_p95_ms")),
+                      ms(row.tls.get("connect_p50_ms")), ms(row.tls.get("connect_p95_ms")),
+                      ms(row.plain.get("query_p50_ms")) + (" (pool)" if row.pooled else ""),
+                      " ".join(f"{name} {ms(values['p50'])}" for name, values in row.tls_steps.items()))
     return table
 
 
-def print_summary(run: RunResult, scenario_names: list[str], console: Console) -> None:
-    for error in run.errors:
+def print_summary(run: dict[str, Any], console: Console) -> None:
+    for error in run.get("errors", []):
         console.print(f"[bold red]error:[/] {error}", highlight=False)
-    if run.examples:
-        console.print(matrix_table(run, scenario_names))
+    if run.get("examples"):
+        console.print(matrix_table(run))
     lifecycle = lifecycle_table(run)
     if lifecycle is not None:
         console.print(lifecycle)
-    for example in run.examples:
-        for case in example.scenarios:
-            if case.outcome in (Outcome.FAILED, Outcome.XPASSED):
-                console.rule(f"[bold red]{example.id}::{case.name}", align="left")
-                console.print(case.failure.render() if case.failure else case.message, highlight=False, markup=False)
-            elif case.outcome is Outcome.SKIPPED:
-                console.print(f"[yellow]skipped[/] {example.id}::{case.name}: {case.message}", highlight=False)
-    counts: dict[Outcome, int] = {}
-    for example in run.examples:
-        for case in example.scenarios:
-            counts[case.outcome] = counts.get(case.outcome, 0) + 1
-    summary = ", ".join(f"{counts.get(o, 0)} {o.value}" for o in Outcome if counts.get(o))
-    style = "bold green" if run.ok else "bold red"
-    console.print(f"[{style}]{'PASSED' if run.ok else 'FAILED'}[/] {summary or 'no cases'} in {run.seconds:.1f} s",
-                  highlight=False)
+    for example, case in failed_cases(run):
+        console.rule(f"[bold red]{example['id']}::{case['name']}", align="left")
+        console.print(case.get("details") or case.get("message", ""), highlight=False, markup=False)
+    for example in run.get("examples", []):
+        for case in example.get("scenarios", []):
+            if case.get("outcome") == SKIPPED:
+                console.print(f"[yellow]skipped[/] {example['id']}::{case['name']}: {case.get('message', '')}",
+                              highlight=False)
+    counts = outcome_counts(run)
+    summary = ", ".join(f"{counts[o]} {o}" for o in ("passed", "failed", "skipped", "not_applicable", "xfailed",
+                                                      "xpassed") if counts.get(o))
+    ok = run_standing(run).ok
+    style = "bold green" if ok else "bold red"
+    console.print(f"[{style}]{'PASSED' if ok else 'FAILED'}[/] {summary or 'no cases'} in "
+                  f"{float(run.get('seconds') or 0):.1f} s", highlight=False)

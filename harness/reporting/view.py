@@ -1,4 +1,7 @@
-"""What every report shares: reading results.json (RunResult.to_json) and counting outcomes.
+"""The one place that turns a results.json (RunResult.to_json) into what the reports show: the
+outcome symbols, the matrix, the counts and badge messages, the connect-time rows (the probe and
+each driver) and the page's claims. The writers (terminal, html, charts, junit, badges,
+markdown) only render these.
 
 The reports work from the JSON, not the dataclasses, so they can be rebuilt from any
 results.json: one written by the CLI, by pytest, or merged from several CI jobs."""
@@ -8,6 +11,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 
 PASSED, FAILED, SKIPPED, NOT_APPLICABLE, XFAILED, XPASSED = (
@@ -15,18 +19,69 @@ PASSED, FAILED, SKIPPED, NOT_APPLICABLE, XFAILED, XPASSED = (
 OUTCOMES = (PASSED, FAILED, XPASSED, XFAILED, SKIPPED, NOT_APPLICABLE)
 BAD = (FAILED, XPASSED)
 
-# Characters XML 1.0 cannot hold (terminal escapes, NUL ...); example output may contain them.
-_NOT_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+@dataclass(frozen=True)
+class Look:
+    """How an outcome shows: a symbol AND a word (never colour alone)."""
+
+    symbol: str   # the page's cell
+    word: str     # beside the symbol, unless it passed
+    short: str    # the terminal's matrix cell
+    css: str      # the page's class
+    style: str    # the terminal's colour
+    total: str    # the page's totals: "3 known failures"
 
 
-def xml_safe(text: str | None) -> str:
-    return _NOT_XML.sub(lambda m: f"\\x{ord(m.group()):02x}", text or "")
+LOOKS: dict[str, Look] = {
+    PASSED: Look("✔", "passed", "✔", "passed", "green", "passed"),
+    FAILED: Look("✘", "failed", "✘ FAIL", "failed", "bold red", "failed"),
+    XPASSED: Look("✘", "XPASS", "✘ XPASS", "xpassed", "bold magenta", "xpassed"),
+    XFAILED: Look("✔", "xfail", "✔ xfail", "xfailed", "cyan", "known failures"),
+    SKIPPED: Look("−", "skipped", "- skip", "skipped", "yellow", "skipped"),
+    NOT_APPLICABLE: Look("·", "n/a", "· n/a", "na", "dim", "n/a"),
+}
 
+
+def look(outcome: str) -> Look:
+    return LOOKS.get(outcome) or Look("?", outcome, f"? {outcome}", "na", "", outcome)
+
+
+def ms(value: Any) -> str:
+    """A figure in ms as every report prints it; a dash when it was not measured."""
+    return f"{value:.2f}" if isinstance(value, (int, float)) and not isinstance(value, bool) else "—"
+
+
+# -- names ------------------------------------------------------------------------------------
 
 def file_stem(example_id: str) -> str:
     """`node/pg-pool` -> `node-pg-pool` (the <language>-<name> of every per-example file)."""
     return re.sub(r"[^A-Za-z0-9._-]+", "_", example_id.replace("/", "-", 1))
 
+
+def case_anchor(example_id: str, scenario: str) -> str:
+    return "case-" + re.sub(r"[^A-Za-z0-9_-]+", "-", f"{example_id}--{scenario}")
+
+
+def example_anchor(example_id: str) -> str:
+    return "example-" + example_id.replace("/", "-")
+
+
+# -- when and how long ------------------------------------------------------------------------
+
+def run_time(run: dict[str, Any]) -> datetime:
+    """When the run finished (results.json `finished`); now for a file that does not say."""
+    for key in ("finished", "started"):
+        value = run.get(key)
+        if isinstance(value, str) and value:
+            try:
+                moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            except ValueError:
+                continue
+            return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return datetime.now(timezone.utc).replace(microsecond=0)
+
+
+# -- counts -----------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class Tally:
@@ -53,10 +108,52 @@ class Tally:
     def bad(self) -> int:
         return sum(self.counts[o] for o in BAD)
 
-    @property
-    def skipped(self) -> int:
-        return self.counts[SKIPPED]
 
+@dataclass(frozen=True)
+class Standing:
+    """An example's or the run's verdict in a few words, with a shields.io colour name."""
+
+    label: str
+    message: str
+    color: str
+
+    @property
+    def ok(self) -> bool:
+        return self.color != "red"
+
+
+def _standing(label: str, tally: Tally, *, outcome: str = "", errors: int = 0) -> Standing:
+    if tally.bad:
+        return Standing(label, f"{tally.bad} failing", "red")
+    if outcome == FAILED or errors:
+        return Standing(label, "error" if errors else "failing", "red")
+    if tally.total == 0:
+        return Standing(label, "skipped" if outcome == SKIPPED else "no cases", "lightgrey")
+    return Standing(label, f"{tally.passing}/{tally.total} passing",
+                    "brightgreen" if tally.passing == tally.total else "yellow")
+
+
+def example_standing(example: dict[str, Any]) -> Standing:
+    return _standing(example["id"], Tally.of(example.get("scenarios", [])), outcome=example.get("outcome", ""))
+
+
+OVERALL_LABEL = "conformance"
+
+
+def run_standing(run: dict[str, Any]) -> Standing:
+    tally = Tally.of([])
+    failed_examples = 0
+    for example in run.get("examples", []):
+        tally = tally + Tally.of(example.get("scenarios", []))
+        failed_examples += example.get("outcome") == FAILED
+    return _standing(OVERALL_LABEL, tally, outcome=FAILED if failed_examples else "", errors=len(run.get("errors", [])))
+
+
+def outcome_counts(run: dict[str, Any]) -> Counter[str]:
+    return Counter(s.get("outcome", "") for e in run.get("examples", []) for s in e.get("scenarios", []))
+
+
+# -- the matrix -------------------------------------------------------------------------------
 
 def scenario_order(run: dict[str, Any]) -> list[str]:
     """Every scenario name of the run once, in spec order (each example lists them in spec order)."""
@@ -73,5 +170,88 @@ def scenario_order(run: dict[str, Any]) -> list[str]:
     return names
 
 
-def case_anchor(example_id: str, scenario: str) -> str:
-    return "case-" + re.sub(r"[^A-Za-z0-9_-]+", "-", f"{example_id}--{scenario}")
+@dataclass(frozen=True)
+class MatrixRow:
+    scenario: str
+    cases: list[dict[str, Any] | None]   # one per example of the run, None: not part of the run
+
+
+def matrix_rows(run: dict[str, Any]) -> list[MatrixRow]:
+    examples = run.get("examples", [])
+    by_example = [{s["name"]: s for s in e.get("scenarios", [])} for e in examples]
+    return [MatrixRow(name, [cases.get(name) for cases in by_example]) for name in scenario_order(run)]
+
+
+def failed_cases(run: dict[str, Any], *, with_known: bool = False) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """(example, case) of each failed or xpassed case (and known failures if asked), in run order."""
+    kinds = BAD + ((XFAILED,) if with_known else ())
+    return [(e, s) for e in run.get("examples", []) for s in e.get("scenarios", []) if s.get("outcome") in kinds]
+
+
+# -- connect times ----------------------------------------------------------------------------
+
+# What the page says a new connection costs (older results.json files carry it in the probe).
+PAGE_CLAIM_MS = {"local": [20, 50], "remote_ssl": [100, 300]}
+# The figures a connect-latency case observes that the reports quote.
+LATENCY_KEYS = ("connect_p50_ms", "connect_p95_ms", "query_p50_ms", "query_p95_ms", "server_auth_p50_ms", "pooled")
+
+
+def page_claims(run: dict[str, Any]) -> dict[str, list[float]]:
+    probe = (run.get("lifecycle") or {}).get("probe") or {}
+    return {**PAGE_CLAIM_MS, **(probe.get("page_claim_ms") or {})}
+
+
+def driver_figures(examples: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, Any]]]:
+    """Per example, what its connect-latency cases measured, by mode: {"plain": {...}, "tls": {...}}.
+    A case counts when it ran (passed or not) and observed connect_p50_ms and whether it used TLS."""
+    figures: dict[str, dict[str, dict[str, Any]]] = {}
+    for example in examples:
+        for case in example.get("scenarios", []):
+            observed = case.get("observed") or {}
+            if case.get("outcome") in (PASSED, XPASSED, FAILED) and "connect_p50_ms" in observed \
+                    and isinstance(observed.get("tls"), bool):
+                mode = "tls" if observed["tls"] else "plain"
+                figures.setdefault(example["id"], {})[mode] = {k: observed[k] for k in LATENCY_KEYS if k in observed}
+    return figures
+
+
+@dataclass(frozen=True)
+class ConnectRow:
+    """One line of the connect-time tables and chart: the probe (local or over the simulated
+    link) or a driver, in the same shape."""
+
+    label: str
+    plain: dict[str, Any]    # connect_p50_ms, connect_p95_ms, query_p50_ms (, server_auth_p50_ms, pooled)
+    tls: dict[str, Any]
+    tls_steps: dict[str, dict[str, float]]   # the probe's steps over TLS (p50 ...); {} for a driver
+    remote: bool = False
+    probe: bool = False
+
+    @property
+    def pooled(self) -> bool:
+        return bool(self.plain.get("pooled") or self.tls.get("pooled"))
+
+
+def probe_rows(probe: dict[str, Any] | None) -> list[ConnectRow]:
+    """The local probe, then (when measured) the same over the simulated link."""
+    if not probe:
+        return []
+    sections = [("harness probe", probe, False)]
+    if probe.get("remote"):
+        sections.append((f"harness probe, {probe['remote']['rtt_ms']:g} ms RTT link", probe["remote"], True))
+    rows = []
+    for label, section, remote in sections:
+        modes = {mode: {"connect_p50_ms": section[mode]["connect"]["p50"],
+                        "connect_p95_ms": section[mode]["connect"]["p95"],
+                        "query_p50_ms": section[mode]["steps"]["query"]["p50"]} for mode in ("plain", "tls")}
+        rows.append(ConnectRow(label, modes["plain"], modes["tls"], section["tls"]["steps"], remote, probe=True))
+    return rows
+
+
+def connect_rows(run: dict[str, Any]) -> list[ConnectRow]:
+    """The probe's rows, then each driver's (sorted by example id)."""
+    lifecycle = run.get("lifecycle") or {}
+    drivers = driver_figures(run.get("examples", [])) or lifecycle.get("drivers") or {}
+    return probe_rows(lifecycle.get("probe")) + [
+        ConnectRow(example_id, modes.get("plain", {}), modes.get("tls", {}), {})
+        for example_id, modes in sorted(drivers.items())]

@@ -1,56 +1,16 @@
 """The seam between the spec and the checks: a `ScenarioCheck` per scenario name, looked up in a
-registry. A check acts at the example's checkpoints and then judges its `data` and the server's
-record of the case, collecting every problem instead of stopping at the first."""
+registry. A check acts at the example's checkpoints through the case's controls and then judges
+its `data` and the server's record of the case (harness.case.context), collecting every problem
+instead of stopping at the first."""
 
 from __future__ import annotations
 
 import difflib
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, Callable, ClassVar
 
-import psycopg
-
-from harness.janitor import CaseDatabase, Janitor
-from harness.manifest import Example
-from harness.observe import ActivityTimeline, LogRecord
-from harness.process import ProcessRun
-from harness.server.base import PostgresServer
-from harness.spec import Spec, Scenario
-
-
-@dataclass
-class CaseContext:
-    example: Example
-    scenario: Scenario
-    spec: Spec
-    db: CaseDatabase
-    server: PostgresServer
-    janitor: Janitor
-    admin_conninfo: str          # superuser, postgres database
-    params: dict[str, Any]
-    server_time_before: datetime | None = None
-    server_time_after: datetime | None = None
-    log: list[LogRecord] = field(default_factory=list)
-    timeline: ActivityTimeline = field(default_factory=ActivityTimeline)
-    backends_left: int = 0
-    process: ProcessRun | None = None
-
-    @property
-    def case_conninfo(self) -> str:
-        """Superuser connection to the case's own database, for server-side checks."""
-        return self.server.admin_conninfo(self.db.dbname)
-
-    def query_case_db(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
-        with psycopg.connect(self.case_conninfo, autocommit=True) as conn:
-            return conn.execute(sql, params or []).fetchall()
-
-    def my_log(self) -> list[LogRecord]:
-        return [r for r in self.log if r.dbname == self.db.dbname or r.user == self.db.role]
-
-    def connections_authorized(self) -> list[LogRecord]:
-        return [r for r in self.my_log() if r.message.startswith("connection authorized")]
+from harness.case.context import CaseContext
 
 
 @dataclass
@@ -99,13 +59,14 @@ class ScenarioCheck:
         self.expect = ctx.scenario.expect
 
     def prepare(self) -> None:
-        """Before the example starts (e.g. a connection limit for the role)."""
+        """Before the example starts (e.g. a connection limit for the role, through ctx.controls)."""
 
     def on_checkpoint(self, name: str) -> None:
         raise RuntimeError(f"scenario {self.name} has no checkpoint {name!r}")
 
     def finish(self) -> None:
-        """After the example exited, before the case database is dropped."""
+        """After the judgement, before the case database is dropped (the controls' actions are
+        undone by the harness itself)."""
 
     def verify(self, data: dict[str, Any], verdict: Verdict) -> None:
         raise NotImplementedError

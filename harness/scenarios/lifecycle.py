@@ -11,8 +11,6 @@ import re
 from datetime import timezone
 from typing import Any
 
-import psycopg
-
 from harness.observe import LogRecord
 from harness.scenarios.base import ScenarioCheck, Verdict, scenario
 from harness.stats import percentile
@@ -75,11 +73,7 @@ class TlsVerifyFull(ScenarioCheck):
     def on_checkpoint(self, name: str) -> None:
         if name != "connected":
             super().on_checkpoint(name)
-        with psycopg.connect(self.ctx.admin_conninfo, autocommit=True) as conn:
-            rows = conn.execute(
-                "SELECT a.pid, s.ssl, s.version, s.cipher FROM pg_stat_activity a JOIN pg_stat_ssl s USING (pid) "
-                "WHERE a.datname = %s AND a.backend_type = 'client backend'", [self.ctx.db.dbname]).fetchall()
-        self.seen = [{"pid": r[0], "ssl": r[1], "version": r[2], "cipher": r[3]} for r in rows]
+        self.seen = self.ctx.controls.tls_backends()
 
     def verify(self, data: dict[str, Any], verdict: Verdict) -> None:
         if not verdict.require(bool(self.seen), "no backend of the example was open at checkpoint 'connected' "
@@ -143,10 +137,7 @@ class RefusedLogin(ScenarioCheck):
 @scenario("plaintext_refused")
 class PlaintextRefused(RefusedLogin):
     def prepare(self) -> None:
-        self.ctx.janitor.set_hostssl_only(self.ctx.db.role, True)
-
-    def finish(self) -> None:
-        self.ctx.janitor.set_hostssl_only(self.ctx.db.role, False)
+        self.ctx.controls.force_hostssl(True)
 
 
 @scenario("auth_wrong_password")
@@ -190,7 +181,7 @@ def _durations(data: dict[str, Any], key: str, count: int, verdict: Verdict) -> 
     return [float(v) for v in values]
 
 
-def server_auth_ms(log: list[LogRecord], authorized: list[LogRecord]) -> list[float]:
+def server_auth_ms(log: tuple[LogRecord, ...], authorized: list[LogRecord]) -> list[float]:
     """Per connection, the server's time from `connection received` to `connection authorized`
     (TLS handshake, SCRAM and backend start, as the server sees them)."""
     received = {r.pid: r.timestamp for r in log if r.message.startswith("connection received")}

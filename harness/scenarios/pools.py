@@ -7,7 +7,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from harness.observe import backends_of, terminate_backends, wait_backends_gone
 from harness.scenarios.base import ScenarioCheck, Verdict, scenario
 
 
@@ -106,10 +105,10 @@ class PoolRelease(PoolCheck):
 
     def on_checkpoint(self, name: str) -> None:
         if name == "after_work":
-            self.after_work = backends_of(self.ctx.admin_conninfo, self.ctx.db.dbname)
+            self.after_work = self.ctx.controls.backends()
         elif name == "after_close":
             within = float(self.expect["closed_within_seconds"])
-            reached, seconds, left = wait_backends_gone(self.ctx.admin_conninfo, self.ctx.db.dbname, within + 1.0)
+            reached, seconds, left = self.ctx.controls.wait_backends_gone(within + 1.0)
             self.close_seconds = seconds if reached else None
             self.left_after_close = left
         else:
@@ -170,9 +169,8 @@ class PoolIdleTimeout(PoolCheck):
     def on_checkpoint(self, name: str) -> None:
         if name != "after_burst":
             super().on_checkpoint(name)
-        self.open_after_burst = len(backends_of(self.ctx.admin_conninfo, self.ctx.db.dbname))
-        reached, seconds, left = wait_backends_gone(self.ctx.admin_conninfo, self.ctx.db.dbname,
-                                                    self.WATCH_LIMIT_SECONDS, floor=self.min_idle)
+        self.open_after_burst = len(self.ctx.controls.backends())
+        reached, seconds, left = self.ctx.controls.wait_backends_gone(self.WATCH_LIMIT_SECONDS, floor=self.min_idle)
         self.idle_close_seconds = seconds if reached else None
         self.left = left
 
@@ -204,7 +202,7 @@ class Recovery(PoolCheck):
     def on_checkpoint(self, name: str) -> None:
         if name != "between_bursts":
             super().on_checkpoint(name)
-        self.pids_before = {pid for pid, _ in backends_of(self.ctx.admin_conninfo, self.ctx.db.dbname)}
+        self.pids_before = {pid for pid, _ in self.ctx.controls.backends()}
         self.killed = self.fault()
         time.sleep(float(self.expect.get("settle_seconds", 1.0)))
 
@@ -223,8 +221,8 @@ class Recovery(PoolCheck):
 @scenario("pool_recovery_terminate")
 class RecoveryTerminate(Recovery):
     def fault(self) -> int:
-        killed = terminate_backends(self.ctx.admin_conninfo, self.ctx.db.dbname)
-        wait_backends_gone(self.ctx.admin_conninfo, self.ctx.db.dbname, 5.0)
+        killed = self.ctx.controls.terminate_backends()
+        self.ctx.controls.wait_backends_gone(5.0)
         return killed
 
 
@@ -234,17 +232,14 @@ class RecoveryRestart(Recovery):
 
     def fault(self) -> int:
         count = len(self.pids_before)
-        self.ctx.server.restart()
+        self.ctx.controls.restart_server()
         return count
 
 
 @scenario("no_pool_exhaustion")
 class NoPoolExhaustion(PoolCheck):
     def prepare(self) -> None:
-        self.ctx.janitor.set_connection_limit(self.ctx.db.role, int(self.ctx.params["connection_limit"]))
-
-    def finish(self) -> None:
-        self.ctx.janitor.set_connection_limit(self.ctx.db.role, None)
+        self.ctx.controls.set_connection_limit(int(self.ctx.params["connection_limit"]))
 
     def judge(self, data: dict[str, Any], verdict: Verdict, peak: int, opened: int) -> None:
         requests = int(self.ctx.params["requests"])

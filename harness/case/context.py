@@ -1,0 +1,109 @@
+"""What a check sees of its case: a read-only record of what was observed, plus the small
+controls interface for the actions a scenario takes on the server. Checks never hold a
+connection string, a server or the janitor, so they can be tested with a fake (tests/fakes.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+from harness.observe import ActivityTimeline, LogRecord
+
+if TYPE_CHECKING:
+    from harness.janitor import CaseDatabase
+    from harness.manifest import Example
+    from harness.process import ProcessRun
+    from harness.spec import Scenario, Spec
+
+
+class CaseControls(Protocol):
+    """The case's hold on the server, limited to its own role and database.
+
+    Actions (undone by the harness when the case ends): a connection limit for the role, the
+    hostssl-only group, a server restart, terminating the case's backends. Looks: the case
+    database's client backends (now, or until they are gone), their TLS state, and a query in the
+    case database as the superuser."""
+
+    def set_connection_limit(self, limit: int | None) -> None: ...
+
+    def force_hostssl(self, on: bool) -> None: ...
+
+    def restart_server(self) -> None: ...
+
+    def terminate_backends(self) -> int:
+        """Terminates every backend of the case database; returns how many."""
+
+    def backends(self) -> list[tuple[int, str]]:
+        """(pid, state) of each client backend of the case database."""
+
+    def wait_backends_gone(self, within: float, floor: int = 0) -> tuple[bool, float, int]:
+        """Polls until at most `floor` backends remain: (reached, seconds taken, count left)."""
+
+    def tls_backends(self) -> list[dict[str, Any]]:
+        """pg_stat_ssl of each client backend of the case database: pid, ssl, version, cipher."""
+
+    def query(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]: ...
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What the harness recorded around the example's process."""
+
+    process: "ProcessRun | None" = None
+    log: tuple[LogRecord, ...] = ()
+    timeline: ActivityTimeline = field(default_factory=ActivityTimeline)
+    backends_left: int = 0
+    server_time_before: datetime | None = None
+    server_time_after: datetime | None = None
+
+
+@dataclass(frozen=True)
+class CaseContext:
+    example: "Example"
+    scenario: "Scenario"
+    spec: "Spec"
+    db: "CaseDatabase"
+    controls: CaseControls
+    observation: Observation = field(default_factory=Observation)
+
+    def observed(self, observation: Observation) -> "CaseContext":
+        """The same case once the process has ended and the server's record is read."""
+        return replace(self, observation=observation)
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return self.scenario.params
+
+    @property
+    def process(self) -> "ProcessRun | None":
+        return self.observation.process
+
+    @property
+    def log(self) -> tuple[LogRecord, ...]:
+        return self.observation.log
+
+    @property
+    def timeline(self) -> ActivityTimeline:
+        return self.observation.timeline
+
+    @property
+    def backends_left(self) -> int:
+        return self.observation.backends_left
+
+    @property
+    def server_time_before(self) -> datetime | None:
+        return self.observation.server_time_before
+
+    @property
+    def server_time_after(self) -> datetime | None:
+        return self.observation.server_time_after
+
+    def query_case_db(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+        return self.controls.query(sql, params)
+
+    def my_log(self) -> list[LogRecord]:
+        return [r for r in self.log if r.dbname == self.db.dbname or r.user == self.db.role]
+
+    def connections_authorized(self) -> list[LogRecord]:
+        return [r for r in self.my_log() if r.message.startswith("connection authorized")]

@@ -1,0 +1,64 @@
+"""Judgement: the one place where a case's Outcome is decided. Every path of a case (not
+applicable, not declared, toolchain missing, build failed, ran and verified) ends as a Finding,
+and judge() turns it, with the example's known-failure list, into a ScenarioResult. Nothing after
+it changes an outcome: the runner, the CLI, the pytest plugin and the reports only read it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.manifest import Example
+from harness.outcome import Failure, Outcome, ScenarioResult
+
+OUTPUT_TAIL_CHARS = 8000
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What a case found, before judgement. `problems` empty: it did what the spec asks."""
+
+    scenario: str
+    problems: tuple[str, ...] = ()
+    not_applicable: str | None = None   # the manifest's reason: the case does not apply
+    undeclared: str | None = None       # why it was skipped: the manifest does not declare it
+    diff: str = ""
+    observed: Mapping[str, Any] = field(default_factory=dict)
+    stdout: str = ""
+    stderr: str = ""
+    stderr_tail: str = ""
+    server_view: str = ""
+    reproduce: str = ""
+    seconds: float = 0.0
+
+
+def judge(example: Example, finding: Finding, *, prune_known_failures: bool = False) -> ScenarioResult:
+    """The Outcome of one case. `prune_known_failures` (--update-known-failures): a listed known
+    failure that passed is simply passed, since its entry is being removed."""
+    name = finding.scenario
+    if finding.not_applicable is not None:
+        return ScenarioResult(name, Outcome.NOT_APPLICABLE, message=finding.not_applicable)
+    if finding.undeclared is not None:
+        return ScenarioResult(name, Outcome.SKIPPED, message=finding.undeclared)
+    result = ScenarioResult(name, Outcome.PASSED, seconds=finding.seconds, observed=dict(finding.observed),
+                            stdout=finding.stdout[-OUTPUT_TAIL_CHARS:], stderr=finding.stderr[-OUTPUT_TAIL_CHARS:])
+    if finding.problems:
+        summary = finding.problems[0]
+        result.outcome, result.message = Outcome.FAILED, summary
+        result.failure = Failure(summary=summary, problems=list(finding.problems[1:]), diff=finding.diff,
+                                 stderr_tail=finding.stderr_tail, server_view=finding.server_view,
+                                 reproduce=finding.reproduce)
+    known = example.known_failures.get(name)
+    if known is None:
+        return result
+    if result.outcome is Outcome.FAILED:
+        result.outcome = Outcome.XFAILED
+        result.message = f"known failure: {known.reason} {known.link}".strip() + f" | {result.message}"
+    elif prune_known_failures:
+        result.message = "passed (removed from known_failures)"
+    else:
+        result.outcome = Outcome.XPASSED
+        result.message = (f"listed as a known failure ({known.reason}) but it passed: remove it from "
+                          f"known_failures in {example.manifest} (or run with --update-known-failures)")
+    return result

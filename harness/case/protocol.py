@@ -1,0 +1,69 @@
+"""How the example ran and spoke: its exit, its stdout (one JSON result line for the scenario)
+and whether the server saw it at all. These problems come before its data is judged."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harness.case.context import CaseContext
+from harness.process import ProcessRun
+from harness.scenarios.base import ScenarioCheck, Verdict
+from harness.spec import Scenario
+
+
+def protocol_problems(run: ProcessRun, scenario: Scenario, check: ScenarioCheck, verdict: Verdict,
+                      timeout: float) -> dict[str, Any] | None:
+    """Problems with how the example ran and spoke; returns the result's data when there is one."""
+    if run.start_error:
+        verdict.fail(run.start_error + " (check run.command in example.yaml)")
+        return None
+    if run.timed_out:
+        hint = getattr(check, "timeout_hint", "")
+        verdict.fail(f"timed out after {timeout:.0f} s; its process group was killed"
+                     + (f": {hint}" if hint else ""))
+    if run.checkpoint_error:
+        verdict.fail(run.checkpoint_error)
+    if run.exit_code not in (0, None) and not run.timed_out:
+        verdict.fail(f"exited with code {run.exit_code}" + (" (crashed: killed by a signal)" if run.exit_code < 0 else ""))
+    if run.bad_lines:
+        verdict.fail(f"printed {len(run.bad_lines)} line(s) on stdout that are not JSON objects, first: "
+                     f"{run.bad_lines[0][:120]!r} (human output belongs on stderr)")
+    if run.partial_line.strip():
+        verdict.fail(f"stdout ended in half a line: {run.partial_line[:120]!r} (end each line with a newline)")
+    if run.stdout_truncated:
+        verdict.fail("flooded stdout: output beyond 1 MiB was discarded")
+    results = run.results
+    if not results:
+        if not run.timed_out and not run.stdout.strip():
+            verdict.fail("printed nothing on stdout" + (" (it wrote only to stderr)" if run.stderr.strip() else ""))
+        elif not run.timed_out:
+            verdict.fail('printed no {"type": "result", ...} line')
+        return None
+    if len(results) > 1:
+        verdict.fail(f"printed {len(results)} result lines; exactly one is expected")
+    result = results[-1]
+    if result.get("scenario") != scenario.name:
+        verdict.fail(f"the result is for scenario {result.get('scenario')!r}, expected {scenario.name!r}")
+    data = result.get("data")
+    if not isinstance(data, dict):
+        verdict.fail(f"the result's data must be an object, got {data!r:.80}")
+        return None
+    return data
+
+
+def verify(check: ScenarioCheck, ctx: CaseContext, timeout: float) -> Verdict:
+    """The whole verdict of a case that ran: its protocol, the check's judgement of its data, and
+    that its output came from the server (an authorized session of its role)."""
+    assert ctx.process is not None
+    verdict = Verdict()
+    data = protocol_problems(ctx.process, ctx.scenario, check, verdict, timeout)
+    if data is not None:
+        try:
+            check.verify(data, verdict)
+        except Exception as exc:  # noqa: BLE001 - a malformed result must not crash the run
+            verdict.fail(f"the result's data could not be checked: {type(exc).__name__}: {exc}")
+    if check.expects_session and not ctx.connections_authorized():
+        verdict.fail("the server saw no connection from this example's role: the output did not come from the server")
+    verdict.observed.setdefault("connections_opened", len(ctx.connections_authorized()))
+    verdict.observed["process_seconds"] = round(ctx.process.elapsed, 3)
+    return verdict
