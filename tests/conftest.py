@@ -14,9 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.paths import ProjectPaths
-from harness.session import HarnessSession, RunOptions
-from tests.support import BAD_EXAMPLES, SPEC, BadRun, process_alive
+from harness.session import HarnessSession
+from tests.support import BAD_EXAMPLES, BadRun, config_for, process_alive
 
 # The harness passes its own environment on to the examples, minus PG*, HARNESS_* and DATABASE_URL.
 os.environ["BAD_EXAMPLE_PYTHON"] = sys.executable
@@ -28,8 +27,7 @@ def bad(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BadRun]:
     state = work / "state"
     state.mkdir()
     os.environ["BAD_EXAMPLE_STATE"] = str(state)
-    paths = ProjectPaths(examples=BAD_EXAMPLES, spec=SPEC, cache=work / "cache", reports=work / "reports")
-    session = HarnessSession(RunOptions(), paths)
+    session = HarnessSession(config_for(BAD_EXAMPLES, work))
     try:
         session.start()
         yield BadRun(session, state)

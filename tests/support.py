@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 
+from harness.case.pipeline import run_case
+from harness.config import Config, ProjectPaths, build_config
 from harness.manifest import Example
 from harness.outcome import ScenarioResult
 from harness.session import HarnessSession
@@ -13,6 +16,12 @@ from harness.session import HarnessSession
 REPO = Path(__file__).resolve().parent.parent
 SPEC = REPO / "spec"
 BAD_EXAMPLES = Path(__file__).resolve().parent / "bad_examples"
+
+
+def config_for(examples: Path, work: Path, backend: str = "native") -> Config:
+    """The configuration of a test's own run: its examples, the real spec, its own cache and reports."""
+    paths = ProjectPaths(examples=examples, spec=SPEC, cache=work / "cache", reports=work / "reports")
+    return replace(build_config({"backend": backend}), paths=paths)
 
 
 def process_alive(pid: int) -> bool:
@@ -49,11 +58,11 @@ class BadRun:
         for example in self.session.examples:
             if example.id == example_id:
                 return example
-        errors = "\n".join(e.render() for e in self.session.discovery.errors)
+        errors = "\n".join(e.render() for e in self.session.catalog.discovery.errors)
         raise AssertionError(f"{example_id} is not among the discovered examples\n{errors}")
 
     def case(self, example_id: str, scenario: str) -> ScenarioResult:
-        return self.session.run_case(self.example(example_id), scenario)
+        return run_case(self.session, self.example(example_id), scenario)
 
 
 def problems_of(result: ScenarioResult) -> list[str]:

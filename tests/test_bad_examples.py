@@ -13,7 +13,7 @@ from tests.support import BadRun, dies_within, problems_of
 
 
 def test_the_wrong_examples_have_valid_manifests(bad: BadRun) -> None:
-    assert [e.render() for e in bad.session.discovery.errors] == []
+    assert [e.render() for e in bad.session.catalog.discovery.errors] == []
     ids = {e.id for e in bad.session.examples}
     assert {"good/reference", "bad/wrong-output", "bad/crash", "bad/hang", "bad/pool-leak"} <= ids
 

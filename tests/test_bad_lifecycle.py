@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from harness.outcome import Outcome
+from harness.runner import lifecycle_probe
 from tests.support import BadRun, problems_of
 
 LIFECYCLE = ["tls_verify_full", "tls_wrong_ca", "plaintext_refused", "auth_wrong_password", "connect_latency",
@@ -76,7 +77,7 @@ def test_latency_measured_without_tls_under_the_tls_scenario_is_caught(bad: BadR
 @pytest.fixture(scope="module")
 def probe(bad: BadRun) -> dict[str, Any]:
     """One probe (local and over the simulated link) for the tests that read it."""
-    return bad.session.lifecycle_probe(samples=5)
+    return lifecycle_probe(bad.session, samples=5)
 
 
 def test_the_probe_times_every_step_with_scram_and_verified_tls(probe: dict[str, Any]) -> None:
@@ -107,7 +108,7 @@ def test_over_the_simulated_link_every_round_trip_costs_the_rtt(bad: BadRun, pro
     """At least: the SSLRequest, the TLS 1.3 handshake, and SCRAM's three exchanges are round trips."""
     remote = probe["remote"]
     rtt = remote["rtt_ms"]
-    assert rtt == bad.session.options.remote_rtt_ms > 0
+    assert rtt == bad.session.config.remote_rtt_ms > 0
     assert remote["tls"]["steps"]["tls"]["min"] >= 2 * rtt
     assert remote["plain"]["steps"]["auth"]["min"] >= 3 * rtt
     assert remote["plain"]["steps"]["query"]["min"] >= rtt

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 from pathlib import Path
 
@@ -45,7 +46,7 @@ def builds(example: Example) -> int:
 
 @pytest.fixture()
 def cache(tmp_path: Path) -> BuildCache:
-    return BuildCache(tmp_path / "cache")
+    return BuildCache(tmp_path / "cache", os.environ)
 
 
 def test_an_unchanged_example_is_built_once(tmp_path: Path, cache: BuildCache) -> None:

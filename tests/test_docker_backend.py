@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
+from harness.case.pipeline import run_case
 from harness.outcome import Outcome
-from harness.paths import ProjectPaths
 from harness.runner import run_matrix
 from harness.server.container import ROLE_LABEL, RUN_LABEL, engine_problem
-from harness.session import HarnessSession, RunOptions
-from tests.support import REPO, SPEC
+from harness.session import HarnessSession
+from tests.support import REPO, config_for
 
 SKIP_ENV = "HARNESS_SKIP_DOCKER_TESTS"
 
@@ -49,15 +49,14 @@ def labelled(run_id: str, *extra: str) -> tuple[list[str], list[str]]:
 
 
 def session_for(examples: Path, tmp_path: Path) -> HarnessSession:
-    paths = ProjectPaths(examples=examples, spec=SPEC, cache=tmp_path / "cache", reports=tmp_path / "reports")
-    return HarnessSession(RunOptions(backend="docker"), paths)
+    return HarnessSession(config_for(examples, tmp_path, backend="docker"))
 
 
 def example_of(session: HarnessSession, example_id: str):  # noqa: ANN201 - harness.manifest.Example
     for example in session.examples:
         if example.id == example_id:
             return example
-    raise AssertionError(f"{example_id} not discovered: {[e.render() for e in session.discovery.errors]}")
+    raise AssertionError(f"{example_id} not discovered: {[e.render() for e in session.catalog.discovery.errors]}")
 
 
 @pytest.fixture
@@ -128,7 +127,7 @@ def test_a_timed_out_case_leaves_no_container(hanging_example: Path, tmp_path: P
     session = session_for(hanging_example, tmp_path)
     example = example_of(session, "dockertest/hang")
     try:
-        result = session.run_case(example, "connect_now")
+        result = run_case(session, example, "connect_now")
         assert result.outcome is Outcome.FAILED
         assert "timed out after 3 s" in result.message, result.message
         # Right after the case, before the session closes: its container is gone already.

@@ -12,7 +12,7 @@ EXAMPLES = ("good/reference", "bad/pool-unbounded", "bad/wrong-output")
 
 
 def _verdicts(bad: BadRun, jobs: int) -> dict[str, tuple[str, object]]:
-    plan = planned_cases(bad.session, Selection(examples=EXAMPLES))
+    plan = planned_cases(bad.session.catalog, Selection(examples=EXAMPLES))
     run = run_matrix(bad.session, plan, jobs=jobs)
     assert not run.errors, run.errors
     return {f"{e.id}::{s.name}": (s.outcome.value, s.observed.get("peak_open")) for e in run.examples

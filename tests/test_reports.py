@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import sys
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +23,9 @@ from junitparser import JUnitXml, Skipped
 from lxml import etree
 
 from harness.outcome import ExampleResult, Failure, Outcome, RunResult, ScenarioResult
-from harness.paths import ProjectPaths
+from harness.config import build_config
 from harness.reporting import write_reports
+from harness.reporting.__main__ import main as reporting_main
 from harness.reporting.__main__ import markdown, merge
 from tests.support import REPO
 
@@ -34,6 +36,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 DIFF = "--- expected\n+++ actual\n@@ -1 +1 @@\n-{\"id\": 1, \"name\": \"ada\"}\n+{\"id\": 1, \"name\": \"Ada\"}"
+STARTED = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
 TIMELINE = [[0.008, 0], [0.67, 1], [0.83, 2], [0.885, 3], [0.938, 4], [1.2, 4], [1.776, 0]]
 
 
@@ -62,9 +65,11 @@ def synthetic_run() -> dict[str, Any]:
                        observed={"distinct_pids": 2, "timeline": [[0.0, 0], [0.5, 2], [0.9, 0]]}),
         ScenarioResult("pool_idle_timeout", Outcome.NOT_APPLICABLE, message="pg Pool closes idle clients itself"),
         ScenarioResult("connect_latency", Outcome.PASSED, 0.9,
-                       observed={"connect_p50_ms": 7.8, "connect_p95_ms": 11.3, "query_p50_ms": 0.21, "pooled": True}),
+                       observed={"connect_p50_ms": 7.8, "connect_p95_ms": 11.3, "query_p50_ms": 0.21, "pooled": True,
+                                 "tls": False}),
         ScenarioResult("connect_latency_tls", Outcome.PASSED, 1.1,
-                       observed={"connect_p50_ms": 12.4, "connect_p95_ms": 19.0, "query_p50_ms": 0.25, "pooled": True}),
+                       observed={"connect_p50_ms": 12.4, "connect_p95_ms": 19.0, "query_p50_ms": 0.25, "pooled": True,
+                                 "tls": True}),
     ]
     pool.settle()
     client = ExampleResult("python/psycopg2", "python", "psycopg2-binary 2.9.13", build_seconds=0.1, build_cached=True)
@@ -78,7 +83,8 @@ def synthetic_run() -> dict[str, Any]:
         ScenarioResult("pool_idle_timeout", Outcome.NOT_APPLICABLE, message="the psycopg2 sample has no pool"),
     ]
     client.settle()
-    run = RunResult(backend="native", postgres="15.18", examples=[pool, client], seconds=7.5, lifecycle_probe=PROBE)
+    run = RunResult(backend="native", postgres="15.18", examples=[pool, client], lifecycle_probe=PROBE,
+                    started=STARTED, finished=STARTED + timedelta(seconds=7.5))
     return run.to_json()
 
 
@@ -255,6 +261,32 @@ def test_markdown_summary_and_merge() -> None:
     assert "conformance: 2 failing" in text
 
 
+def test_the_header_shows_the_runs_real_duration_and_date(reports: Path) -> None:
+    html = (reports / "index.html").read_text(encoding="utf-8")
+    assert "date <b>2026-03-01 12:00 UTC</b>" in html
+    assert "duration <b>7.5 s</b>" in html
+
+
+def test_the_pages_merge_keeps_the_lifecycle_section_and_the_run_times(tmp_path: Path) -> None:
+    """ci/gh-pages.sh merges one results.json per CI job into the published site."""
+    first, second = synthetic_run(), passing_run()
+    second["started"], second["finished"] = "2026-03-01T12:30:00+00:00", "2026-03-01T12:31:00+00:00"
+    files = []
+    for number, run in enumerate((first, second)):
+        path = tmp_path / f"job{number}" / "results.json"
+        path.parent.mkdir()
+        path.write_text(json.dumps(run), encoding="utf-8")
+        files.append(str(path))
+    assert reporting_main(["merge", *files, "--out", str(tmp_path / "site")]) == 0
+    merged = json.loads((tmp_path / "site" / "results.json").read_text(encoding="utf-8"))
+    assert merged["lifecycle"]["probe"] == PROBE
+    assert merged["lifecycle"]["drivers"]["node/pg-pool"]["tls"]["connect_p50_ms"] == 12.4
+    assert (merged["started"], merged["finished"]) == (first["started"], second["finished"])
+    html = (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
+    assert 'id="lifecycle"' in html and "<td>harness probe</td><td>5.90</td>" in html
+    assert "date <b>2026-03-01 12:31 UTC</b>" in html
+
+
 # -- the page in a real browser ------------------------------------------------------------------
 
 def browser_or_fail() -> Any:
@@ -333,12 +365,12 @@ def test_real_run_report_in_headless_chromium(tmp_path: Path) -> None:
     """The page of a real run (the C++ example: seconds), checked in the browser; the screenshot
     goes to reports/screenshot.png for people to look at."""
     out = tmp_path / "reports" / "results.json"
-    env = dict(os.environ, HARNESS_CACHE=str(ProjectPaths.default().cache))
+    env = dict(os.environ, HARNESS_CACHE=str(build_config().paths.cache))
     proc = subprocess.run([sys.executable, "-m", "harness", "run", "--example", "cpp/libpqxx", "--out", str(out)],
                           cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     index = out.parent / "index.html"
-    screenshot = ProjectPaths.default().reports / "screenshot.png"
+    screenshot = build_config().paths.reports / "screenshot.png"
     screenshot.parent.mkdir(parents=True, exist_ok=True)
     shown = render(index, screenshot)
     assert shown["problems"] == []

@@ -24,8 +24,8 @@ EXAMPLES = [example(i) for i in ("node/pg-client", "node/pg-pool", "java/hikaric
 
 
 def plan(selection: Selection) -> dict[str, list[str]]:
-    session = SimpleNamespace(examples=EXAMPLES, spec=SimpleNamespace(names=SCENARIOS))
-    return {ex.id: names for ex, names in planned_cases(session, selection)}  # type: ignore[arg-type]
+    catalog = SimpleNamespace(examples=EXAMPLES, spec=SimpleNamespace(names=SCENARIOS))
+    return {ex.id: names for ex, names in planned_cases(catalog, selection)}  # type: ignore[arg-type]
 
 
 def test_no_filter_selects_everything() -> None:

@@ -9,16 +9,15 @@ from pathlib import Path
 
 import pytest
 
+from harness.case.pipeline import run_case
 from harness.errors import ServerDied
-from harness.paths import ProjectPaths
 from harness.runner import Selection, planned_cases, run_matrix
-from harness.session import HarnessSession, RunOptions
-from tests.support import BAD_EXAMPLES, SPEC, dies_within
+from harness.session import HarnessSession
+from tests.support import BAD_EXAMPLES, config_for, dies_within
 
 
 def _session(tmp_path: Path) -> HarnessSession:
-    paths = ProjectPaths(examples=BAD_EXAMPLES, spec=SPEC, cache=tmp_path / "cache", reports=tmp_path / "reports")
-    return HarnessSession(RunOptions(), paths)
+    return HarnessSession(config_for(BAD_EXAMPLES, tmp_path))
 
 
 def _kill_server(session: HarnessSession) -> None:
@@ -34,11 +33,11 @@ def test_a_dead_server_is_one_run_level_error(tmp_path: Path) -> None:
     session = _session(tmp_path)
     with session:
         example = next(e for e in session.examples if e.id == "good/reference")
-        assert session.run_case(example, "connect_now").outcome.value == "passed"
+        assert run_case(session, example, "connect_now").outcome.value == "passed"
         root = session.server.root  # type: ignore[union-attr]
         _kill_server(session)
         with pytest.raises(ServerDied, match="the PostgreSQL server stopped during the run"):
-            session.run_case(example, "select_rows")
+            run_case(session, example, "select_rows")
     assert root is not None and not root.exists()
 
 
@@ -46,7 +45,7 @@ def test_the_runner_stops_at_the_first_sign_and_says_why(tmp_path: Path) -> None
     session = _session(tmp_path)
     with session:
         _kill_server(session)
-        plan = planned_cases(session, Selection(examples=("good/reference",)))
+        plan = planned_cases(session.catalog, Selection(examples=("good/reference",)))
         run = run_matrix(session, plan)
     assert len(run.errors) == 1, run.errors
     assert "good/reference::connect_now" in run.errors[0]

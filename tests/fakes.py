@@ -1,0 +1,106 @@
+"""A fake of the case's controls and a builder of observed cases, so that the checks of
+harness/scenarios can be tested without PostgreSQL (tests/test_checks.py). The real controls
+(harness.case.controls) are exercised by the wrong examples in tests/bad_examples."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from harness.case.context import CaseContext, Observation
+from harness.janitor import CaseDatabase
+from harness.manifest import Example
+from harness.observe import ActivitySample, ActivityTimeline, LogRecord
+from harness.process import ProcessRun
+from harness.scenarios import REGISTRY, ScenarioCheck, Verdict
+from harness.spec import load_spec
+from tests.support import SPEC
+
+SPEC_LOADED = load_spec(SPEC)
+ROLE, DBNAME = "ex_fake_example", "db_fake_example_case"
+T0 = datetime(2026, 3, 1, 12, 0, 0)  # naive, as the server's JSON log gives it (UTC)
+T0_UTC = T0.replace(tzinfo=timezone.utc)
+
+
+@dataclass
+class FakeControls:
+    """Records every action; answers every look from what the test put in."""
+
+    backends_now: list[tuple[int, str]] = field(default_factory=list)
+    tls_now: list[dict[str, Any]] = field(default_factory=list)
+    rows: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)  # SQL substring -> rows
+    gone: tuple[bool, float, int] = (True, 0.1, 0)
+    actions: list[tuple[str, Any]] = field(default_factory=list)
+
+    def set_connection_limit(self, limit: int | None) -> None:
+        self.actions.append(("connection_limit", limit))
+
+    def force_hostssl(self, on: bool) -> None:
+        self.actions.append(("hostssl", on))
+
+    def restart_server(self) -> None:
+        self.actions.append(("restart", None))
+
+    def terminate_backends(self) -> int:
+        self.actions.append(("terminate", len(self.backends_now)))
+        return len(self.backends_now)
+
+    def backends(self) -> list[tuple[int, str]]:
+        return list(self.backends_now)
+
+    def wait_backends_gone(self, within: float, floor: int = 0) -> tuple[bool, float, int]:
+        self.actions.append(("wait_gone", within))
+        return self.gone
+
+    def tls_backends(self) -> list[dict[str, Any]]:
+        return list(self.tls_now)
+
+    def query(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+        for part, rows in self.rows.items():
+            if part in sql:
+                return rows
+        raise AssertionError(f"the fake has no rows for {sql!r}")
+
+
+def record(seconds: float, message: str, *, pid: int = 100, severity: str = "LOG", state: str = "00000",
+           user: str = ROLE, dbname: str = DBNAME) -> LogRecord:
+    return LogRecord(T0 + timedelta(seconds=seconds), user, dbname, pid, severity, message, state)
+
+
+def session_of(pid: int, opened: float, closed: float | None = None, tls: bool = False) -> list[LogRecord]:
+    """The log lines of one backend: received, authorized (over TLS or not), and its disconnection."""
+    ssl = " SSL enabled (protocol=TLSv1.3, cipher=TLS_AES_256_GCM_SHA384, bits=256)" if tls else ""
+    lines = [record(opened - 0.004, "connection received: host=127.0.0.1 port=5", pid=pid, user="", dbname=""),
+             record(opened, f"connection authorized: user={ROLE} database={DBNAME}{ssl}", pid=pid)]
+    if closed is not None:
+        lines.append(record(closed, "disconnection: session time: 0:00:00.1", pid=pid))
+    return lines
+
+
+def timeline(*counts: int, state: str = "active") -> ActivityTimeline:
+    return ActivityTimeline([ActivitySample(i * 0.025, n, {state: n} if n else {}) for i, n in enumerate(counts)])
+
+
+def example() -> Example:
+    return Example(id="fake/example", language="fake", title="t", driver_name="d", driver_version="1",
+                   folder=SPEC, manifest=SPEC / "example.yaml", run_command=("true",))
+
+
+def check_for(scenario: str, controls: FakeControls | None = None) -> ScenarioCheck:
+    ctx = CaseContext(example=example(), scenario=SPEC_LOADED.scenarios[scenario], spec=SPEC_LOADED,
+                      db=CaseDatabase(ROLE, "secret", DBNAME), controls=controls or FakeControls())
+    return REGISTRY[scenario](ctx)
+
+
+def verify(check: ScenarioCheck, data: dict[str, Any], *, log: list[LogRecord] = (),  # type: ignore[assignment]
+           activity: ActivityTimeline | None = None, backends_left: int = 0,
+           process: ProcessRun | None = None) -> Verdict:
+    """The check's verdict on `data`, once the case was observed as given."""
+    observation = Observation(process=process, log=tuple(log), timeline=activity or ActivityTimeline(),
+                              backends_left=backends_left, server_time_before=T0_UTC,
+                              server_time_after=T0_UTC + timedelta(seconds=1))
+    check.ctx = check.ctx.observed(observation)
+    verdict = Verdict()
+    check.verify(data, verdict)
+    return verdict
