@@ -49,6 +49,11 @@ class Failure:
             parts += ["", f"reproduce: {self.reproduce}"]
         return "\n".join(parts)
 
+    def parts(self) -> dict[str, Any]:
+        """The pieces apart, so that a report shows the diff as a diff without parsing render()."""
+        return {"summary": self.summary, "problems": self.problems, "diff": self.diff,
+                "stderr_tail": self.stderr_tail, "server_view": self.server_view}
+
 
 def _indent(text: str) -> str:
     return "\n".join("    " + line for line in text.rstrip().splitlines())
@@ -73,6 +78,7 @@ class ScenarioResult:
             "message": self.message,
             "observed": self.observed,
             "details": self.failure.render() if self.failure else "",
+            "failure": self.failure.parts() if self.failure and not self.failure.rendered else None,
             "reproduce": self.failure.reproduce if self.failure else "",
             "stdout": self.stdout,
             "stderr": self.stderr,
@@ -82,7 +88,12 @@ class ScenarioResult:
 def scenario_from_json(data: dict[str, Any]) -> ScenarioResult:
     """The inverse of ScenarioResult.to_json, for results that crossed a process boundary."""
     failure = None
-    if data.get("details"):
+    if data.get("failure"):
+        parts = data["failure"]
+        failure = Failure(summary=parts.get("summary", ""), problems=list(parts.get("problems") or []),
+                          diff=parts.get("diff", ""), stderr_tail=parts.get("stderr_tail", ""),
+                          server_view=parts.get("server_view", ""), reproduce=data.get("reproduce", ""))
+    elif data.get("details"):
         failure = Failure(summary=data.get("message", ""), reproduce=data.get("reproduce", ""), rendered=data["details"])
     return ScenarioResult(name=data["name"], outcome=Outcome(data["outcome"]), seconds=float(data.get("seconds", 0)),
                           message=data.get("message", ""), observed=dict(data.get("observed") or {}), failure=failure,

@@ -22,8 +22,8 @@ from harness.reporting.badges import svg
 from harness.reporting.charts import connect_chart, timeline_cases, timeline_chart, waterfall_chart
 from harness.reporting.html_style import CSS
 from harness.reporting.view import (BAD, FAILED, NOT_APPLICABLE, OUTCOMES, PASSED, SKIPPED, XFAILED, XPASSED,
-                                    case_anchor, connect_rows, example_anchor, example_standing, failed_cases, look,
-                                    matrix_rows, ms, outcome_counts, page_claims, run_standing)
+                                    Section, case_anchor, connect_rows, example_anchor, example_standing, failed_cases,
+                                    failure_sections, look, matrix_rows, ms, outcome_counts, page_claims, run_standing)
 
 INDEX = "index.html"
 
@@ -55,19 +55,12 @@ def _value(value: Any) -> tuple[str, str]:
     return (text if len(text) <= 72 else text[:70] + "…"), text
 
 
-def _details_pre(text: str) -> str:
-    """The rendered failure with diff lines marked (+ actual, - expected)."""
+def _section(section: Section) -> str:
+    """One piece of a failure; a diff's lines marked (+ actual, - expected)."""
     lines = []  # a marked line is a block span holding its own line feed, so it adds no blank line
-    for line in text.splitlines():
-        css = ""
-        if line.startswith(("+++", "---")) or line.startswith("@@"):
-            css = "hunk"
-        elif line.startswith("+"):
-            css = "add"
-        elif line.startswith("-"):
-            css = "del"
-        lines.append(f'<span class="{css}">{_e(line)}\n</span>' if css else _e(line) + "\n")
-    return '<pre class="block">' + "".join(lines).rstrip("\n") + "</pre>"
+    for kind, line in section.lines:
+        lines.append(f'<span class="{kind}">{_e(line)}\n</span>' if kind else _e(line) + "\n")
+    return f'<div class="label">{_e(section.label)}</div><pre class="block">' + "".join(lines).rstrip("\n") + "</pre>"
 
 
 def _header(run: dict[str, Any], generated: datetime) -> str:
@@ -154,11 +147,7 @@ def _failures(run: dict[str, Any]) -> str:
         parts = []
         if case.get("reproduce"):
             parts.append(f'<div class="label">reproduce</div><pre class="repro">{_e(case["reproduce"])}</pre>')
-        if case.get("details"):
-            parts.append('<div class="label">details: diff (- expected, + actual), stderr, server view</div>'
-                         + _details_pre(case["details"]))
-        elif case.get("message"):
-            parts.append(f'<div class="label">message</div>{_details_pre(case["message"])}')
+        parts += [_section(section) for section in failure_sections(case)]
         for stream in ("stdout", "stderr"):
             if case.get(stream):
                 parts.append(f'<details class="output"><summary>example {stream} '

@@ -188,6 +188,43 @@ def failed_cases(run: dict[str, Any], *, with_known: bool = False) -> list[tuple
     return [(e, s) for e in run.get("examples", []) for s in e.get("scenarios", []) if s.get("outcome") in kinds]
 
 
+@dataclass(frozen=True)
+class Section:
+    label: str
+    lines: list[tuple[str, str]]   # (kind, line); kind: "" or, in a diff, "add" / "del" / "hunk"
+
+
+def diff_lines(diff: str) -> list[tuple[str, str]]:
+    """A unified diff's lines with what each is: + actual, - expected, or a hunk header."""
+    kinds = []
+    for line in diff.splitlines():
+        kind = "hunk" if line.startswith(("+++", "---", "@@")) else "add" if line.startswith("+") \
+            else "del" if line.startswith("-") else ""
+        kinds.append((kind, line))
+    return kinds
+
+
+def _plain(text: str) -> list[tuple[str, str]]:
+    return [("", line) for line in text.rstrip().splitlines()]
+
+
+def failure_sections(case: dict[str, Any]) -> list[Section]:
+    """What a failed case shows, piece by piece (older results.json files: the rendered details)."""
+    parts = case.get("failure")
+    if not isinstance(parts, dict):
+        text = case.get("details") or case.get("message") or ""
+        return [Section("details" if case.get("details") else "message", _plain(text))] if text else []
+    problems = "\n".join([parts.get("summary", ""), *(f"  - {p}" for p in parts.get("problems") or [])])
+    sections = [Section("problems", _plain(problems))]
+    if parts.get("diff"):
+        sections.append(Section("expected vs actual (- expected, + actual)", diff_lines(parts["diff"])))
+    if parts.get("stderr_tail"):
+        sections.append(Section("example stderr (last lines)", _plain(parts["stderr_tail"])))
+    if parts.get("server_view"):
+        sections.append(Section("what the server saw", _plain(parts["server_view"])))
+    return sections
+
+
 # -- connect times ----------------------------------------------------------------------------
 
 # What the page says a new connection costs (older results.json files carry it in the probe).
