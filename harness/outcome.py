@@ -111,9 +111,13 @@ class ExampleResult:
     build_cached: bool = False
     scenarios: list[ScenarioResult] = field(default_factory=list)
 
-    def settle(self) -> None:
-        """The example's own outcome follows from its scenarios unless it was skipped whole."""
+    def settle(self, toolchain_missing: str = "") -> None:
+        """The example's own outcome follows from its scenarios, unless it was skipped whole or it
+        could not run at all (`toolchain_missing`: the tools' lines)."""
         if self.outcome is Outcome.SKIPPED:
+            return
+        if toolchain_missing:
+            self.outcome, self.reason = Outcome.FAILED, f"toolchain missing: {toolchain_missing}"
             return
         bad = [s.name for s in self.scenarios if s.outcome.is_bad]
         self.outcome = Outcome.FAILED if bad else Outcome.PASSED

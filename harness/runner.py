@@ -17,7 +17,7 @@ from harness.case.pipeline import run_case
 from harness.catalog import Catalog
 from harness.errors import HarnessError, ServerDied
 from harness.manifest import Example
-from harness.outcome import ExampleResult, Outcome, RunResult, ScenarioResult
+from harness.outcome import ExampleResult, RunResult, ScenarioResult
 from harness.probe import ProbeError, Target, run_probe
 from harness.session import HarnessSession
 
@@ -148,11 +148,8 @@ def assemble_run(session: HarnessSession | None, plan: Iterable[tuple[Example, l
                 result.scenarios.append(found[name])
             elif name in example.not_applicable:
                 result.scenarios.append(judge(example, Finding(name, not_applicable=example.not_applicable[name])))
-        missing = session.missing.get(example.id) if session else None
-        if missing:
-            result.outcome = Outcome.FAILED
-            result.reason = "toolchain missing: " + "; ".join(s.line for s in missing)
-        result.settle()
+        missing = (session.missing.get(example.id) if session else None) or []
+        result.settle(toolchain_missing="; ".join(s.line for s in missing))
         run.examples.append(result)
     return run
 
