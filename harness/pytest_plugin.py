@@ -13,7 +13,7 @@ from typing import Any, Iterator
 import pytest
 
 from harness.case.pipeline import run_case
-from harness.config import Config, add_pytest_options, build_config
+from harness.config import OPTIONS, Config, add_pytest_options, build_config
 from harness.errors import HarnessError, InputError, ServerDied
 from harness.manifest import Example, load_manifest, marker_name
 from harness.outcome import Outcome, RunResult, ScenarioResult, scenario_from_json
@@ -21,7 +21,6 @@ from harness.probe import ProbeError
 from harness.reporting import write_run
 from harness.runner import assemble_run, lifecycle_probe, now
 from harness.session import HarnessSession
-from harness.spec import load_spec
 
 STATE = pytest.StashKey["HarnessPlugin"]()
 RESULT_PROPERTY = "pg_sample_harness_result"
@@ -39,10 +38,7 @@ class HarnessPlugin:
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self.started = now()
-        self.harness: Config = build_config({"backend": config.getoption("backend"),
-                                             "rebuild": config.getoption("rebuild"),
-                                             "remote_rtt_ms": config.getoption("remote_rtt_ms"),
-                                             "out": config.getoption("out")})
+        self.harness: Config = build_config({o.dest: config.getoption(o.dest) for o in OPTIONS if o.pytest_flags})
         self.paths = self.harness.paths
         self._session: HarnessSession | None = None
         self.results: dict[str, dict[str, ScenarioResult]] = {}
@@ -114,7 +110,7 @@ def pytest_configure(config: pytest.Config) -> None:
             and not plugin.is_xdist_worker:
         config.pluginmanager.register(HarnessReportCollector(plugin), "pg-sample-harness-xdist-collector")
     try:
-        groups = dict.fromkeys(s.group for s in load_spec(plugin.paths.spec).scenarios.values())
+        groups = dict.fromkeys(s.group for s in plugin.session.spec.scenarios.values())
     except InputError:
         groups = {}  # the broken spec file is reported when the cases are collected
     for group in groups:
