@@ -13,15 +13,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from harness.backends import REGISTRY  # noqa: E402
+from harness.config import build_config  # noqa: E402
 from harness.outcome import Outcome, RunResult  # noqa: E402
 from harness.runner import Selection, planned_cases, run_matrix  # noqa: E402
-from harness.session import HarnessSession, RunOptions  # noqa: E402
+from harness.session import HarnessSession  # noqa: E402
 
 
 def one_run(backend: str, rebuild: bool, jobs: int = 1) -> tuple[float, RunResult]:
     start = time.monotonic()
-    with HarnessSession(RunOptions(backend=backend, rebuild=rebuild)) as session:
-        run = run_matrix(session, planned_cases(session, Selection()), jobs=jobs)
+    with HarnessSession(build_config({"backend": backend, "rebuild": rebuild})) as session:
+        run = run_matrix(session, planned_cases(session.catalog, Selection()), jobs=jobs)
     return time.monotonic() - start, run
 
 
@@ -39,7 +41,7 @@ def figures(label: str, wall: float, run: RunResult) -> dict[str, float | str]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--backend", default="native", choices=["native", "docker"])
+    parser.add_argument("--backend", default="native", choices=tuple(REGISTRY))
     parser.add_argument("--warm-only", action="store_true")
     parser.add_argument("--jobs", type=int, default=2, help="also time a warm run with this many examples at once")
     parser.add_argument("--out", type=Path, default=Path("reports/benchmark.json"))

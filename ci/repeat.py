@@ -14,14 +14,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from harness.backends import REGISTRY  # noqa: E402
+from harness.config import build_config  # noqa: E402
 from harness.runner import Selection, planned_cases, run_matrix  # noqa: E402
-from harness.session import HarnessSession, RunOptions  # noqa: E402
+from harness.session import HarnessSession  # noqa: E402
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("-n", "--runs", type=int, default=10)
-    parser.add_argument("--backend", default="native", choices=["native", "docker"])
+    parser.add_argument("--backend", default="native", choices=tuple(REGISTRY))
     parser.add_argument("--example", action="append", default=[])
     parser.add_argument("--scenario", action="append", default=[])
     parser.add_argument("--out", type=Path, default=Path("reports/repeat.json"))
@@ -31,8 +33,9 @@ def main() -> int:
     messages: dict[str, list[str]] = defaultdict(list)
     for i in range(1, args.runs + 1):
         start = time.monotonic()
-        with HarnessSession(RunOptions(backend=args.backend)) as session:
-            run = run_matrix(session, planned_cases(session, Selection(tuple(args.example), tuple(args.scenario))))
+        with HarnessSession(build_config({"backend": args.backend})) as session:
+            selection = Selection(tuple(args.example), tuple(args.scenario))
+            run = run_matrix(session, planned_cases(session.catalog, selection))
         for example in run.examples:
             for case in example.scenarios:
                 key = f"{example.id}::{case.name}"
