@@ -4,6 +4,7 @@ pytest, and never written back into the environment."""
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -51,3 +52,26 @@ def test_the_docker_server_does_not_write_the_environment() -> None:
     before = dict(os.environ)
     _postgres_container_class()
     assert dict(os.environ) == before
+
+
+def test_a_session_does_no_io_when_made_and_list_and_doctor_make_none(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    from harness import cli
+    from harness.session import HarnessSession
+    from tests.support import config_for
+
+    session = HarnessSession(config_for(tmp_path / "no-such-examples", tmp_path / "no-such-work"))
+    assert session.server is None and not (tmp_path / "no-such-work").exists()
+
+    def no_session(*args: object, **kwargs: object) -> None:
+        raise AssertionError("list and doctor must not make a session")
+
+    monkeypatch.setattr(cli, "HarnessSession", no_session)
+    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        assert cli.main(["list"]) == 0
+        cli.main(["doctor"])  # its exit code says whether every toolchain is here
+    finally:
+        for signum, handler in handlers.items():  # main() installs the CLI's own
+            signal.signal(signum, handler)
+    assert "scenarios" in capsys.readouterr().out
