@@ -22,6 +22,7 @@ from harness.report import STYLES, SHORT, print_summary, write_results
 from harness.reporting import write_reports
 from harness.runner import Selection, add_lifecycle_probe, planned_cases, run_matrix, wants_probe
 from harness.session import HarnessSession, RunOptions
+from harness.system_packages import packages_line
 from harness.toolchain import probe
 
 
@@ -54,13 +55,19 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--update-known-failures", action="store_true",
                      help="remove known_failures entries whose case passed (xpassed) from the manifests")
 
-    sub.add_parser("list", help="validate every manifest; list examples and scenarios")
+    listing = sub.add_parser("list", help="validate every manifest; list examples and scenarios")
+    listing.add_argument("--json", action="store_true",
+                         help="print them as JSON: ids, slugs, languages, system packages, toolchains, base images")
     sub.add_parser("doctor", help="which toolchains are present, and how to install what is missing")
     return parser
 
 
-def cmd_list(console: Console) -> int:
+def cmd_list(console: Console, as_json: bool = False) -> int:
     session = HarnessSession()
+    if as_json:
+        from harness.discovery_json import document
+        print(json.dumps(document(session.spec, session.discovery, session.paths), ensure_ascii=False, indent=2))
+        return 1 if session.discovery.errors else 0
     for error in session.discovery.errors:
         console.print(f"[bold red]error:[/] {error.render()}", highlight=False)
     console.print("[bold]scenarios[/]")
@@ -98,6 +105,7 @@ def cmd_doctor(console: Console) -> int:
         for status in statuses:
             colour = "green" if status.found else "red"
             console.print(f"    [{colour}]{status.line}[/]", highlight=False)
+        console.print(f"    [dim]{packages_line(example)}[/]", highlight=False)
     for error in session.discovery.errors:
         console.print(f"[bold red]error:[/] {error.render()}", highlight=False)
     return 1 if missing_any or session.discovery.errors else 0
@@ -205,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         if args.command == "list":
-            return cmd_list(console)
+            return cmd_list(console, args.json)
         if args.command == "doctor":
             return cmd_doctor(console)
         return cmd_run(args, console)
