@@ -34,7 +34,8 @@ apt_install() {
 }
 
 # -- the harness: the server, Python and its venv -------------------------------------------------
-apt_install "the harness" postgresql postgresql-contrib python3 python3-venv python3-pip ca-certificates
+HARNESS_PACKAGES=(postgresql postgresql-contrib python3 python3-venv python3-pip ca-certificates)
+apt_install "the harness" "${HARNESS_PACKAGES[@]}"
 echo "::group::install the harness"
 if [[ ! -x .venv/bin/python ]]; then
   python3 -m venv .venv
