@@ -108,14 +108,6 @@ exists() { docker image inspect "$1" >/dev/null 2>&1; }
 
 images=$(needed_images | sort -u)
 mapfile -t IMAGES <<< "$images"
-if [ "$MODE" = recipes ]; then
-  for image in "${IMAGES[@]}"; do
-    recipe=$(recipe_of "$image")
-    echo "$image ${recipe:+ci/standin-images/$recipe.Dockerfile}"
-  done
-  exit 0
-fi
-
 declare -A TODO=()     # recipe -> space-separated tags
 unknown=()
 for image in "${IMAGES[@]}"; do
@@ -124,15 +116,18 @@ for image in "${IMAGES[@]}"; do
     unknown+=("$image")
     continue
   fi
-  if [ "$FORCE" = 0 ] && exists "$image"; then
+  if [ "$MODE" = recipes ]; then
+    echo "$image ci/standin-images/$recipe.Dockerfile"
+  elif [ "$FORCE" = 0 ] && exists "$image"; then
     say "present: $image"
-    continue
+  else
+    TODO[$recipe]="${TODO[$recipe]:-} $image"
   fi
-  TODO[$recipe]="${TODO[$recipe]:-} $image"
 done
 if [ "${#unknown[@]}" -gt 0 ]; then
   die "no stand-in recipe for: ${unknown[*]} (named in a FROM line or HARNESS_POSTGRES_IMAGE); add $HERE/<name>.Dockerfile with a '# standin-for: <image glob>' line (see docs/docker-backend.md)"
 fi
+[ "$MODE" != recipes ] || exit 0
 
 if [ "$MODE" = list ]; then
   for recipe in "${!TODO[@]}"; do echo "$recipe:${TODO[$recipe]}"; done
