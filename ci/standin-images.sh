@@ -1,21 +1,29 @@
 #!/usr/bin/env bash
-# Builds local stand-ins for every base image the examples' Dockerfiles name (their FROM lines)
-# and for the harness's PostgreSQL image, from Debian packages, for machines that cannot pull
-# from a container registry. With Docker Hub reachable you do not need this script.
+# Builds local stand-ins for every base image the examples' Dockerfiles name (their FROM lines,
+# as `python -m harness.discovery_json base-images` lists them) and for the harness's PostgreSQL
+# image, from Debian packages, for machines that cannot pull from a container registry. With
+# Docker Hub reachable you do not need this script.
 #
 #   ci/standin-images.sh            build every missing stand-in (a tag that exists is kept)
 #   ci/standin-images.sh --force    rebuild them all (also the mmdebstrap base)
 #   ci/standin-images.sh --list     print the tags that would be built, build nothing
+#   ci/standin-images.sh --recipes  print each image needed and its recipe file (no engine needed)
 #   ci/standin-images.sh --remove   remove every stand-in this script made (label-selected)
+#
+# Recipes: one file per base image, ci/standin-images/<recipe>.Dockerfile, found by name: its
+# header says which images it stands in for (`# standin-for: node:*-bookworm-slim ...`, globs) and,
+# when it builds on another stand-in rather than on the shared base, which one
+# (`# standin-on: jre`). A new language's base image is one new file; nothing here changes.
 #
 # How: `mmdebstrap --variant=minbase --include=ca-certificates bookworm` makes one Debian root
 # filesystem (the machine's apt sources), `docker import` turns it into the shared base, which
-# gets the machine's extra CA certificates (so npm, pip and Maven work inside `docker build`);
-# each stand-in is one `docker build --network host` from ci/standin-images/*.Dockerfile,
-# tagged exactly as the Dockerfiles name it. Independent stand-ins build in parallel.
+# gets the machine's extra CA certificates (so npm, pip, Maven and Go work inside `docker build`);
+# each stand-in is one `docker build --network host` of its recipe, tagged exactly as the
+# Dockerfiles name it. Stand-ins that do not build on each other build in parallel.
 #
 # Environment:
 #   HARNESS_POSTGRES_IMAGE   the server image the harness runs (default postgres:15)
+#   HARNESS_EXAMPLES         the examples tree whose Dockerfiles are read (default examples/)
 #   STANDIN_LOG_DIR          where the build logs go (default .harness/standin-logs)
 #   HOST_CA_BUNDLE           the CA bundle to trust (default /etc/ssl/certs/ca-certificates.crt)
 set -euo pipefail
@@ -27,7 +35,6 @@ HOST_CA_BUNDLE="${HOST_CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}"
 PG_IMAGE="${HARNESS_POSTGRES_IMAGE:-postgres:15}"
 ROOTFS_TAG=pg-harness-standin/rootfs:bookworm
 BASE_TAG=pg-harness-standin/base:bookworm
-JRE_TAG=pg-harness-standin/jre:17
 STANDIN_LABEL=org.pg-sample-harness.standin
 
 FORCE=0
@@ -37,7 +44,8 @@ for arg in "$@"; do
     --force) FORCE=1 ;;
     --list) MODE=list ;;
     --remove) MODE=remove ;;
-    -h|--help) sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --recipes) MODE=recipes ;;
+    -h|--help) sed -n '2,30p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "standin-images: unknown argument $arg (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -45,7 +53,8 @@ done
 say() { printf 'standin-images: %s\n' "$*" >&2; }
 die() { say "ERROR: $*"; exit 1; }
 
-docker info >/dev/null 2>&1 || die "no Docker engine answers 'docker info': run ci/docker-engine.sh first"
+[ "$MODE" = recipes ] || docker info >/dev/null 2>&1 \
+  || die "no Docker engine answers 'docker info': run ci/docker-engine.sh first"
 
 if [ "$MODE" = remove ]; then
   # The stand-ins are the pg-harness-standin/* images and every other tag of the same image ids
@@ -62,37 +71,43 @@ if [ "$MODE" = remove ]; then
   exit 0
 fi
 
-# -- which images are needed -----------------------------------------------------------------
+# -- which images are needed, and their recipes ------------------------------------------------
 # Every FROM of every example Dockerfile (stage names excluded) plus the server image.
 needed_images() {
-  local f
-  for f in "$ROOT"/examples/*/*/Dockerfile "$ROOT"/examples/*/*/*.Dockerfile; do
-    [ -f "$f" ] || continue
-    awk 'toupper($1) == "FROM" {
-           img = ""; for (i = 2; i <= NF; i++) if ($i !~ /^--/) { img = $i; break }
-           if (toupper($(NF-1)) == "AS") stages[tolower($NF)] = 1
-           if (img != "" && !(tolower(img) in stages)) print img
-         }' "$f"
-  done
+  local python="$ROOT/.venv/bin/python"
+  [ -x "$python" ] || die "no $python: run ci/setup.sh first (it makes the harness's venv)"
+  "$python" -m harness.discovery_json base-images || die "the examples could not be read (see above)"
   echo "$PG_IMAGE"
 }
 
-# The stand-in recipe for an image name; empty when there is none.
-recipe_of() {
-  case "$1" in
-    debian:bookworm|debian:bookworm-slim|debian:12|debian:12-slim) echo base ;;
-    node:*-bookworm-slim|node:*-bookworm|node:bookworm*) echo node ;;
-    python:3.11-slim-bookworm|python:3.11-bookworm|python:3.11-slim|python:3.11) echo python ;;
-    eclipse-temurin:17-jre|eclipse-temurin:17-jre-jammy|eclipse-temurin:17-jre-noble) echo jre ;;
-    maven:3-eclipse-temurin-17|maven:3.*-eclipse-temurin-17) echo maven ;;
-    postgres:15|postgres:15-bookworm|postgres:15.*) echo postgres ;;
-    *) echo "" ;;
-  esac
+header() {  # header <recipe> <key>: the value of a `# <key>: ...` line of the recipe
+  sed -n "s/^# $2: *//p" "$HERE/$1.Dockerfile" | head -n 1
 }
+
+recipe_of() {  # the recipe whose standin-for globs match the image; empty when there is none
+  local image=$1 file recipe pattern patterns
+  for file in "$HERE"/*.Dockerfile; do
+    recipe=$(basename "$file" .Dockerfile)
+    read -r -a patterns <<< "$(header "$recipe" standin-for)"
+    for pattern in "${patterns[@]}"; do
+      # shellcheck disable=SC2053 # the pattern is a glob on purpose
+      if [[ $image == $pattern ]]; then echo "$recipe"; return; fi
+    done
+  done
+}
+
+parent_of() {  # the stand-in a recipe builds on (base unless it says `# standin-on: <recipe>`)
+  local parent
+  parent=$(header "$1" standin-on)
+  echo "${parent:-base}"
+}
+
+internal_tag() { echo "pg-harness-standin/$1:bookworm"; }
 
 exists() { docker image inspect "$1" >/dev/null 2>&1; }
 
-mapfile -t IMAGES < <(needed_images | sort -u)
+images=$(needed_images | sort -u)
+mapfile -t IMAGES <<< "$images"
 declare -A TODO=()     # recipe -> space-separated tags
 unknown=()
 for image in "${IMAGES[@]}"; do
@@ -101,15 +116,18 @@ for image in "${IMAGES[@]}"; do
     unknown+=("$image")
     continue
   fi
-  if [ "$FORCE" = 0 ] && exists "$image"; then
+  if [ "$MODE" = recipes ]; then
+    echo "$image ci/standin-images/$recipe.Dockerfile"
+  elif [ "$FORCE" = 0 ] && exists "$image"; then
     say "present: $image"
-    continue
+  else
+    TODO[$recipe]="${TODO[$recipe]:-} $image"
   fi
-  TODO[$recipe]="${TODO[$recipe]:-} $image"
 done
 if [ "${#unknown[@]}" -gt 0 ]; then
-  die "no stand-in recipe for: ${unknown[*]} (named in a FROM line or HARNESS_POSTGRES_IMAGE); add one to recipe_of() in $0 and a Dockerfile in $HERE"
+  die "no stand-in recipe for: ${unknown[*]} (named in a FROM line or HARNESS_POSTGRES_IMAGE); add $HERE/<name>.Dockerfile with a '# standin-for: <image glob>' line (see docs/docker-backend.md)"
 fi
+[ "$MODE" != recipes ] || exit 0
 
 if [ "$MODE" = list ]; then
   for recipe in "${!TODO[@]}"; do echo "$recipe:${TODO[$recipe]}"; done
@@ -174,48 +192,42 @@ if [ -n "${TODO[base]:-}" ]; then
   unset 'TODO[base]'
 fi
 
-# -- the stand-ins, in parallel ----------------------------------------------------------------
-build_simple() {  # build_simple <recipe> <tags...>: one build, tagged with every name asked for
-  local recipe=$1; shift
-  local internal="pg-harness-standin/$recipe:bookworm"
-  local args=(--build-arg "BASE=$BASE_TAG")
-  if [ "$recipe" = postgres ]; then
-    local major=${1#postgres:}; major=${major%%[.-]*}
-    args+=(--build-arg "PG_MAJOR=$major")
-  fi
-  build "$recipe" "$internal" "${args[@]}" || return 1
-  tag_all "$internal" "$@"
-}
+# -- the stand-ins, in rounds: each round builds in parallel what builds on something done --------
+# Every recipe asked for, and the stand-ins it builds on when they are missing.
+declare -A BUILD=()
+for recipe in "${!TODO[@]}"; do
+  r=$recipe
+  while [ "$r" != base ]; do
+    [ -f "$HERE/$r.Dockerfile" ] || die "no recipe $HERE/$r.Dockerfile (named by a '# standin-on:' line)"
+    if [ "$r" = "$recipe" ] || [ "$FORCE" = 1 ] || ! exists "$(internal_tag "$r")"; then BUILD[$r]=1; fi
+    r=$(parent_of "$r")
+  done
+done
 
-build_java() {  # the JRE stand-in, then (when asked for) the Maven + JDK one on top of it
-  if [ "$FORCE" = 1 ] || ! exists "$JRE_TAG"; then
-    build jre "$JRE_TAG" --build-arg "BASE=$BASE_TAG" || return 1
-  fi
+build_standin() {  # build_standin <recipe>: its internal tag, then every name asked for
+  local recipe=$1 internal
+  internal=$(internal_tag "$recipe")
+  build "$recipe" "$internal" --build-arg "BASE=$(internal_tag "$(parent_of "$recipe")")" || return 1
   # shellcheck disable=SC2086
-  [ -z "${TODO[jre]:-}" ] || tag_all "$JRE_TAG" ${TODO[jre]}
-  if [ -n "${TODO[maven]:-}" ]; then
-    build maven "pg-harness-standin/maven:3-17" --build-arg "JRE=$JRE_TAG" || return 1
-    # shellcheck disable=SC2086
-    tag_all "pg-harness-standin/maven:3-17" ${TODO[maven]}
-  fi
+  [ -z "${TODO[$recipe]:-}" ] || tag_all "$internal" ${TODO[$recipe]}
 }
 
-declare -A PIDS=()
-if [ -n "${TODO[jre]:-}${TODO[maven]:-}" ]; then
-  build_java &
-  PIDS[java]=$!
-fi
-for recipe in node python postgres; do
-  if [ -n "${TODO[$recipe]:-}" ]; then
-    # shellcheck disable=SC2086
-    build_simple "$recipe" ${TODO[$recipe]} &
-    PIDS[$recipe]=$!
-  fi
+while [ "${#BUILD[@]}" -gt 0 ]; do
+  declare -A PIDS=()
+  for recipe in "${!BUILD[@]}"; do
+    parent=$(parent_of "$recipe")
+    if [ -z "${BUILD[$parent]:-}" ]; then   # the parent is built (or was present)
+      build_standin "$recipe" &
+      PIDS[$recipe]=$!
+    fi
+  done
+  [ "${#PIDS[@]}" -gt 0 ] || die "the recipes ${!BUILD[*]} build on each other in a circle (their '# standin-on:' lines)"
+  failed=()
+  for recipe in "${!PIDS[@]}"; do
+    wait "${PIDS[$recipe]}" || failed+=("$recipe")
+    unset "BUILD[$recipe]"
+  done
+  unset PIDS
+  [ "${#failed[@]}" -eq 0 ] || die "stand-in(s) failed: ${failed[*]} (logs in $LOG_DIR)"
 done
-
-failed=()
-for recipe in "${!PIDS[@]}"; do
-  wait "${PIDS[$recipe]}" || failed+=("$recipe")
-done
-[ "${#failed[@]}" -eq 0 ] || die "stand-in(s) failed: ${failed[*]} (logs in $LOG_DIR)"
 say "done: every base image the examples and the harness need is present"

@@ -21,6 +21,7 @@ from harness.reporting import Written, write_run
 from harness.reporting.terminal import case_line, print_summary
 from harness.runner import Selection, assemble_run, collect_matrix, now, planned_cases, probe_or_error, wants_probe
 from harness.session import HarnessSession
+from harness.system_packages import packages_line
 from harness.toolchain import probe
 
 
@@ -44,12 +45,18 @@ def build_parser() -> argparse.ArgumentParser:
                      help="run N examples at once (each example's own cases stay in order)")
     run.add_argument("--json", action="store_true", help="print results.json on stdout instead of the matrix")
 
-    sub.add_parser("list", help="validate every manifest; list examples and scenarios")
+    listing = sub.add_parser("list", help="validate every manifest; list examples and scenarios")
+    listing.add_argument("--json", action="store_true",
+                         help="print them as JSON: ids, slugs, languages, system packages, toolchains, base images")
     sub.add_parser("doctor", help="which toolchains are present, and how to install what is missing")
     return parser
 
 
-def cmd_list(catalog: Catalog, console: Console) -> int:
+def cmd_list(catalog: Catalog, config: Config, console: Console, as_json: bool = False) -> int:
+    if as_json:
+        from harness.discovery_json import document
+        print(json.dumps(document(catalog.spec, catalog.discovery, config.paths), ensure_ascii=False, indent=2))
+        return 1 if catalog.discovery.errors else 0
     for error in catalog.discovery.errors:
         console.print(f"[bold red]error:[/] {error.render()}", highlight=False)
     console.print("[bold]scenarios[/]")
@@ -86,6 +93,7 @@ def cmd_doctor(config: Config, catalog: Catalog, console: Console) -> int:
         for status in statuses:
             colour = "green" if status.found else "red"
             console.print(f"    [{colour}]{status.line}[/]", highlight=False)
+        console.print(f"    [dim]{packages_line(example)}[/]", highlight=False)
     for error in catalog.discovery.errors:
         console.print(f"[bold red]error:[/] {error.render()}", highlight=False)
     return 1 if missing_any or catalog.discovery.errors else 0
@@ -183,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = build_config(vars(args))
         if args.command == "list":
-            return cmd_list(load_catalog(config.paths), console)
+            return cmd_list(load_catalog(config.paths), config, console, args.json)
         if args.command == "doctor":
             return cmd_doctor(config, load_catalog(config.paths), console)
         return cmd_run(args, config, console)

@@ -13,6 +13,7 @@ import jsonschema
 import yaml
 
 from harness.errors import InputError
+from harness.system_packages import SystemPackages
 
 MANIFEST_NAME = "example.yaml"
 SCHEMA_PATH = Path(__file__).parent / "schemas" / "example.schema.json"
@@ -54,6 +55,7 @@ class Example:
     build_timeout: float = 900.0
     dockerfile: str | None = None
     requires: tuple[Requirement, ...] = ()
+    system_packages: SystemPackages = SystemPackages()
     applies: tuple[str, ...] = ()
     not_applicable: dict[str, str] = field(default_factory=dict)
     known_failures: dict[str, KnownFailure] = field(default_factory=dict)
@@ -94,7 +96,11 @@ def _explain(path: Path, error: jsonschema.ValidationError) -> InputError:
         where = missing if key == "(top level)" else f"{key}.{missing}"
         return InputError(path, where, "is missing", f"add `{where}:` (see docs/adding-a-driver.md)")
     if error.validator == "pattern" and key == "id":
-        return InputError(path, "id", f"{error.instance!r} is not <language>/<folder>", "write it as e.g. `id: node/pg-pool`")
+        return InputError(path, "id", f"{error.instance!r} is not <language>/<folder>",
+                          f"write it as `id: {path.parent.parent.name}/{path.parent.name}`")
+    if error.validator == "anyOf" and key.startswith("system_packages.debian"):
+        return InputError(path, key, "must be a Debian package name",
+                          "give a name (libpq-dev) or {package: nodejs, command: node}")
     if error.validator == "oneOf":
         return InputError(path, key, "must be a command", "give a list of arguments ([node, main.js]) or one shell string")
     return InputError(path, key, error.message, f"see the `{key}` key in docs/adding-a-driver.md")
@@ -168,6 +174,7 @@ def load_manifest(path: Path, scenario_names: list[str]) -> Example:
         requires=tuple(
             Requirement(r["tool"], r["install"], tuple(r.get("version_command", []))) for r in raw.get("requires", [])
         ),
+        system_packages=SystemPackages.from_manifest(raw.get("system_packages")),
         applies=applies,
         not_applicable=not_applicable,
         known_failures=known_failures,

@@ -1,5 +1,5 @@
 """pytest integration: every `examples/<language>/<name>/example.yaml` becomes one test per
-scenario, with ids like `node/pg-pool::param_query`, markers per language, per example and per
+scenario, with ids like `<language>/<name>::param_query`, markers per language, per example and per
 scenario group (`-m java`, `-m pg_pool`, `-m pool`), and results.json written at the end.
 
 The shared server starts when the first case runs and stops at session end, also on Ctrl-C."""

@@ -83,7 +83,7 @@ def test_unknown_key(examples_dir: Path) -> None:
     error = errors_by_example(examples_dir)["unknown-key"]
     assert (error.key, error.problem) == ("colour", "is not a known key")
     assert error.fix == ("remove it or use one of: build, docker, driver, id, known_failures, language, requires, "
-                         "run, scenarios, title")
+                         "run, scenarios, system_packages, title")
 
 
 def test_missing_run_command(examples_dir: Path) -> None:

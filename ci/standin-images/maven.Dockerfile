@@ -1,7 +1,9 @@
 # Stand-in for maven:3-eclipse-temurin-17: Debian's OpenJDK 17 JDK and Maven (3.8) on the JRE
 # stand-in.
-ARG JRE=pg-harness-standin/jre:17
-FROM ${JRE}
+# standin-for: maven:3-eclipse-temurin-17 maven:3.*-eclipse-temurin-17
+# standin-on: jre
+ARG BASE=pg-harness-standin/jre:bookworm
+FROM ${BASE}
 RUN apt-get update \
  && apt-get install -y --no-install-recommends openjdk-17-jdk-headless maven \
  && rm -rf /var/lib/apt/lists/* \
