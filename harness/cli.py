@@ -1,4 +1,4 @@
-"""`python -m harness run | list | doctor` (also installed as `pg-sample-harness`)."""
+"""`python -m harness run | list | doctor | docs` (also installed as `pg-sample-harness`)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from harness.docs.command import add_parser as add_docs_parser
+from harness.docs.command import cmd_docs
 from harness.errors import HarnessError, InputError
 from harness.manifest import Example
 from harness.outcome import Outcome, ScenarioResult
@@ -56,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("list", help="validate every manifest; list examples and scenarios")
     sub.add_parser("doctor", help="which toolchains are present, and how to install what is missing")
+    add_docs_parser(sub)
     return parser
 
 
@@ -208,6 +211,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_list(console)
         if args.command == "doctor":
             return cmd_doctor(console)
+        if args.command == "docs":
+            return cmd_docs(args, lambda text: console.print(text, markup=False, highlight=False, soft_wrap=True))
         return cmd_run(args, console)
     except InputError as exc:
         console.print(f"[bold red]error:[/] {exc.render()}", highlight=False)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
+
+from harness.docs import samples_of
 
 
 class Outcome(str, enum.Enum):
@@ -136,6 +139,8 @@ class ExampleResult:
             "reason": self.reason,
             "build": {"seconds": round(self.build_seconds, 3), "cached": self.build_cached},
             "scenarios": [s.to_json() for s in self.scenarios],
+            # The page's code this run proved, with its hash (docs --check compares it).
+            "samples": samples_of(self.id),
         }
 
 
@@ -170,6 +175,7 @@ class RunResult:
     def to_json(self) -> dict[str, Any]:
         return {
             "schema": 1,
+            "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "backend": self.backend,
             "postgres": self.postgres,
             "seconds": round(self.seconds, 3),

@@ -113,7 +113,10 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert all(p.is_file() for p in written)
     expected = {"junit/node-pg-pool.xml", "junit/python-psycopg2.xml", "junit/all.xml",
                 "badges/node-pg-pool.svg", "badges/node-pg-pool.json", "badges/python-psycopg2.svg",
-                "badges/python-psycopg2.json", "badges/overall.svg", "badges/overall.json", "index.html"}
+                "badges/python-psycopg2.json", "badges/overall.svg", "badges/overall.json", "index.html",
+                # the page's blocks of these two examples (harness.docs.samples)
+                "samples.json", "badges/sample-node_pg_pool.svg", "badges/sample-node_pg_pool.json",
+                "badges/sample-python_psycopg2.svg", "badges/sample-python_psycopg2.json"}
     assert {p.relative_to(out).as_posix() for p in written} == expected
     return out
 
@@ -193,7 +196,8 @@ def test_stale_reports_of_examples_not_in_the_run_are_removed(tmp_path: Path) ->
     write_reports(passing_run(), tmp_path)
     assert sorted(p.name for p in (tmp_path / "junit").iterdir()) == ["all.xml", "java-hikaricp.xml"]
     assert sorted(p.name for p in (tmp_path / "badges").iterdir()) == [
-        "java-hikaricp.json", "java-hikaricp.svg", "overall.json", "overall.svg"]
+        "java-hikaricp.json", "java-hikaricp.svg", "overall.json", "overall.svg",
+        "sample-java_hikaricp.json", "sample-java_hikaricp.svg"]
 
 
 # -- badges --------------------------------------------------------------------------------------
