@@ -148,3 +148,19 @@ def test_the_committed_page_matches_the_examples() -> None:
     """What CI runs: the repository's own page, against its regions and its results snapshot."""
     result = docs(REPO_ROOT, "--check")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_report_shows_each_examples_region_at_the_top_of_its_card() -> None:
+    from datetime import datetime, timezone
+    from html import escape
+
+    from harness.outcome import Outcome, RunResult, ScenarioResult
+    from harness.reporting.html import render_html
+
+    example = ExampleResult("node/pg-client", "node", "pg 8.23.1")
+    example.scenarios = [ScenarioResult("connect_now", Outcome.PASSED, 0.1)]
+    html = render_html(RunResult("native", "15.18", [example]).to_json(), datetime.now(timezone.utc))
+    card = html[html.index('id="example-node-pg-client"'):]
+    regions, _ = scan(REPO_ROOT / "examples", REPO_ROOT)
+    code = card.index(escape(regions["node_pg_client"].code))
+    assert code < card.index('<table class="observed">')   # above the scenarios' table

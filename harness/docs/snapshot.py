@@ -73,6 +73,9 @@ def fold(snapshot: dict[str, Any], run: dict[str, Any]) -> list[str]:
         samples = {s["tag"]: s["sha256"] for s in example.get("samples", [])}
         if not samples:
             continue   # an example without regions (or a results.json from before regions)
+        if not any(s.get("outcome") not in (NOT_APPLICABLE, SKIPPED) for s in example.get("scenarios", [])):
+            notes.append(f"{example['id']}: no case ran ({example.get('reason') or 'skipped'}); not folded in")
+            continue
         entry = snapshot["examples"].get(example["id"])
         if not entry or entry.get("samples") != samples or entry.get("driver") != example.get("driver"):
             if entry:
