@@ -51,11 +51,16 @@ def results_line(tag: str, region: Region, snapshot: dict[str, Any], report_url:
     if not example_id or entry.get("samples", {}).get(tag) != region.sha256:
         return (f"<sub>⚠ not proven yet: this code has no results. Run `python -m harness run --example "
                 f"{_example_dir(region)}`, then `python -m harness docs`. Code: {code_link}</sub>")
-    runs = runs_of(snapshot, example_id)
+    runs = sorted(runs_of(snapshot, example_id), key=lambda r: (r.backend != "native", r.backend))
     good = all(r.passing == r.total for r in runs) and runs
-    counts = " · ".join(f"{r.passing}/{r.total} scenarios passing ({r.backend}, {r.dates})" for r in runs)
-    postgres = ", ".join(sorted({r.postgres for r in runs}))
-    return (f"<sub>{'✔' if good else '✘'} **{entry.get('driver', '')}** on PostgreSQL {postgres} · {counts} · "
+    if len({(r.passing, r.total) for r in runs}) == 1:
+        counts = f"{runs[0].passing}/{runs[0].total} scenarios passing"
+    else:
+        counts = "; ".join(f"{r.passing}/{r.total} scenarios passing on {r.backend}" for r in runs)
+    backends = " and ".join(f"{r.backend} (PostgreSQL {r.postgres})" for r in runs)
+    first, last = min(r.first for r in runs), max(r.last for r in runs)
+    dates = last if first == last else f"{first} to {last}"
+    return (f"<sub>{'✔' if good else '✘'} **{entry.get('driver', '')}** · {counts} · {backends} · {dates} · "
             f"[report]({report_url}#{report_anchor(example_id)}) · code: {code_link}</sub>")
 
 

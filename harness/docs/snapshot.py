@@ -44,10 +44,6 @@ class BackendRun:
     def total(self) -> int:
         return len(self.counted)
 
-    @property
-    def dates(self) -> str:
-        return self.last if self.first == self.last else f"{self.first} to {self.last}"
-
 
 def load(path: Path) -> dict[str, Any]:
     if not path.is_file():
