@@ -54,8 +54,10 @@ def connect_time(snapshot: dict[str, Any]) -> list[str]:
                     f"{_ms(plain.get('query_p50_ms'))}{pooled} |")
     dates = sorted({m.get("date", "") for m in kept.get("drivers", {}).values()} | {kept.get("date", "")} - {""})
     when = dates[-1] if len(dates) == 1 else f"{dates[0]} to {dates[-1]}" if dates else "?"
-    rows += ["", f"<sub>Measured on PostgreSQL {kept.get('postgres', '?')} ({backend} backend, loopback), {when}; "
-                 f"30 connections per figure. The seed page's claim: {_range(claim.get('local'))} local, "
+    counts = ", ".join(f"{p.get('samples') or '?'} ({p['label']})" for p in kept.get("probe", []))
+    rows += ["", f"<sub>Measured on PostgreSQL {kept.get('postgres', '?')} ({backend} backend, loopback), {when}. "
+                 f"Connections per figure: {counts or 'no probe'}; each driver as many as `connect_latency` asks "
+                 f"for (spec/scenarios/). The seed page's claim: {_range(claim.get('local'))} local, "
                  f"{_range(claim.get('remote_ssl'))} remote with SSL.</sub>"]
     return rows
 

@@ -99,7 +99,9 @@ def _fold_lifecycle(snapshot: dict[str, Any], run: dict[str, Any], date: str) ->
     backend = run.get("backend", "native")
     kept = snapshot["lifecycle"].setdefault(backend, {"drivers": {}})
     if probe:
-        kept["probe"] = [{"label": row.label, "figures": row.figures} for row in probe_rows(probe)]
+        kept["probe"] = [{"label": row.label, "figures": row.figures,
+                          "samples": (probe.get("remote") or {}).get("samples") if row.remote else probe.get("samples")}
+                         for row in probe_rows(probe)]
         kept["claim"] = probe.get("page_claim_ms", {})
         kept["date"], kept["postgres"] = date, run.get("postgres", "")
     for example_id, modes in drivers.items():
