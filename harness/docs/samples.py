@@ -3,9 +3,10 @@ where its code lives (file:lines), the scenarios that exercised that code in the
 their outcome and the versions they ran on. A docs site can badge every block with when and
 on what it was last proven.
 
-Every scenario of an example runs through its region (the scenarios call the region's
-function: that is how the examples are built), so the scenarios that exercised a block are
-the example's cases that ran. A region whose code changed since the run is "stale"."""
+Every scenario of an example calls its region (at least the connection or pool the region
+builds: that is how the examples are built; docs/adding-a-driver.md asks it), so the scenarios
+that exercised a block are the example's cases that ran; n/a and skipped ones did not. A region
+whose code changed since the run is "stale"."""
 
 from __future__ import annotations
 
