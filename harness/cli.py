@@ -1,4 +1,4 @@
-"""`python -m harness run | list | doctor` (also installed as `pg-sample-harness`)."""
+"""`python -m harness run | list | doctor | docs` (also installed as `pg-sample-harness`)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from harness.catalog import Catalog, load_catalog
 from harness.config import Config, add_cli_options, build_config
+from harness.docs.command import add_parser as add_docs_parser
+from harness.docs.command import cmd_docs
 from harness.errors import HarnessError, InputError
 from harness.manifest import Example
 from harness.outcome import RunResult, ScenarioResult
@@ -49,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--json", action="store_true",
                          help="print them as JSON: ids, slugs, languages, system packages, toolchains, base images")
     sub.add_parser("doctor", help="which toolchains are present, and how to install what is missing")
+    add_docs_parser(sub)
     return parser
 
 
@@ -194,6 +197,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_list(load_catalog(config.paths), config, console, args.json)
         if args.command == "doctor":
             return cmd_doctor(config, load_catalog(config.paths), console)
+        if args.command == "docs":
+            return cmd_docs(args, lambda text: console.print(text, markup=False, highlight=False, soft_wrap=True))
         return cmd_run(args, config, console)
     except InputError as exc:
         console.print(f"[bold red]error:[/] {exc.render()}", highlight=False)

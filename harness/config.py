@@ -31,6 +31,7 @@ class ProjectPaths:
     spec: Path
     cache: Path
     reports: Path
+    root: Path = REPO_ROOT   # the repository: docs/, its templates and pages (HARNESS_ROOT moves it)
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,7 @@ def paths_from(environ: Mapping[str, str]) -> ProjectPaths:
         spec=Path(environ.get("HARNESS_SPEC", REPO_ROOT / "spec")),
         cache=Path(environ.get("HARNESS_CACHE", REPO_ROOT / ".harness")),
         reports=REPO_ROOT / "reports",
+        root=Path(environ.get("HARNESS_ROOT", REPO_ROOT)),
     )
 
 

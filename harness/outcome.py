@@ -110,6 +110,8 @@ class ExampleResult:
     build_seconds: float = 0.0
     build_cached: bool = False
     scenarios: list[ScenarioResult] = field(default_factory=list)
+    # The page's code this run proved: its regions with their hashes (docs --check compares them).
+    samples: list[dict[str, Any]] = field(default_factory=list)
 
     def settle(self, toolchain_missing: str = "") -> None:
         """The example's own outcome follows from its scenarios, unless it was skipped whole or it
@@ -133,6 +135,7 @@ class ExampleResult:
             "reason": self.reason,
             "build": {"seconds": round(self.build_seconds, 3), "cached": self.build_cached},
             "scenarios": [s.to_json() for s in self.scenarios],
+            "samples": self.samples,
         }
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from harness.case.judgement import Finding, judge
 from harness.case.pipeline import run_case
 from harness.catalog import Catalog
+from harness.docs import samples_of
 from harness.errors import HarnessError, ServerDied
 from harness.manifest import Example
 from harness.outcome import ExampleResult, RunResult, ScenarioResult
@@ -138,7 +139,7 @@ def assemble_run(session: HarnessSession | None, plan: Iterable[tuple[Example, l
                     postgres=(session.postgres_version if session else "") or postgres,
                     errors=list(errors), lifecycle_probe=probe, started=started, finished=finished)
     for example, names in plan:
-        result = ExampleResult(example.id, example.language, example.driver)
+        result = ExampleResult(example.id, example.language, example.driver, samples=samples_of(example.folder))
         build = session.builds.get(example.id) if session else None
         if build is not None:
             result.build_seconds, result.build_cached = build.seconds, build.cached

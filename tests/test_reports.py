@@ -24,10 +24,13 @@ from lxml import etree
 
 from harness.outcome import ExampleResult, Failure, Outcome, RunResult, ScenarioResult
 from harness.config import build_config
+from harness.docs import samples_of
 from harness.reporting import write_reports
 from harness.reporting.__main__ import main as reporting_main
 from harness.reporting.__main__ import markdown, merge
 from tests.support import REPO
+
+EXAMPLES = REPO / "examples"
 
 DATA = Path(__file__).resolve().parent / "data"
 XSD = DATA / "junit-jenkins.xsd"
@@ -43,7 +46,7 @@ TIMELINE = [[0.008, 0], [0.67, 1], [0.83, 2], [0.885, 3], [0.938, 4], [1.2, 4], 
 def synthetic_run() -> dict[str, Any]:
     """Two examples: one passed, one failed with a diff, one n/a, one known failure, one not
     declared, a pool scenario with a timeline, an xpassed case, connect-time figures."""
-    pool = ExampleResult("node/pg-pool", "node", "pg 8.23.1", build_seconds=3.2)
+    pool = ExampleResult("node/pg-pool", "node", "pg 8.23.1", build_seconds=3.2, samples=samples_of(EXAMPLES / "node" / "pg-pool"))
     pool.scenarios = [
         ScenarioResult("connect_now", Outcome.PASSED, 0.41,
                        observed={"now": "2026-01-01T00:00:00+00:00", "connections_opened": 1},
@@ -72,7 +75,8 @@ def synthetic_run() -> dict[str, Any]:
                                  "tls": True}),
     ]
     pool.settle()
-    client = ExampleResult("python/psycopg2", "python", "psycopg2-binary 2.9.13", build_seconds=0.1, build_cached=True)
+    client = ExampleResult("python/psycopg2", "python", "psycopg2-binary 2.9.13", build_seconds=0.1, build_cached=True,
+                           samples=samples_of(EXAMPLES / "python" / "psycopg2"))
     client.scenarios = [
         ScenarioResult("connect_now", Outcome.PASSED, 0.3, observed={"connections_opened": 1, "connect_p50_ms": 0.9}),
         ScenarioResult("param_query", Outcome.XPASSED, 0.3,
@@ -102,7 +106,7 @@ PROBE = {"host": "localhost", "port": 5432, "samples": 30, "page_claim_ms": {"lo
 
 
 def passing_run() -> dict[str, Any]:
-    example = ExampleResult("java/hikaricp", "java", "HikariCP 7.0.2")
+    example = ExampleResult("java/hikaricp", "java", "HikariCP 7.0.2", samples=samples_of(EXAMPLES / "java" / "hikaricp"))
     example.scenarios = [ScenarioResult(n, Outcome.PASSED, 0.1) for n in ("connect_now", "select_rows")]
     example.scenarios.append(ScenarioResult("pool_reuse", Outcome.XFAILED, 0.1, message="known failure: x"))
     example.scenarios.append(ScenarioResult("types", Outcome.NOT_APPLICABLE, message="no"))
@@ -119,7 +123,10 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert all(p.is_file() for p in written)
     expected = {"junit/node-pg-pool.xml", "junit/python-psycopg2.xml", "junit/all.xml",
                 "badges/node-pg-pool.svg", "badges/node-pg-pool.json", "badges/python-psycopg2.svg",
-                "badges/python-psycopg2.json", "badges/overall.svg", "badges/overall.json", "index.html"}
+                "badges/python-psycopg2.json", "badges/overall.svg", "badges/overall.json", "index.html",
+                # the page's blocks of these two examples (harness.docs.samples)
+                "samples.json", "badges/sample-node_pg_pool.svg", "badges/sample-node_pg_pool.json",
+                "badges/sample-python_psycopg2.svg", "badges/sample-python_psycopg2.json"}
     assert {p.relative_to(out).as_posix() for p in written} == expected
     return out
 
@@ -199,7 +206,8 @@ def test_stale_reports_of_examples_not_in_the_run_are_removed(tmp_path: Path) ->
     write_reports(passing_run(), tmp_path)
     assert sorted(p.name for p in (tmp_path / "junit").iterdir()) == ["all.xml", "java-hikaricp.xml"]
     assert sorted(p.name for p in (tmp_path / "badges").iterdir()) == [
-        "java-hikaricp.json", "java-hikaricp.svg", "overall.json", "overall.svg"]
+        "java-hikaricp.json", "java-hikaricp.svg", "overall.json", "overall.svg",
+        "sample-java_hikaricp.json", "sample-java_hikaricp.svg"]
 
 
 # -- badges --------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@
   reports/junit/<language>-<name>.xml, reports/junit/all.xml      JUnit XML for CI services
   reports/badges/<language>-<name>.svg|json, overall.svg|json     badges (SVG + shields.io endpoint)
   reports/index.html                                              the whole run on one static page
+  reports/samples.json, reports/badges/sample-<tag>.svg|json      each page block: its code, what proved it
 
 `write_run` is the one writer the CLI and the pytest plugin use. harness.reporting.view turns the
 JSON into rows; the other modules only render them. `python -m harness.reporting` rebuilds the
@@ -32,6 +33,7 @@ def write_reports(run_json: dict[str, Any], reports_dir: Path) -> list[Path]:
     """Write the JUnit files, the badges and index.html under reports_dir; return every path written."""
     # Imported here: the pytest plugin and the CLI import this package on every start, and
     # matplotlib, junitparser and anybadge are only needed once a run has results.
+    from harness.docs.command import write_samples_for_run
     from harness.reporting.badges import write_badges
     from harness.reporting.html import write_html
     from harness.reporting.junit import write_junit
@@ -41,6 +43,7 @@ def write_reports(run_json: dict[str, Any], reports_dir: Path) -> list[Path]:
     moment = run_time(run_json)
     written = write_junit(run_json, reports_dir, moment.isoformat(timespec="seconds"))
     written += write_badges(run_json, reports_dir)
+    written += write_samples_for_run(run_json, reports_dir)   # samples.json, badges/sample-<tag>.*
     written.append(write_html(run_json, reports_dir, moment))
     return written
 

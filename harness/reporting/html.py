@@ -18,6 +18,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from harness.docs.card import samples_html
 from harness.reporting.badges import svg
 from harness.reporting.charts import connect_chart, timeline_cases, timeline_chart, waterfall_chart
 from harness.reporting.html_style import CSS
@@ -192,7 +193,7 @@ def _example_section(example: dict[str, Any]) -> str:
     for case in example.get("scenarios", []):
         if case.get("outcome") == NOT_APPLICABLE:
             not_applicable.setdefault(case.get("message") or "no reason given", []).append(case["name"])
-    body = ""
+    body = samples_html(example)   # the page's code this example proved, first
     if run_cases:
         body += ('<table class="observed"><thead><tr><th>scenario</th><th>result</th><th>time</th><th>observed</th>'
                  "</tr></thead><tbody>" + "".join(_observed_row(c) for c in run_cases) + "</tbody></table>")

@@ -20,10 +20,9 @@ using json = nlohmann::json;
 
 namespace {
 
-// The page writes "host=localhost port=5432 dbname=mydb user=postgres password=secret" here.
-// An empty conninfo lets libpq take all of it from the environment instead: PGHOST, PGPORT,
-// PGDATABASE, PGUSER, PGPASSWORD, PGAPPNAME (-> application_name), PGSSLMODE, PGSSLROOTCERT.
-const char *const kConnInfo = "";
+// stdout carries the harness's JSON lines only: main() sends std::cout, what the sample
+// prints, to stderr.
+std::ostream harness_out(std::cout.rdbuf());
 
 // A user row as the contract wants it. (Iterating a pqxx::result yields a const_result_iterator,
 // which is a pqxx::row in both 6.4 and 7.x.)
@@ -54,15 +53,28 @@ json int_array(const std::string &text) {
     return out;
 }
 
-// ---------------------------------------------------------------------------------------------
-// The page's "libpqxx" sample: connect, open a work (transaction), exec, print every row, commit.
-json list_users(const std::string &sql) {
-    pqxx::connection conn(kConnInfo);
+// The page's "libpqxx" sample, which every scenario runs through: its connection string, and
+// its query (connect, open a work (transaction), exec, print every row, commit).
+// [START cpp_libpqxx]
+// The page's "host=localhost port=5432 dbname=mydb user=postgres password=secret", less what the
+// environment sets: libpq reads PGHOST, PGPORT, ..., PGSSLMODE and PGSSLROOTCERT itself.
+std::string conninfo() {
+    const char *const page[][2] = {{"PGHOST", "host=localhost"}, {"PGPORT", "port=5432"},
+                                   {"PGDATABASE", "dbname=mydb"}, {"PGUSER", "user=postgres"},
+                                   {"PGPASSWORD", "password=secret"}};
+    std::string info;
+    for (const auto &[variable, setting] : page)
+        if (!std::getenv(variable)) info += std::string(setting) + " ";
+    return info;
+}
+
+json list_users(const std::string &sql = "SELECT id, name FROM users") {
+    pqxx::connection conn(conninfo());
     pqxx::work txn(conn);
     auto result = txn.exec(sql);
     json rows = json::array();
     for (auto row : result) {
-        std::cerr << row["id"].as<int>()
+        std::cout << row["id"].as<int>()
                   << ": " << row["name"].c_str()
                   << std::endl;
         rows.push_back(user_row(row));
@@ -70,7 +82,9 @@ json list_users(const std::string &sql) {
     txn.commit();
     return rows;
 }  // conn's destructor closes the connection
-// ---------------------------------------------------------------------------------------------
+// [END cpp_libpqxx]
+
+const std::string kConnInfo = conninfo();
 
 json connect_now(const json &) {
     pqxx::connection conn(kConnInfo);
@@ -220,7 +234,7 @@ json types(const json &p) {
 
 // The harness acts while the program waits: announce the checkpoint, then read its reply.
 void checkpoint(const std::string &name) {
-    std::cout << json{{"type", "checkpoint"}, {"name", name}}.dump() << std::endl;
+    harness_out << json{{"type", "checkpoint"}, {"name", name}}.dump() << std::endl;
     std::string reply;
     if (!std::getline(std::cin, reply) ||
         json::parse(reply) != json{{"type", "continue"}, {"name", name}})
@@ -300,6 +314,7 @@ json connect_latency(const json &p) {
 }  // namespace
 
 int main() {
+    std::cout.rdbuf(std::cerr.rdbuf());
     const char *scenario_env = std::getenv("HARNESS_SCENARIO");
     const std::string scenario = scenario_env ? scenario_env : "";
     const std::map<std::string, std::function<json(const json &)>> scenarios = {
@@ -327,7 +342,7 @@ int main() {
     try {
         const char *params = std::getenv("HARNESS_PARAMS");
         const json data = it->second(json::parse(params && *params ? params : "{}"));
-        std::cout << json{{"type", "result"}, {"scenario", scenario}, {"data", data}}.dump()
+        harness_out << json{{"type", "result"}, {"scenario", scenario}, {"data", data}}.dump()
                   << std::endl;  // std::endl flushes
         return 0;
     } catch (const std::exception &e) {

@@ -23,23 +23,28 @@ function sslFromEnv() {
   return { rejectUnauthorized: false } // require/prefer without a root certificate: encrypt only
 }
 
-// The page's sample: new Client({...}), connect, query, end. Its literals come from the
-// environment; `work` is its query step (the page's own is selectNow below). try/finally
-// so that the connection is closed even when a query fails (the page's "always release"),
-// or when the connect itself fails (end() then closes whatever the attempt opened).
+// The page's sample, which every scenario runs through: withClient(work) connects, runs `work`
+// (the page's own query by default) and ends the client.
+// [START node_pg_client]
 function newClient() {
   return new Client({
-    host: process.env.PGHOST,
+    host: process.env.PGHOST || 'localhost',
     port: Number(process.env.PGPORT || 5432),
-    database: process.env.PGDATABASE,
-    user: process.env.PGUSER,
-    password: process.env.PGPASSWORD,
-    application_name: process.env.PGAPPNAME, // lets the server attribute the backend
-    ssl: sslFromEnv(),
+    database: process.env.PGDATABASE || 'mydb',
+    user: process.env.PGUSER || 'postgres',
+    password: process.env.PGPASSWORD || 'secret',
+    ssl: sslFromEnv(), // TLS as PGSSLMODE and PGSSLROOTCERT say
   })
 }
 
-async function pgSample(work) {
+async function selectNow(client) {
+  const res = await client.query('SELECT NOW()')
+  console.log(res.rows[0])
+  return res.rows[0]
+}
+
+// finally: the connection is closed even when the connect or a query fails.
+async function withClient(work = selectNow) {
   const client = newClient()
   try {
     await client.connect()
@@ -48,12 +53,9 @@ async function pgSample(work) {
     await client.end()
   }
 }
+// [END node_pg_client]
 
-async function selectNow(client) {
-  const res = await client.query('SELECT NOW()')
-  console.error(res.rows[0])
-  return { now: res.rows[0].now.toISOString() }
-}
+console.log = console.error // stdout is the harness's (emit, below): the sample logs to stderr
 
 const USER_ROWS = 'SELECT id, name FROM users'
 const INSERT_USER = 'INSERT INTO users (id, name, active) VALUES ($1, $2, $3)'
@@ -99,7 +101,7 @@ async function refusedConnect() {
   const start = performance.now()
   let error
   try {
-    await pgSample((client) => client.query('SELECT 1'))
+    await withClient((client) => client.query('SELECT 1'))
     error = { kind: 'none', type: 'none', sqlstate: null, message: 'connected' }
   } catch (err) {
     console.error(`connect failed: ${err.code}: ${err.message}`)
@@ -119,7 +121,7 @@ async function connectLatency(p) {
     connectMs.push(ms(performance.now() - start))
     await client.end()
   }
-  const queryMs = await pgSample(async (client) => {
+  const queryMs = await withClient(async (client) => {
     const times = []
     for (let i = 0; i < p.queries; i++) {
       const start = performance.now()
@@ -132,17 +134,17 @@ async function connectLatency(p) {
 }
 
 const scenarios = {
-  connect_now: () => pgSample(selectNow),
+  connect_now: async () => ({ now: (await withClient(selectNow)).now.toISOString() }),
 
   select_rows: () =>
-    pgSample(async (client) => ({ rows: (await client.query(`${USER_ROWS} ORDER BY id`)).rows })),
+    withClient(async (client) => ({ rows: (await client.query(`${USER_ROWS} ORDER BY id`)).rows })),
 
   active_users: () =>
-    pgSample(async (client) => ({ rows: (await client.query(`${USER_ROWS} WHERE active ORDER BY id`)).rows })),
+    withClient(async (client) => ({ rows: (await client.query(`${USER_ROWS} WHERE active ORDER BY id`)).rows })),
 
   // Values travel as bind parameters ($1), never spliced into the SQL text.
   param_query: (p) =>
-    pgSample(async (client) => {
+    withClient(async (client) => {
       const byId = (await client.query(`${USER_ROWS} WHERE id = $1`, [p.id])).rows
       const byName = []
       for (const name of p.names) {
@@ -152,7 +154,7 @@ const scenarios = {
     }),
 
   transaction: (p) =>
-    pgSample(async (client) => {
+    withClient(async (client) => {
       const row = (id) => [id, `${p.name_prefix} ${id}`, true]
       await client.query('BEGIN')
       await client.query(INSERT_USER, row(p.committed_id))
@@ -174,14 +176,14 @@ const scenarios = {
 
   // Outside a transaction an error leaves the connection usable: the last query proves it.
   error_sqlstate: (p) =>
-    pgSample(async (client) => ({
+    withClient(async (client) => ({
       unique_violation: await sqlstateOf(client, INSERT_USER, [p.duplicate_id, 'duplicate probe', true]),
       syntax_error: await sqlstateOf(client, p.bad_sql),
       after: (await client.query('SELECT 1 AS one')).rows[0].one,
     })),
 
   types: (p) =>
-    pgSample(async (client) => {
+    withClient(async (client) => {
       const v = p.values
       await client.query(
         `INSERT INTO type_probe (i8, num, txt, flag, ts, d, bin, doc, arr, nothing)
@@ -218,7 +220,7 @@ const scenarios = {
 
   // The backend's own view of the session, read while the harness looks at pg_stat_ssl too.
   tls_verify_full: () =>
-    pgSample(async (client) => {
+    withClient(async (client) => {
       const row = (await client.query(OWN_SSL_ROW)).rows[0]
       console.error(row)
       await checkpoint('connected')

@@ -23,13 +23,14 @@ function sslFromEnv() {
   return { rejectUnauthorized: false } // require/prefer without a root certificate: encrypt only
 }
 
-// The page's sample. Its values are the defaults; the scenario's abstract pool settings
-// (params.pool) override them. node-pg itself reads PGPORT, PGDATABASE, PGUSER, PGPASSWORD
-// and PGAPPNAME (application_name) from the environment, as the page's sample relies on.
+// The page's sample, which every scenario runs through. Its values are the defaults; the
+// scenario's abstract pool settings (params.pool) override them. node-pg itself reads PGPORT,
+// PGDATABASE, PGUSER, PGPASSWORD and PGAPPNAME (application_name) from the environment.
+// [START node_pg_pool]
 function createPool(settings = {}) {
   const pool = new Pool({
-    host: process.env.PGHOST,
-    ssl: sslFromEnv(),
+    host: process.env.PGHOST || 'localhost',
+    ssl: sslFromEnv(), // TLS as PGSSLMODE and PGSSLROOTCERT say
     max: settings.max ?? 20, // max connections in pool
     idleTimeoutMillis: settings.idle_timeout_ms ?? 30000, // close idle after 30s
     connectionTimeoutMillis: settings.acquire_timeout_ms ?? 2000,
@@ -42,6 +43,12 @@ function createPool(settings = {}) {
 }
 
 // Pool automatically manages connections: pool.query checks a client out and back in.
+async function userById(pool, id = 1) {
+  const res = await pool.query('SELECT id, name FROM users WHERE id = $1', [id])
+  return res.rows
+}
+// [END node_pg_pool]
+
 async function withPool(settings, work) {
   const pool = createPool(settings)
   try {
@@ -197,7 +204,7 @@ const scenarios = {
   // Values travel as bind parameters ($1), never spliced into the SQL text.
   param_query: (p) =>
     withPool(p.pool, async (pool) => {
-      const byId = (await pool.query(`${USER_ROWS} WHERE id = $1`, [p.id])).rows
+      const byId = await userById(pool, p.id)
       const byName = []
       for (const name of p.names) {
         byName.push((await pool.query(`${USER_ROWS} WHERE name = $1 ORDER BY id`, [name])).rows)

@@ -15,36 +15,35 @@ import time
 import psycopg2
 import psycopg2.extras
 
-
-def page_sample():
-    """The page's sample: connect, SELECT NOW(), print the row, close."""
-    conn = psycopg2.connect(
-        host=os.environ["PGHOST"],
-        port=os.environ.get("PGPORT", "5432"),
-        dbname=os.environ["PGDATABASE"],
-        user=os.environ["PGUSER"],
-        password=os.environ["PGPASSWORD"],
-        application_name=os.environ.get("PGAPPNAME", ""),
-    )
-    cur = conn.cursor()
-    cur.execute("SELECT NOW()")
-    row = cur.fetchone()
-    print(row, file=sys.stderr)
-    cur.close()
-    conn.close()
-    return row
+# stdout carries the harness's JSON lines only: what the sample prints goes to stderr.
+HARNESS_OUT, sys.stdout = sys.stdout, sys.stderr
 
 
+# The page's sample, which every scenario runs through: connect() with the page's values as
+# the defaults (libpq itself adds PGSSLMODE, PGSSLROOTCERT and PGAPPNAME), and its query.
+# [START python_psycopg2]
 def connect():
-    """The same connection as the sample, for the other scenarios."""
     return psycopg2.connect(
-        host=os.environ["PGHOST"],
+        host=os.environ.get("PGHOST", "localhost"),
         port=os.environ.get("PGPORT", "5432"),
-        dbname=os.environ["PGDATABASE"],
-        user=os.environ["PGUSER"],
-        password=os.environ["PGPASSWORD"],
-        application_name=os.environ.get("PGAPPNAME", ""),
+        dbname=os.environ.get("PGDATABASE", "mydb"),
+        user=os.environ.get("PGUSER", "postgres"),
+        password=os.environ.get("PGPASSWORD", "secret"),
     )
+
+
+def select_now():
+    conn = connect()
+    try:  # closed even when the query fails
+        cur = conn.cursor()
+        cur.execute("SELECT NOW()")
+        row = cur.fetchone()
+        print(row)
+        cur.close()
+        return row
+    finally:
+        conn.close()
+# [END python_psycopg2]
 
 
 def rows(cur):
@@ -52,7 +51,7 @@ def rows(cur):
 
 
 def connect_now(params):
-    (now,) = page_sample()
+    (now,) = select_now()
     return {"now": now.isoformat()}  # an aware datetime: the offset is included
 
 
@@ -207,7 +206,7 @@ def types(params):
 # ---- lifecycle scenarios ----------------------------------------------------------------
 
 def checkpoint(name):
-    print(json.dumps({"type": "checkpoint", "name": name}), flush=True)
+    print(json.dumps({"type": "checkpoint", "name": name}), file=HARNESS_OUT, flush=True)
     sys.stdin.readline()  # the harness answers {"type": "continue", ...} when it is done
 
 
@@ -290,7 +289,7 @@ def main():
         return 2
     params = json.loads(os.environ.get("HARNESS_PARAMS") or "{}")
     data = SCENARIOS[scenario](params)
-    print(json.dumps({"type": "result", "scenario": scenario, "data": data}), flush=True)
+    print(json.dumps({"type": "result", "scenario": scenario, "data": data}), file=HARNESS_OUT, flush=True)
     return 0
 
 

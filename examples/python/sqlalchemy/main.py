@@ -22,6 +22,9 @@ from sqlalchemy.engine import URL
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.pool import NullPool
 
+# stdout carries the harness's JSON lines only: what the sample prints goes to stderr.
+HARNESS_OUT, sys.stdout = sys.stdout, sys.stderr
+
 
 class Base(DeclarativeBase):
     pass
@@ -46,14 +49,15 @@ type_probe = Table(
 
 
 def database_url():
-    """The page's "postgresql://user:secret@host/db", from the environment (quoted safely)."""
+    """The page's "postgresql://postgres:secret@localhost/mydb", with the PG* variables where
+    they are set (quoted safely)."""
     return URL.create(
         "postgresql",  # no +driver: the default driver, psycopg2 in SQLAlchemy 2.0 (2.1: psycopg 3)
-        username=os.environ["PGUSER"],
-        password=os.environ["PGPASSWORD"],
-        host=os.environ["PGHOST"],
+        username=os.environ.get("PGUSER", "postgres"),
+        password=os.environ.get("PGPASSWORD", "secret"),
+        host=os.environ.get("PGHOST", "localhost"),
         port=int(os.environ.get("PGPORT", "5432")),
-        database=os.environ["PGDATABASE"],
+        database=os.environ.get("PGDATABASE", "mydb"),
         query={"application_name": os.environ.get("PGAPPNAME", "")},
     )
 
@@ -77,27 +81,31 @@ def make_engine(pool=None, pre_ping=False):
         # A checkout first runs a ping; a dead connection is replaced (and every older pooled
         # one invalidated). Without it the first query on a terminated backend is lost.
         options["pool_pre_ping"] = True
-    return create_engine(database_url(), pool_size=pool_size, max_overflow=max_overflow,
-                         **options)
+    return new_engine(pool_size, max_overflow, **options)
 
 
-def page_sample():
-    """The page's sample: an engine with its pool settings, the active users through the ORM."""
-    engine = create_engine(
-        database_url(),
-        pool_size=5,
-        max_overflow=10,
+# The page's sample, which every scenario runs through: an engine with the page's pool settings
+# as the defaults (make_engine maps a scenario's pool onto them) and the ORM query for the
+# active users.
+# [START python_sqlalchemy]
+def new_engine(pool_size=5, max_overflow=10, **options):
+    return create_engine(
+        database_url(),  # "postgresql://postgres:secret@localhost/mydb", from PG* where set
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        **options,
     )
 
+
+def list_active_users(engine):
     with Session(engine) as session:
         users = session.query(User).filter(
             User.active == True  # noqa: E712 -- `==` builds SQL; `is True` would not
         ).order_by(User.id).all()
-
     for user in users:
-        print(f"{user.id}: {user.name}", file=sys.stderr)
-    engine.dispose()
+        print(f"{user.id}: {user.name}")
     return users
+# [END python_sqlalchemy]
 
 
 def as_rows(users):
@@ -134,7 +142,7 @@ CONNECT_ERRORS = {
 
 
 def checkpoint(name):
-    print(json.dumps({"type": "checkpoint", "name": name}), flush=True)
+    print(json.dumps({"type": "checkpoint", "name": name}), file=HARNESS_OUT, flush=True)
     sys.stdin.readline()  # the harness answers {"type": "continue", ...} when it is done
 
 
@@ -190,7 +198,10 @@ def param_query(params):
 
 
 def active_users(params):
-    return {"rows": as_rows(page_sample())}
+    engine = make_engine()
+    users = list_active_users(engine)
+    engine.dispose()
+    return {"rows": as_rows(users)}
 
 
 def transaction(params):
@@ -442,7 +453,7 @@ def main():
         return 2
     params = json.loads(os.environ.get("HARNESS_PARAMS") or "{}")
     data = SCENARIOS[scenario](params)
-    print(json.dumps({"type": "result", "scenario": scenario, "data": data}), flush=True)
+    print(json.dumps({"type": "result", "scenario": scenario, "data": data}), file=HARNESS_OUT, flush=True)
     return 0
 
 

@@ -56,27 +56,34 @@ public final class Main {
     private static final BufferedReader IN =
             new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
 
-    // ---------------------------------------------------------------------------------------
-    // The page's sample: a HikariCP pool of 10 over pgjdbc, one SELECT NOW().
-    // ---------------------------------------------------------------------------------------
-    static Instant connectNow() throws SQLException {
+    // The page's sample, which every scenario runs through: the pool's configuration with the
+    // page's values (poolConfig maps a scenario's pool settings onto it) and its query.
+    // [START java_hikaricp]
+    static HikariConfig pageConfig() {
         HikariConfig config = new HikariConfig();
-        config.setJdbcUrl(jdbcUrl());
-        config.setUsername(System.getenv("PGUSER"));
-        config.setPassword(System.getenv("PGPASSWORD"));
+        config.setJdbcUrl(jdbcUrl());   // jdbc:postgresql://localhost:5432/mydb, from PG* where set
+        config.setUsername(env("PGUSER", "postgres"));
+        config.setPassword(env("PGPASSWORD", "secret"));
         config.setMaximumPoolSize(10);
+        return config;
+    }
 
-        HikariDataSource ds = new HikariDataSource(config);
+    static Instant selectNow(HikariDataSource ds) throws SQLException {
         try (Connection conn = ds.getConnection();
              PreparedStatement ps = conn.prepareStatement(
                 "SELECT NOW()")) {
             ResultSet rs = ps.executeQuery();
             rs.next();
             Timestamp now = rs.getTimestamp(1);
-            System.err.println(now);   // the page prints to stdout; ours is reserved for JSON
+            System.out.println(now);
             return now.toInstant();
-        } finally {
-            ds.close();                // close the pool, so no backend outlives the program
+        }
+    }
+    // [END java_hikaricp]
+
+    static Instant connectNow() throws SQLException {
+        try (HikariDataSource ds = new HikariDataSource(pageConfig())) {   // closed: no backend outlives us
+            return selectNow(ds);
         }
     }
 
@@ -89,7 +96,7 @@ public final class Main {
         if (host.contains(":")) host = "[" + host + "]";   // IPv6 literal
         StringBuilder url = new StringBuilder("jdbc:postgresql://")
                 .append(host).append(':').append(env("PGPORT", "5432"))
-                .append('/').append(enc(env("PGDATABASE", env("PGUSER", ""))));
+                .append('/').append(enc(env("PGDATABASE", "mydb")));
         // pgjdbc's own names for application_name, sslmode and sslrootcert (PEM works).
         String[][] params = {
                 {"ApplicationName", System.getenv("PGAPPNAME")},
@@ -111,10 +118,7 @@ public final class Main {
 
     /** The sample's configuration, with params.pool mapped onto it; absent settings keep the page's values. */
     static HikariConfig poolConfig(JsonNode pool) {
-        HikariConfig config = new HikariConfig();
-        config.setJdbcUrl(jdbcUrl());
-        config.setUsername(System.getenv("PGUSER"));
-        config.setPassword(System.getenv("PGPASSWORD"));
+        HikariConfig config = pageConfig();
         config.setMaximumPoolSize(pool.path("max").asInt(10));
         // Unset, minimumIdle = maximumPoolSize: the page's fixed-size pool.
         if (pool.has("min_idle")) config.setMinimumIdle(pool.get("min_idle").asInt());
@@ -132,6 +136,7 @@ public final class Main {
     }
 
     public static void main(String[] args) {
+        System.setOut(System.err);   // stdout is the harness's (OUT): what the sample prints goes to stderr
         String scenario = env("HARNESS_SCENARIO", "");
         try {
             JsonNode params = JSON.readTree(env("HARNESS_PARAMS", "{}"));
