@@ -57,6 +57,7 @@ class Example:
     applies: tuple[str, ...] = ()
     not_applicable: dict[str, str] = field(default_factory=dict)
     known_failures: dict[str, KnownFailure] = field(default_factory=dict)
+    binding: str | None = None  # driver.binding: server | client (judged by param_query)
 
     @property
     def name(self) -> str:
@@ -171,6 +172,7 @@ def load_manifest(path: Path, scenario_names: list[str]) -> Example:
         applies=applies,
         not_applicable=not_applicable,
         known_failures=known_failures,
+        binding=raw["driver"].get("binding"),
     )
 
 

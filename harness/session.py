@@ -21,13 +21,14 @@ from harness.gate import CaseGate
 from harness.errors import HarnessError, ServerDied
 from harness.janitor import CaseDatabase, Janitor
 from harness.manifest import Discovery, Example, discover
+from harness.messages import kept_stderr, stderr_excerpt, timeout_problem
 from harness.observe import ActivitySampler, ServerLog, wait_backends_gone
 from harness.outcome import Failure, Outcome, ScenarioResult
 from harness.paths import ProjectPaths
 from harness.probe import Target, run_probe
 from harness.process import ProcessRun, run_process
 from harness.scenarios import REGISTRY, CaseContext, Verdict
-from harness.server.base import PostgresServer, ServerSettings, new_run_id
+from harness.server.base import UNNAMED_ADDRESS, PostgresServer, ServerSettings, new_run_id
 from harness.spec import Scenario, Spec, load_spec
 from harness.toolchain import ToolStatus
 
@@ -183,11 +184,12 @@ class HarnessSession:
         if "PGSSLROOTCERT" in tls:
             url_params["sslrootcert"] = tls["PGSSLROOTCERT"]
         query = urlencode(url_params, quote_via=quote)
-        url = (f"postgresql://{quote(db.role)}:{quote(password)}@{self.server.host}:{self.server.port}/"
+        host = self.server.host if connection.host == "server" else UNNAMED_ADDRESS
+        url = (f"postgresql://{quote(db.role)}:{quote(password)}@{host}:{self.server.port}/"
                f"{quote(db.dbname)}?{query}")
         env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "HARNESS_", "DATABASE_URL"))}
         env.update({
-            "PGHOST": self.server.host, "PGPORT": str(self.server.port), "PGDATABASE": db.dbname,
+            "PGHOST": host, "PGPORT": str(self.server.port), "PGDATABASE": db.dbname,
             "PGUSER": db.role, "PGPASSWORD": password, "PGAPPNAME": app, **tls,
             "DATABASE_URL": url, "HARNESS_SCENARIO": scenario.name,
             "HARNESS_PARAMS": json.dumps(scenario.params, ensure_ascii=False),
@@ -305,15 +307,15 @@ class HarnessSession:
             verdict.fail("the server saw no connection from this example's role: the output did not come from the server")
         verdict.observed.setdefault("connections_opened", len(ctx.connections_authorized()))
         verdict.observed["process_seconds"] = round(run.elapsed, 3)
-        run.stdout, run.stderr = self.mask(run.stdout), self.mask(run.stderr)
+        run.stdout, run.stderr, run.stderr_head = self.mask(run.stdout), self.mask(run.stderr), self.mask(run.stderr_head)
         verdict.problems = [self.mask(p) for p in verdict.problems]
         result = ScenarioResult(scenario.name, Outcome.PASSED, observed=verdict.observed,
-                                stdout=run.stdout[-OUTPUT_TAIL_CHARS:], stderr=run.stderr[-OUTPUT_TAIL_CHARS:])
+                                stdout=run.stdout[-OUTPUT_TAIL_CHARS:], stderr=kept_stderr(run))
         if verdict.problems:
             result.outcome = Outcome.FAILED
             result.message = verdict.problems[0]
             result.failure = Failure(summary=verdict.problems[0], problems=verdict.problems[1:], diff="\n".join(verdict.diffs),
-                                     stderr_tail=run.stderr_tail(), server_view=self._server_view(ctx),
+                                     stderr_tail=stderr_excerpt(run), server_view=self._server_view(ctx),
                                      reproduce=self.reproduce_command(example, scenario.name))
         return result
 
@@ -324,9 +326,7 @@ class HarnessSession:
             verdict.fail(run.start_error + " (check run.command in example.yaml)")
             return None
         if run.timed_out:
-            hint = getattr(check, "timeout_hint", "")
-            verdict.fail(f"timed out after {timeout:.0f} s; its process group was killed"
-                         + (f": {hint}" if hint else ""))
+            verdict.fail(timeout_problem(run, timeout, check, check.ctx.example.driver_name))
         if run.checkpoint_error:
             verdict.fail(run.checkpoint_error)
         if run.exit_code not in (0, None) and not run.timed_out:

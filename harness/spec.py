@@ -16,6 +16,8 @@ CONNECTION_CHOICES: dict[str, tuple[str, ...]] = {
     "sslmode": ("disable", "require", "verify-ca", "verify-full"),
     "sslrootcert": ("none", "run_ca", "wrong_ca"),
     "password": ("role", "wrong"),
+    # unnamed_address: the server's second loopback address, which its certificate does not name.
+    "host": ("server", "unnamed_address"),
 }
 
 
@@ -24,6 +26,7 @@ class Connection:
     sslmode: str = "disable"
     sslrootcert: str = "none"   # run_ca: the run's CA; wrong_ca: a CA that did not sign the server
     password: str = "role"      # wrong: a password the role does not have
+    host: str = "server"        # unnamed_address: an address of the server its certificate does not name
 
     @property
     def tls(self) -> bool:
@@ -124,8 +127,8 @@ def load_spec(spec_dir: Path) -> Spec:
 
 _CANONICAL = {name: i for i, name in enumerate([
     "connect_now", "select_rows", "param_query", "active_users", "transaction", "error_sqlstate", "types",
-    "pool_bounded", "pool_reuse", "pool_release", "pool_acquire_timeout", "pool_idle_timeout",
+    "pool_bounded", "pool_reuse", "pool_release", "pool_release_on_error", "pool_acquire_timeout", "pool_idle_timeout",
     "pool_recovery_terminate", "pool_recovery_restart", "no_pool_exhaustion",
-    "tls_verify_full", "tls_wrong_ca", "plaintext_refused", "auth_wrong_password", "connect_latency",
+    "tls_verify_full", "tls_wrong_ca", "tls_wrong_host", "plaintext_refused", "auth_wrong_password", "connect_latency",
     "connect_latency_tls",
 ])}
