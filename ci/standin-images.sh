@@ -77,17 +77,18 @@ needed_images() {
   echo "$PG_IMAGE"
 }
 
-# The stand-in recipe for an image name; empty when there is none.
+# The stand-in recipe for an image name; empty when there is none. Each recipe is one file,
+# ci/standin-images/<recipe>.Dockerfile, whose `# stands-in-for:` lines list the image names it
+# builds (shell globs): a new base image is one new file, nothing here changes.
 recipe_of() {
-  case "$1" in
-    debian:bookworm|debian:bookworm-slim|debian:12|debian:12-slim) echo base ;;
-    node:*-bookworm-slim|node:*-bookworm|node:bookworm*) echo node ;;
-    python:3.11-slim-bookworm|python:3.11-bookworm|python:3.11-slim|python:3.11) echo python ;;
-    eclipse-temurin:17-jre|eclipse-temurin:17-jre-jammy|eclipse-temurin:17-jre-noble) echo jre ;;
-    maven:3-eclipse-temurin-17|maven:3.*-eclipse-temurin-17) echo maven ;;
-    postgres:15|postgres:15-bookworm|postgres:15.*) echo postgres ;;
-    *) echo "" ;;
-  esac
+  local file pattern
+  for file in "$HERE"/*.Dockerfile; do
+    for pattern in $(sed -n 's/^# stands-in-for:[[:space:]]*//p' "$file"); do
+      # shellcheck disable=SC2053  # the pattern is a glob on purpose
+      if [[ "$1" == $pattern ]]; then basename "$file" .Dockerfile; return; fi
+    done
+  done
+  echo ""
 }
 
 exists() { docker image inspect "$1" >/dev/null 2>&1; }
@@ -108,7 +109,7 @@ for image in "${IMAGES[@]}"; do
   TODO[$recipe]="${TODO[$recipe]:-} $image"
 done
 if [ "${#unknown[@]}" -gt 0 ]; then
-  die "no stand-in recipe for: ${unknown[*]} (named in a FROM line or HARNESS_POSTGRES_IMAGE); add one to recipe_of() in $0 and a Dockerfile in $HERE"
+  die "no stand-in recipe for: ${unknown[*]} (named in a FROM line or HARNESS_POSTGRES_IMAGE); add $HERE/<name>.Dockerfile with a '# stands-in-for: <image glob>' line (docs/adding-a-driver.md)"
 fi
 
 if [ "$MODE" = list ]; then
@@ -205,8 +206,8 @@ if [ -n "${TODO[jre]:-}${TODO[maven]:-}" ]; then
   build_java &
   PIDS[java]=$!
 fi
-for recipe in node python postgres; do
-  if [ -n "${TODO[$recipe]:-}" ]; then
+for recipe in "${!TODO[@]}"; do  # every other recipe: one build FROM the base
+  if [ "$recipe" != jre ] && [ "$recipe" != maven ]; then
     # shellcheck disable=SC2086
     build_simple "$recipe" ${TODO[$recipe]} &
     PIDS[$recipe]=$!

@@ -29,6 +29,7 @@ class Requirement:
     tool: str
     install: str
     version_command: tuple[str, ...] = ()
+    min_version: str = ""  # e.g. "1.25": `doctor` and the run refuse an older tool
 
 
 @dataclass(frozen=True)
@@ -167,7 +168,8 @@ def load_manifest(path: Path, scenario_names: list[str]) -> Example:
         build_timeout=float(build.get("timeout_seconds", 900)),
         dockerfile=(raw.get("docker") or {}).get("dockerfile"),
         requires=tuple(
-            Requirement(r["tool"], r["install"], tuple(r.get("version_command", []))) for r in raw.get("requires", [])
+            Requirement(r["tool"], r["install"], tuple(r.get("version_command", [])), str(r.get("min_version", "")))
+            for r in raw.get("requires", [])
         ),
         applies=applies,
         not_applicable=not_applicable,

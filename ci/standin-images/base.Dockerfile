@@ -2,6 +2,7 @@
 # mmdebstrap (imported as ROOTFS), plus the build machine's extra CA certificates so that apt,
 # npm, pip and Maven inside `docker build` trust the same TLS roots as the machine.
 # Tagged debian:bookworm and debian:bookworm-slim (when those tags are absent).
+# stands-in-for: debian:bookworm debian:bookworm-slim debian:12 debian:12-slim
 ARG ROOTFS=pg-harness-standin/rootfs:bookworm
 FROM ${ROOTFS}
 COPY host-ca-bundle.crt /tmp/host-ca-bundle.crt

@@ -1,6 +1,7 @@
 # Stand-in for eclipse-temurin:17-jre: Debian's OpenJDK 17 runtime, JAVA_HOME at the official
 # image's /opt/java/openjdk, and the JDK's cacerts rebuilt from the image's CA store (which
 # holds the build machine's extra CAs).
+# stands-in-for: eclipse-temurin:17-jre eclipse-temurin:17-jre-jammy eclipse-temurin:17-jre-noble
 ARG BASE=pg-harness-standin/base:bookworm
 FROM ${BASE}
 RUN apt-get update \

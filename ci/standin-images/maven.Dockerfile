@@ -1,5 +1,6 @@
 # Stand-in for maven:3-eclipse-temurin-17: Debian's OpenJDK 17 JDK and Maven (3.8) on the JRE
 # stand-in.
+# stands-in-for: maven:3-eclipse-temurin-17 maven:3.*-eclipse-temurin-17
 ARG JRE=pg-harness-standin/jre:17
 FROM ${JRE}
 RUN apt-get update \

@@ -1,5 +1,6 @@
 # Stand-in for node:<major>-bookworm-slim: Debian's nodejs + npm (bookworm: node 18, npm 9),
 # the `node` user (uid 1000) of the official image, and the CA bundle for npm.
+# stands-in-for: node:*-bookworm-slim node:*-bookworm node:bookworm*
 ARG BASE=pg-harness-standin/base:bookworm
 FROM ${BASE}
 RUN apt-get update \

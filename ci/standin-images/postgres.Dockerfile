@@ -3,6 +3,7 @@
 #   POSTGRES_HOST_AUTH_METHOD, /docker-entrypoint-initdb.d, `-c name=value` arguments passed to
 #   postgres, data in /var/lib/postgresql/data (PGDATA), the server runs as `postgres` (uid 999),
 #   psql inside, STOPSIGNAL SIGINT (a fast shutdown on docker stop / docker restart).
+# stands-in-for: postgres:15 postgres:15-bookworm postgres:15.*
 ARG BASE=pg-harness-standin/base:bookworm
 FROM ${BASE}
 ARG PG_MAJOR=15

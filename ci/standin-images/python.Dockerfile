@@ -1,5 +1,6 @@
 # Stand-in for python:3.11-slim-bookworm: Debian's python3 (3.11) with venv, `python` on PATH,
 # and pip pointed at the system CA bundle.
+# stands-in-for: python:3.11-slim-bookworm python:3.11-bookworm python:3.11-slim python:3.11
 ARG BASE=pg-harness-standin/base:bookworm
 FROM ${BASE}
 RUN apt-get update \
