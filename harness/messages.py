@@ -65,6 +65,9 @@ def timeout_problem(run: ProcessRun, timeout: float, check: Any, driver_name: st
         where = f"reached {reached[-1]}, never {missing[0]}" if reached else f"never reached checkpoint {missing[0]}"
         hint = hints.get(missing[0], "")
         message += f": {where}" + (f": {hint}" if hint else "")
+    elif expected:
+        hint = hints.get("result", "")
+        message += f": reached {expected[-1]}, the last checkpoint, then printed no result" + (f": {hint}" if hint else "")
     hint = getattr(check, "timeout_hint", "")
     if hint:
         message += f": {hint}"

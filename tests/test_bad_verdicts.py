@@ -84,6 +84,14 @@ def test_a_manifest_claiming_server_binding_for_a_client_binder_is_a_failure(bad
         "shows client-side binding: the values were spliced into the SQL text"]
 
 
+def test_values_spliced_beside_bound_ones_are_a_failure(bad: BadRun) -> None:
+    result = bad.case("bad/half-bound", "param_query")
+    assert result.outcome is Outcome.FAILED
+    assert problems_of(result) == [
+        f"{bad.example('bad/half-bound').manifest} declares driver.binding: server, but the statement log shows some "
+        "lookups bound ($1) and some with the values spliced into the SQL text: bind every value"]
+
+
 def test_an_oversized_pool_is_caught_in_the_pooled_half(bad: BadRun) -> None:
     result = bad.case("bad/pool-oversized", "no_pool_exhaustion")
     assert result.outcome is Outcome.FAILED

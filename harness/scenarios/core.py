@@ -88,6 +88,9 @@ class ParamQuery(ScenarioCheck):
                          f"under driver (the statement log shows {observed} binding)")
         elif observed == "unknown":
             verdict.fail("the statement log shows neither bound ($1) nor quoted lookups of users by id and name")
+        elif observed == "mixed":
+            verdict.fail(f"{manifest} declares driver.binding: {declared}, but the statement log shows some lookups "
+                         "bound ($1) and some with the values spliced into the SQL text: bind every value")
         elif observed != f"{declared}-side":
             verdict.fail(f"{manifest} declares driver.binding: {declared}, but the statement log shows {observed} "
                          "binding" + (": the values were spliced into the SQL text" if observed == "client-side"
@@ -98,11 +101,12 @@ class ParamQuery(ScenarioCheck):
         `parameters:` detail; client-side interpolation shows the SQL text with the literals in it."""
         texts = [statement_text(r.message) or "" for r in self.ctx.my_log()]
         lookups = [t for t in texts if "from users" in t.lower() and "where" in t.lower()]
-        if any("$1" in t for t in lookups):
+        bound = [t for t in lookups if "$1" in t]
+        if not lookups:
+            return "unknown"
+        if len(bound) == len(lookups):
             return "server-side"
-        if lookups:
-            return "client-side"
-        return "unknown"
+        return "client-side" if not bound else "mixed"
 
 
 TX_BEGIN = ("BEGIN", "START TRANSACTION")

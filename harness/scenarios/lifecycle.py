@@ -71,6 +71,7 @@ def require_sqlstate(check: ScenarioCheck, error: dict[str, Any], verdict: Verdi
 
 @scenario("tls_verify_full")
 class TlsVerifyFull(ScenarioCheck):
+    checkpoints = ("connected",)
     def __init__(self, ctx: Any) -> None:
         super().__init__(ctx)
         self.seen: list[dict[str, Any]] = []
@@ -154,7 +155,8 @@ class TlsWrongHost(RefusedCertificate):
         return (f"the connection to {UNNAMED_ADDRESS} succeeded, although the server's certificate names only "
                 f"{', '.join(SERVER_NAMES + SERVER_ADDRESSES)}: host-name verification is off "
                 "(sslmode=verify-ca, or require with a root certificate, a 'use SSL' flag mapped to require, "
-                "or Node's checkServerIdentity: () => undefined); connect with sslmode=verify-full")
+                "or Node's checkServerIdentity: () => undefined); connect with sslmode=verify-full "
+                "(unless the example ignored PGHOST and connected to a name the certificate has)")
 
     def require_attempt(self, verdict: Verdict) -> None:
         """The handshake succeeds and the client hangs up before its startup message: the server

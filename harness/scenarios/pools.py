@@ -192,6 +192,7 @@ class PoolAcquireTimeout(PoolCheck):
 @scenario("pool_idle_timeout")
 class PoolIdleTimeout(PoolCheck):
     WATCH_LIMIT_SECONDS = 30.0
+    checkpoints = ("after_burst",)
 
     def __init__(self, ctx: Any) -> None:
         super().__init__(ctx)
@@ -232,6 +233,10 @@ class PoolIdleTimeout(PoolCheck):
 
 
 class Recovery(PoolCheck):
+    checkpoints = ("between_bursts",)
+    stuck_hints = {"between_bursts": "the first burst never finished",
+                   "result": "the second burst never finished: the pool waits on connections that died in the fault"}
+
     def __init__(self, ctx: Any) -> None:
         super().__init__(ctx)
         self.killed = 0
