@@ -3,6 +3,7 @@ that client's backend, and whether the pool can still close."""
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +26,7 @@ class PoolReleaseOnError(ClosingPool):
                        "close waiting",
     }
     STUCK = ("idle in transaction", "idle in transaction (aborted)")
+    SETTLE_SECONDS = 1.0
 
     def __init__(self, ctx: Any) -> None:
         super().__init__(ctx)
@@ -33,7 +35,14 @@ class PoolReleaseOnError(ClosingPool):
 
     def on_checkpoint(self, name: str) -> None:
         if name == "after_error":
-            self.after_error = backends_of(self.ctx.admin_conninfo, self.ctx.db.dbname)
+            # A discarded client may close its connection without waiting for it (node-postgres's
+            # release(err)): allow its backend a moment to go; a client kept open stays stuck.
+            deadline = time.monotonic() + self.SETTLE_SECONDS
+            while True:
+                self.after_error = backends_of(self.ctx.admin_conninfo, self.ctx.db.dbname)
+                if not any(state in self.STUCK for _pid, state in self.after_error) or time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)
             self.error_checkpoint_at = server_clock(self.ctx.admin_conninfo)
         elif name == "after_close":
             self.watch_close()
