@@ -81,9 +81,11 @@ needed_images() {
 # ci/standin-images/<recipe>.Dockerfile, whose `# stands-in-for:` lines list the image names it
 # builds (shell globs): a new base image is one new file, nothing here changes.
 recipe_of() {
-  local file pattern
+  local file pattern patterns
   for file in "$HERE"/*.Dockerfile; do
-    for pattern in $(sed -n 's/^# stands-in-for:[[:space:]]*//p' "$file"); do
+    # read -a splits on blanks without expanding the globs against the working directory
+    read -r -a patterns <<<"$(sed -n 's/^# stands-in-for:[[:space:]]*//p' "$file" | tr '\n' ' ')"
+    for pattern in "${patterns[@]}"; do
       # shellcheck disable=SC2053  # the pattern is a glob on purpose
       if [[ "$1" == $pattern ]]; then basename "$file" .Dockerfile; return; fi
     done
