@@ -30,6 +30,7 @@ class Requirement:
     tool: str
     install: str
     version_command: tuple[str, ...] = ()
+    min_version: str = ""  # e.g. "1.25": `doctor` and the run refuse an older tool
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ class Example:
     applies: tuple[str, ...] = ()
     not_applicable: dict[str, str] = field(default_factory=dict)
     known_failures: dict[str, KnownFailure] = field(default_factory=dict)
+    binding: str | None = None  # driver.binding: server | client (judged by param_query)
 
     @property
     def name(self) -> str:
@@ -172,12 +174,14 @@ def load_manifest(path: Path, scenario_names: list[str]) -> Example:
         build_timeout=float(build.get("timeout_seconds", 900)),
         dockerfile=(raw.get("docker") or {}).get("dockerfile"),
         requires=tuple(
-            Requirement(r["tool"], r["install"], tuple(r.get("version_command", []))) for r in raw.get("requires", [])
+            Requirement(r["tool"], r["install"], tuple(r.get("version_command", [])), str(r.get("min_version", "")))
+            for r in raw.get("requires", [])
         ),
         system_packages=SystemPackages.from_manifest(raw.get("system_packages")),
         applies=applies,
         not_applicable=not_applicable,
         known_failures=known_failures,
+        binding=raw["driver"].get("binding"),
     )
 
 

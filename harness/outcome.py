@@ -42,7 +42,7 @@ class Failure:
         if self.diff:
             parts += ["", "expected vs actual (- expected, + actual):", self.diff]
         if self.stderr_tail:
-            parts += ["", "example stderr (last lines):", _indent(self.stderr_tail)]
+            parts += ["", "example stderr (first and last lines):", _indent(self.stderr_tail)]
         if self.server_view:
             parts += ["", "what the server saw:", _indent(self.server_view)]
         if self.reproduce:

@@ -18,6 +18,7 @@ from typing import IO, Any
 MAX_STDOUT_BYTES = 1024 * 1024
 MAX_LINE_BYTES = 256 * 1024
 STDERR_TAIL_BYTES = 64 * 1024
+STDERR_HEAD_BYTES = 16 * 1024
 KILL_GRACE_SECONDS = 2.0
 
 Checkpoint = Callable[[str], None]
@@ -33,6 +34,8 @@ class ProcessRun:
     bad_lines: list[str] = field(default_factory=list)
     stdout: str = ""
     stderr: str = ""
+    stderr_head: str = ""  # the first STDERR_HEAD_BYTES; `stderr` is the last STDERR_TAIL_BYTES
+    stderr_bytes: int = 0  # how much the example wrote to stderr in all
     stdout_truncated: bool = False
     partial_line: str = ""
     checkpoint_error: str = ""
@@ -119,13 +122,21 @@ class _StdoutReader(threading.Thread):
 
 
 class _TailReader(threading.Thread):
+    """Keeps the first STDERR_HEAD_BYTES (a crash's cause often comes first: Node prints
+    "Unhandled 'error' event" above a long dump) and the last STDERR_TAIL_BYTES."""
+
     def __init__(self, stream: IO[bytes]) -> None:
         super().__init__(daemon=True)
         self.stream = stream
+        self.head = bytearray()
         self.tail = bytearray()
+        self.total = 0
 
     def run(self) -> None:
         while chunk := self.stream.read(65536):
+            self.total += len(chunk)
+            if len(self.head) < STDERR_HEAD_BYTES:
+                self.head += chunk[: STDERR_HEAD_BYTES - len(self.head)]
             self.tail += chunk
             if len(self.tail) > STDERR_TAIL_BYTES:
                 del self.tail[: len(self.tail) - STDERR_TAIL_BYTES]
@@ -190,6 +201,8 @@ def run_process(
     run.stdout_truncated = out.truncated
     run.partial_line = out.partial.decode("utf-8", errors="replace")
     run.stderr = bytes(err.tail).decode("utf-8", errors="replace")
+    run.stderr_head = bytes(err.head).decode("utf-8", errors="replace")
+    run.stderr_bytes = err.total
     return run
 
 

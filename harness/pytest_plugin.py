@@ -47,6 +47,9 @@ class HarnessPlugin:
         self.reports_error = ""
         self.postgres = ""  # the server version as the xdist workers report it
         self.probe: dict[str, Any] | None = None
+        self.probe_collected = False
+        # The examples with a case left after -k/-m (None: not known, as on the xdist controller).
+        self.selected: set[str] | None = None
 
     @property
     def session(self) -> HarnessSession:
@@ -91,10 +94,11 @@ class HarnessPlugin:
         self.results.setdefault(example.id, {})[result.name] = result
 
     def run_result(self) -> RunResult:
-        """The same assembly as the CLI's: every collected example, its cases in spec order, the
-        not-applicable ones judged by the same judgement."""
+        """The same assembly as the CLI's: every selected example (one deselected by -k/-m is not
+        part of this run), its cases in spec order, the not-applicable ones judged by the same judgement."""
         session = self.session
-        plan = [(example, session.spec.names) for _, example in sorted(self.examples.items())]
+        plan = [(example, session.spec.names) for example_id, example in sorted(self.examples.items())
+                if self.selected is None or example_id in self.selected]
         return assemble_run(self._session, plan, self.results, errors=[], started=self.started,
                             postgres=self.postgres, probe=self.probe, backend=self.harness.backend)
 
@@ -153,6 +157,7 @@ class ExampleFile(pytest.File):
             yield ManifestError.from_parent(self, name="manifest", nodeid=f"{example_id}::manifest", error=error)
             return
         plugin.examples[example.id] = example
+        lifecycle = False
         for name, scenario in session.spec.scenarios.items():
             if name in example.not_applicable:
                 plugin.not_applicable.append((example.id, name, example.not_applicable[name]))
@@ -161,16 +166,42 @@ class ExampleFile(pytest.File):
             for marker in (example.language, example.marker, scenario.group):
                 item.add_marker(marker)
             item.extra_keyword_matches.update({example.id, example.language, example.name})
+            lifecycle = lifecycle or scenario.group == "lifecycle"
             yield item
+        if lifecycle and not plugin.probe_collected:
+            # Collected (so that pytest's "collected / selected" counts include it) with the
+            # first example that has lifecycle cases; it answers to every example's -k and -m.
+            plugin.probe_collected = True
+            yield make_probe_item(self, session.examples, session.spec.names)
 
 
-@pytest.hookimpl(tryfirst=True)  # before -k/-m deselect: the probe answers to `lifecycle` and its name
+def make_probe_item(parent: pytest.Collector, examples: list[Example], scenario_names: list[str]) -> "ProbeItem":
+    probe = ProbeItem.from_parent(parent, name="lifecycle_probe", nodeid=PROBE_NODEID)
+    probe.add_marker("lifecycle")
+    for example in examples:
+        for marker in (example.language, example.marker):
+            probe.add_marker(marker)
+        probe.extra_keyword_matches.update({example.id, example.language, example.name})
+    probe.extra_keyword_matches.update(scenario_names)
+    return probe
+
+
+@pytest.hookimpl(trylast=True)  # after -k/-m have deselected
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The lifecycle probe joins the run when a lifecycle case does, after the cases."""
-    if any(isinstance(i, ScenarioItem) and i.get_closest_marker("lifecycle") for i in items):
-        probe = ProbeItem.from_parent(session, name="lifecycle_probe", nodeid=PROBE_NODEID)
-        probe.add_marker("lifecycle")
-        items.append(probe)
+    """The lifecycle probe runs after the cases, and only when a lifecycle case runs (else it is
+    deselected, and counted so). The examples left are the ones the terminal summary and
+    results.json speak of."""
+    probes = [i for i in items if isinstance(i, ProbeItem)]
+    cases = [i for i in items if isinstance(i, ScenarioItem)]
+    if probes:
+        items[:] = [i for i in items if not isinstance(i, ProbeItem)]
+        if any(i.get_closest_marker("lifecycle") for i in cases):
+            items.extend(probes)
+        else:
+            config.hook.pytest_deselected(items=probes)
+    plugin: HarnessPlugin = config.stash[STATE]
+    plugin.selected = {i.example.id for i in cases} | {i.nodeid.split("::")[0] for i in items
+                                                       if isinstance(i, ManifestError)}
 
 
 class ProbeItem(pytest.Item):
@@ -274,6 +305,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     plugin: HarnessPlugin = config.stash[STATE]
     if not plugin.not_applicable and plugin.examples:  # the xdist controller collected nothing itself
         plugin.not_applicable = [(e.id, n, r) for e in plugin.examples.values() for n, r in e.not_applicable.items()]
+    if plugin.selected is not None:  # only the examples this run selected
+        plugin.not_applicable = [entry for entry in plugin.not_applicable if entry[0] in plugin.selected]
     if plugin.not_applicable:
         terminalreporter.section("not applicable (declared in each example.yaml)", sep="-")
         for example_id, name, reason in plugin.not_applicable:

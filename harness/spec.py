@@ -18,6 +18,8 @@ CONNECTION_CHOICES: dict[str, tuple[str, ...]] = {
     "sslmode": ("disable", "require", "verify-ca", "verify-full"),
     "sslrootcert": ("none", "run_ca", "wrong_ca"),
     "password": ("role", "wrong"),
+    # unnamed_address: the server's second loopback address, which its certificate does not name.
+    "host": ("server", "unnamed_address"),
 }
 
 
@@ -26,6 +28,7 @@ class Connection:
     sslmode: str = "disable"
     sslrootcert: str = "none"   # run_ca: the run's CA; wrong_ca: a CA that did not sign the server
     password: str = "role"      # wrong: a password the role does not have
+    host: str = "server"        # unnamed_address: an address of the server its certificate does not name
 
     @property
     def tls(self) -> bool:

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from harness.manifest import Example, Requirement
 
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+# The first dotted number of a version line: "v18.19.0", "go version go1.19.8", "Apache Maven 3.8.7".
+VERSION_NUMBER = re.compile(r"(\d+(?:\.\d+)+|\d+)")
 
 
 @dataclass(frozen=True)
@@ -17,12 +19,33 @@ class ToolStatus:
     requirement: Requirement
     found: bool
     version: str = ""
+    problem: str = ""  # why a tool that is there does not do (too old)
 
     @property
     def line(self) -> str:
         if self.found:
             return f"{self.requirement.tool}: {self.version or 'present'}"
+        if self.problem:
+            return f"{self.requirement.tool}: {self.problem}; install: {self.requirement.install}"
         return f"{self.requirement.tool}: MISSING; install: {self.requirement.install}"
+
+
+def version_tuple(text: str) -> tuple[int, ...] | None:
+    match = VERSION_NUMBER.search(text)
+    return tuple(int(part) for part in match.group(1).split(".")) if match else None
+
+
+def too_old(requirement: Requirement, version_line: str) -> str:
+    """Why the version line does not meet requirement.min_version ('' when it does)."""
+    if not requirement.min_version:
+        return ""
+    found = version_tuple(version_line)
+    wanted = version_tuple(requirement.min_version)
+    if found is None:
+        return f"no version number in {version_line!r}; {requirement.min_version} or newer is needed"
+    if wanted is not None and found < wanted:
+        return f"{'.'.join(map(str, found))} is older than the {requirement.min_version} this example needs"
+    return ""
 
 
 def probe(requirement: Requirement) -> ToolStatus:
@@ -39,7 +62,9 @@ def probe(requirement: Requirement) -> ToolStatus:
         return ToolStatus(requirement, False)
     # Some tools colour their version line (mvn): keep the words, drop the escapes.
     text = ANSI_ESCAPE.sub("", out.stdout or out.stderr).strip().splitlines()
-    return ToolStatus(requirement, True, text[0] if text else "")
+    version = text[0] if text else ""
+    problem = too_old(requirement, version)
+    return ToolStatus(requirement, not problem, version, problem)
 
 
 def missing_tools(example: Example) -> list[ToolStatus]:

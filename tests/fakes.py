@@ -4,7 +4,7 @@ harness/scenarios can be tested without PostgreSQL (tests/test_checks.py). The r
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -32,6 +32,7 @@ class FakeControls:
     rows: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)  # SQL substring -> rows
     gone: tuple[bool, float, int] = (True, 0.1, 0)
     actions: list[tuple[str, Any]] = field(default_factory=list)
+    clock: datetime = T0
 
     def set_connection_limit(self, limit: int | None) -> None:
         self.actions.append(("connection_limit", limit))
@@ -41,6 +42,9 @@ class FakeControls:
 
     def restart_server(self) -> None:
         self.actions.append(("restart", None))
+
+    def set_case_setting(self, name: str, value: str) -> None:
+        self.actions.append(("setting", (name, value)))
 
     def terminate_backends(self) -> int:
         self.actions.append(("terminate", len(self.backends_now)))
@@ -55,6 +59,9 @@ class FakeControls:
 
     def tls_backends(self) -> list[dict[str, Any]]:
         return list(self.tls_now)
+
+    def server_clock(self) -> datetime:
+        return self.clock
 
     def query(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
         for part, rows in self.rows.items():
@@ -87,8 +94,8 @@ def example() -> Example:
                    folder=SPEC, manifest=SPEC / "example.yaml", run_command=("true",))
 
 
-def check_for(scenario: str, controls: FakeControls | None = None) -> ScenarioCheck:
-    ctx = CaseContext(example=example(), scenario=SPEC_LOADED.scenarios[scenario], spec=SPEC_LOADED,
+def check_for(scenario: str, controls: FakeControls | None = None, **example_fields: Any) -> ScenarioCheck:
+    ctx = CaseContext(example=replace(example(), **example_fields), scenario=SPEC_LOADED.scenarios[scenario], spec=SPEC_LOADED,
                       db=CaseDatabase(ROLE, "secret", DBNAME), controls=controls or FakeControls())
     return REGISTRY[scenario](ctx)
 

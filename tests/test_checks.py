@@ -46,17 +46,26 @@ def test_error_sqlstate_needs_the_servers_own_errors() -> None:
     assert made_up == ["the server logged no ERROR with SQLSTATE 42601 for this case"]
 
 
-def test_param_query_reads_the_binding_from_the_log_and_the_table_from_the_server() -> None:
-    controls = FakeControls(rows={"FROM users": USERS})
-    check = check_for("param_query", controls)
+def test_param_query_reads_the_binding_from_the_log_and_judges_it_against_the_manifest() -> None:
+    users = [(row["id"], row["name"]) for row in fixture_rows()]   # the server's table, intact
+    controls = FakeControls(rows={"FROM users": users})
+    check = check_for("param_query", controls, binding="server")
+    assert ("setting", ("standard_conforming_strings", "off")) not in controls.actions
+    check.prepare()
+    assert controls.actions == [("setting", ("standard_conforming_strings", "off"))]
     data = {"by_id": check.expect["by_id"], "by_name": check.expect["by_name"]}
     bound = [record(0.1, "execute <unnamed>: SELECT id, name FROM users WHERE id = $1")]
     verdict = verify(check, data, log=bound)
-    assert verdict.observed["binding"] == "server-side"
+    assert verdict.observed["binding"] == "server-side" and verdict.problems == []
     interpolated = [record(0.1, "statement: SELECT id, name FROM users WHERE id = 2")]
-    assert verify(check_for("param_query", controls), data, log=interpolated).observed["binding"] == "client-side"
-    injected = FakeControls(rows={"FROM users": [*USERS, (5, "x'); DROP TABLE users; --")]})
-    problems = verify(check_for("param_query", injected), data, log=bound).problems
+    client = verify(check_for("param_query", controls, binding="client"), data, log=interpolated)
+    assert client.observed["binding"] == "client-side" and client.problems == []
+    mismatch = verify(check_for("param_query", controls, binding="server"), data, log=interpolated).problems
+    assert len(mismatch) == 1 and "client-side" in mismatch[0]
+    undeclared = verify(check_for("param_query", controls), data, log=bound).problems
+    assert len(undeclared) == 1 and "driver.binding is missing" in undeclared[0]
+    injected = FakeControls(rows={"FROM users": [*users, (9, "x'); DROP TABLE users; --")]})
+    problems = verify(check_for("param_query", injected, binding="server"), data, log=bound).problems
     assert problems == ["users table on the server after the run differs from the spec"]
 
 
@@ -109,11 +118,17 @@ def test_no_pool_exhaustion_sets_the_roles_limit_through_the_controls() -> None:
     check = check_for("no_pool_exhaustion", controls)
     check.prepare()
     assert controls.actions == [("connection_limit", 20)]
+    controls.clock = T0 + timedelta(seconds=1)
+    check.on_checkpoint("after_pooled")   # the pooled half is done: the log up to here is its
     refusal = [record(0.3, "too many connections for role", severity="FATAL", state="53300")]
     data = {"pooled": burst(100), "unpooled": {"succeeded": 20, "failed": 80, "errors": ["53300"] * 80}}
     assert verify(check, data, log=refusal).problems == []
-    nothing_refused = verify(check_for("no_pool_exhaustion"), data).problems
-    assert nothing_refused == ["the server logged no refusal with SQLSTATE 53300"]
+    never_reported = verify(check_for("no_pool_exhaustion"), data, log=refusal).problems
+    assert never_reported == ["the example never reached checkpoint after_pooled (print it once the pooled half's "
+                              "pool is closed, before the connection-per-request half)"]
+    nothing_refused = check_for("no_pool_exhaustion", controls)
+    nothing_refused.on_checkpoint("after_pooled")
+    assert verify(nothing_refused, data).problems == ["the server logged no refusal with SQLSTATE 53300"]
 
 
 def test_recovery_checks_apply_their_fault_through_the_controls() -> None:

@@ -31,6 +31,9 @@ class CaseControls(Protocol):
 
     def restart_server(self) -> None: ...
 
+    def set_case_setting(self, name: str, value: str) -> None:
+        """A setting for the role in the case database only (gone with the database)."""
+
     def terminate_backends(self) -> int:
         """Terminates every backend of the case database; returns how many."""
 
@@ -44,6 +47,9 @@ class CaseControls(Protocol):
         """pg_stat_ssl of each client backend of the case database: pid, ssl, version, cipher."""
 
     def query(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]: ...
+
+    def server_clock(self) -> datetime:
+        """The server's clock as its log writes it (naive UTC), to cut the log at a checkpoint."""
 
 
 @dataclass(frozen=True)

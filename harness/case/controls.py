@@ -4,9 +4,11 @@ by undo() when the case ends, so no check has to clean up after itself."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 from harness.janitor import CaseDatabase, Janitor
 from harness.observe import backends_of, terminate_backends, wait_backends_gone
@@ -37,6 +39,12 @@ class LiveControls:
     def restart_server(self) -> None:
         self._server.restart()
 
+    def set_case_setting(self, name: str, value: str) -> None:
+        with psycopg.connect(self._admin.conninfo(), autocommit=True) as conn:
+            conn.execute(sql.SQL("ALTER ROLE {} IN DATABASE {} SET {} = {}").format(
+                sql.Identifier(self._db.role), sql.Identifier(self._db.dbname), sql.Identifier(name),
+                sql.Literal(value)))
+
     def terminate_backends(self) -> int:
         return terminate_backends(self._admin.conninfo(), self._db.dbname)
 
@@ -59,6 +67,10 @@ class LiveControls:
             rows = conn.execute(TLS_SQL, [self._db.dbname]).fetchall()
         return [{"pid": r[0], "ssl": r[1], "version": r[2], "cipher": r[3]} for r in rows]
 
-    def query(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+    def server_clock(self) -> datetime:
+        with psycopg.connect(self._admin.conninfo(), autocommit=True) as conn:
+            return conn.execute("SELECT clock_timestamp() AT TIME ZONE 'UTC'").fetchone()[0]
+
+    def query(self, statement: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
         with psycopg.connect(self._admin.conninfo(self._db.dbname), autocommit=True) as conn:
-            return conn.execute(sql, params or []).fetchall()
+            return conn.execute(statement, params or []).fetchall()

@@ -10,7 +10,7 @@ from urllib.parse import quote, urlencode
 from harness.errors import HarnessError
 from harness.janitor import CaseDatabase
 from harness.manifest import Example
-from harness.server.base import Endpoint
+from harness.server.base import UNNAMED_ADDRESS, Endpoint
 from harness.spec import Scenario
 
 # What `connection: {password: wrong}` hands the example: never the role's password.
@@ -34,11 +34,13 @@ def case_environment(inherited: Mapping[str, str], endpoint: Endpoint, example: 
     if "PGSSLROOTCERT" in tls:
         url_params["sslrootcert"] = tls["PGSSLROOTCERT"]
     query = urlencode(url_params, quote_via=quote)
-    url = (f"postgresql://{quote(db.role)}:{quote(password)}@{endpoint.host}:{endpoint.port}/"
+    # tls_wrong_host reaches the server by an address its certificate does not name.
+    host = endpoint.host if connection.host == "server" else UNNAMED_ADDRESS
+    url = (f"postgresql://{quote(db.role)}:{quote(password)}@{host}:{endpoint.port}/"
            f"{quote(db.dbname)}?{query}")
     env = {k: v for k, v in inherited.items() if not k.startswith(NOT_INHERITED)}
     env.update({
-        "PGHOST": endpoint.host, "PGPORT": str(endpoint.port), "PGDATABASE": db.dbname,
+        "PGHOST": host, "PGPORT": str(endpoint.port), "PGDATABASE": db.dbname,
         "PGUSER": db.role, "PGPASSWORD": password, "PGAPPNAME": app, **tls,
         "DATABASE_URL": url, "HARNESS_SCENARIO": scenario.name,
         "HARNESS_PARAMS": json.dumps(scenario.params, ensure_ascii=False),

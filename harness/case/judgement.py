@@ -42,7 +42,7 @@ def judge(example: Example, finding: Finding, *, prune_known_failures: bool = Fa
     if finding.undeclared is not None:
         return ScenarioResult(name, Outcome.SKIPPED, message=finding.undeclared)
     result = ScenarioResult(name, Outcome.PASSED, seconds=finding.seconds, observed=dict(finding.observed),
-                            stdout=finding.stdout[-OUTPUT_TAIL_CHARS:], stderr=finding.stderr[-OUTPUT_TAIL_CHARS:])
+                            stdout=finding.stdout[-OUTPUT_TAIL_CHARS:], stderr=finding.stderr)  # stderr: bounded by the pipeline (start and end)
     if finding.problems:
         summary = finding.problems[0]
         result.outcome, result.message = Outcome.FAILED, summary

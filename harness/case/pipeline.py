@@ -15,6 +15,7 @@ from harness.case.environment import case_environment, reproduce_command
 from harness.case.judgement import Finding, judge
 from harness.case.protocol import verify
 from harness.manifest import Example
+from harness.messages import kept_stderr, stderr_excerpt
 from harness.outcome import ScenarioResult
 from harness.observe import ActivitySampler, ServerLog, wait_backends_gone
 from harness.process import run_process
@@ -101,9 +102,10 @@ def run_on_server(session: HarnessSession, example: Example, scenario: Scenario,
     run = ctx.process
     assert run is not None
     problems = tuple(session.mask(p) for p in verdict.problems)
+    run.stdout, run.stderr, run.stderr_head = session.mask(run.stdout), session.mask(run.stderr), session.mask(run.stderr_head)
     return Finding(scenario.name, problems=problems, diff="\n".join(verdict.diffs), observed=verdict.observed,
-                   stdout=session.mask(run.stdout), stderr=session.mask(run.stderr),
-                   stderr_tail=session.mask(run.stderr_tail()), server_view=server_view(ctx) if problems else "")
+                   stdout=run.stdout, stderr=kept_stderr(run),
+                   stderr_tail=stderr_excerpt(run), server_view=server_view(ctx) if problems else "")
 
 
 def _server_now(admin: Admin) -> datetime:

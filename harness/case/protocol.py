@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from harness.case.context import CaseContext
+from harness.messages import timeout_problem
 from harness.process import ProcessRun
 from harness.scenarios.base import ScenarioCheck, Verdict
 from harness.spec import Scenario
@@ -18,9 +19,7 @@ def protocol_problems(run: ProcessRun, scenario: Scenario, check: ScenarioCheck,
         verdict.fail(run.start_error + " (check run.command in example.yaml)")
         return None
     if run.timed_out:
-        hint = getattr(check, "timeout_hint", "")
-        verdict.fail(f"timed out after {timeout:.0f} s; its process group was killed"
-                     + (f": {hint}" if hint else ""))
+        verdict.fail(timeout_problem(run, timeout, check, check.ctx.example.driver_name))
     if run.checkpoint_error:
         verdict.fail(run.checkpoint_error)
     if run.exit_code not in (0, None) and not run.timed_out:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+
 from harness.canonical import canonical_values, parse_timestamp
+from harness.observe import LogRecord
 from harness.scenarios.base import ScenarioCheck, Verdict, scenario
 
 
@@ -58,22 +60,90 @@ class ActiveUsers(ScenarioCheck):
 
 @scenario("param_query")
 class ParamQuery(ScenarioCheck):
+    """Binding is proven, not trusted: a server-side binder's lookups show in the statement log as
+    `execute <name>: ... $1` with the values apart; a client-side binder's as plain statements with
+    quoted literals, run with the role's standard_conforming_strings = off, where a backslash
+    escapes a quote: SQL built with hand-escaped quotes breaks on the spec's `\\' OR 1=1 --`,
+    while a driver's own quoting (which reads the setting) survives it."""
+
+    def prepare(self) -> None:
+        self.ctx.controls.set_case_setting("standard_conforming_strings", "off")
+
     def verify(self, data: dict[str, Any], verdict: Verdict) -> None:
         verdict.compare("data.by_id", self.expect["by_id"], data.get("by_id"))
-        verdict.compare("data.by_name", self.expect["by_name"], data.get("by_name"))
+        if not verdict.compare("data.by_name", self.expect["by_name"], data.get("by_name")):
+            verdict.fail("with standard_conforming_strings = off a backslash escapes a quote, so values quoted "
+                         "by hand (quotes doubled) turn into SQL: bind them, or let the driver quote them")
         users_table_intact(self, verdict)
-        verdict.observed["binding"] = self.binding_mode()
+        observed = self.binding_mode()
+        declared = self.ctx.example.binding
+        verdict.observed.update(binding=observed, binding_declared=declared)
+        manifest = self.ctx.example.manifest
+        if declared is None:
+            verdict.fail(f"{manifest}: driver.binding is missing; declare `binding: server` or `binding: client` "
+                         f"under driver (the statement log shows {observed} binding)")
+        elif observed == "unknown":
+            verdict.fail("the statement log shows neither bound ($1) nor quoted lookups of users by id and name")
+        elif observed == "mixed":
+            verdict.fail(f"{manifest} declares driver.binding: {declared}, but the statement log shows some lookups "
+                         "bound ($1) and some with the values spliced into the SQL text: bind every value")
+        elif observed != f"{declared}-side":
+            verdict.fail(f"{manifest} declares driver.binding: {declared}, but the statement log shows {observed} "
+                         "binding" + (": the values were spliced into the SQL text" if observed == "client-side"
+                                      else ": the values travelled apart from the SQL text ($1)"))
 
     def binding_mode(self) -> str:
         """Server-side binding shows in the log as `execute <name>: ... $1` with the values as
-        `parameters:` detail; client-side interpolation shows as a plain `statement:` with literals."""
-        mine = self.ctx.my_log()
-        lookups = [r for r in mine if "from users" in r.message.lower() and "where" in r.message.lower()]
-        if any(r.message.startswith("execute") and "$1" in r.message for r in lookups):
+        `parameters:` detail; client-side interpolation shows the SQL text with the literals in it."""
+        texts = [statement_text(r.message) or "" for r in self.ctx.my_log()]
+        lookups = [t for t in texts if "from users" in t.lower() and "where" in t.lower()]
+        bound = [t for t in lookups if "$1" in t]
+        if not lookups:
+            return "unknown"
+        if len(bound) == len(lookups):
             return "server-side"
-        if any(r.message.startswith("statement:") and "$1" not in r.message for r in lookups):
-            return "client-side"
-        return "unknown"
+        return "client-side" if not bound else "mixed"
+
+
+TX_BEGIN = ("BEGIN", "START TRANSACTION")
+TX_END = ("COMMIT", "ROLLBACK", "END", "ABORT")
+
+
+def statement_text(message: str) -> str | None:
+    """The SQL of a statement-log record (`statement: ...` or `execute <name>: ...`), else None."""
+    if message.startswith("statement: "):
+        return message[len("statement: "):].strip()
+    if message.startswith("execute ") and ": " in message:
+        return message.split(": ", 1)[1].strip()
+    return None
+
+
+def transaction_problems(log: list[LogRecord]) -> list[str]:
+    """Each backend's statements replayed in log order: every write to users must run inside a
+    BEGIN .. COMMIT/ROLLBACK of the same backend, and no COMMIT/ROLLBACK may end a transaction
+    its backend never began (what a transaction spread over pooled connections looks like)."""
+    open_on: dict[int, bool] = {}
+    problems: list[str] = []
+    for record in log:
+        text = statement_text(record.message)
+        if text is None:
+            continue
+        head = text.rstrip(";").upper()
+        if head.startswith(TX_BEGIN):
+            open_on[record.pid] = True
+        elif head.split(" ")[0] in TX_END:
+            if not open_on.get(record.pid):
+                problems.append(f"backend {record.pid} got {head[:20]!r} with no transaction open on it: the "
+                                "transaction's statements went to different connections (use one checked-out "
+                                "client for BEGIN .. COMMIT/ROLLBACK)")
+            open_on[record.pid] = False
+        elif head.startswith("INSERT INTO USERS") and not open_on.get(record.pid):
+            problems.append(f"backend {record.pid} ran {text[:60]!r} outside any transaction of its own")
+    warned = [r for r in log if r.state_code == "25P01"]
+    if warned:
+        problems.append(f"the server warned {len(warned)} time(s) 25P01 '{warned[0].message}': a COMMIT/ROLLBACK "
+                        "reached a connection that had no transaction")
+    return problems
 
 
 @scenario("transaction")
@@ -83,6 +153,11 @@ class Transaction(ScenarioCheck):
         verdict.compare("data.failed_sqlstate", self.expect["failed_sqlstate"], data.get("failed_sqlstate"))
         on_server = [r[0] for r in self.ctx.query_case_db("SELECT id FROM users WHERE id >= 1000 ORDER BY id")]
         verdict.compare("rows with id >= 1000 on the server", self.expect["visible"], on_server)
+        mine = self.ctx.my_log()
+        for problem in transaction_problems(mine):
+            verdict.fail(problem)
+        writers = sorted({r.pid for r in mine if (statement_text(r.message) or "").upper().startswith("INSERT INTO USERS")})
+        verdict.observed["backends_writing"] = len(writers)
 
 
 @scenario("error_sqlstate")

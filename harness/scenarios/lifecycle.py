@@ -1,5 +1,5 @@
-"""The connection lifecycle (the page's six steps): TLS with full verification, a certificate
-that must be refused, a hostssl-only role, a wrong password, and connect time measured.
+"""The connection lifecycle (the page's six steps): TLS with full verification, certificates
+that must be refused (another CA's, and the right CA's for another host name), a hostssl-only role, a wrong password, and connect time measured.
 
 The failing scenarios prove from the server's log that the example really reached the server:
 a TLS handshake the client aborted, a FATAL with the expected SQLSTATE for the example's role;
@@ -13,6 +13,8 @@ from typing import Any
 
 from harness.observe import LogRecord
 from harness.scenarios.base import ScenarioCheck, Verdict, scenario
+from harness.server.base import UNNAMED_ADDRESS
+from harness.server.tls import SERVER_ADDRESSES, SERVER_NAMES
 from harness.stats import percentile
 
 # What log_connections adds to `connection authorized` for a session over TLS.
@@ -31,7 +33,8 @@ def require_kind(check: ScenarioCheck, error: dict[str, Any], verdict: Verdict) 
     """False when the example connected: then only the server's side is worth reporting."""
     expected = check.expect["kind"]
     if error.get("kind") == "none":
-        verdict.fail(f"the connection succeeded; the driver must refuse it ({check.ctx.scenario.summary})")
+        verdict.fail(getattr(check, "accepted_means", "")
+                     or f"the connection succeeded; the driver must refuse it ({check.ctx.scenario.summary})")
         return False
     verdict.require(error.get("kind") == expected,
                     f"data.error.kind is {error.get('kind')!r}, expected {expected!r} "
@@ -66,6 +69,7 @@ def require_sqlstate(check: ScenarioCheck, error: dict[str, Any], verdict: Verdi
 
 @scenario("tls_verify_full")
 class TlsVerifyFull(ScenarioCheck):
+    checkpoints = ("connected",)
     def __init__(self, ctx: Any) -> None:
         super().__init__(ctx)
         self.seen: list[dict[str, Any]] = []
@@ -97,9 +101,13 @@ class TlsVerifyFull(ScenarioCheck):
         verdict.require(not unencrypted, f"the server's log shows connection(s) without TLS: {unencrypted[:2]}")
 
 
-@scenario("tls_wrong_ca")
-class TlsWrongCa(ScenarioCheck):
+class RefusedCertificate(ScenarioCheck):
+    """The driver must refuse the server's certificate: its error says why, no session gets through,
+    and the server's log shows that the example did try this server."""
+
     expects_session = False
+    # What the driver's error must be about, for the message when it is not.
+    refused_for = "the certificate"
 
     def verify(self, data: dict[str, Any], verdict: Verdict) -> None:
         error = error_of(data, verdict)
@@ -111,13 +119,49 @@ class TlsWrongCa(ScenarioCheck):
         message = str(error.get("message", ""))
         verdict.observed["driver_error"] = f"{error.get('type', '?')}: {message[:160]}"
         verdict.require(bool(re.search(self.expect["message_pattern"], message)),
-                        f"the driver's error does not name the certificate: {message[:200]!r}")
+                        f"the driver's error does not name {self.refused_for}: {message[:200]!r}")
         require_no_session(self, verdict)
+        self.require_attempt(verdict)
+
+    def require_attempt(self, verdict: Verdict) -> None:
+        raise NotImplementedError
+
+
+@scenario("tls_wrong_ca")
+class TlsWrongCa(RefusedCertificate):
+    def require_attempt(self, verdict: Verdict) -> None:
         refused = [r for r in self.ctx.log if r.message.startswith("could not accept SSL connection")]
         verdict.require(bool(refused), "the server saw no TLS handshake aborted by a client during the case: "
                                        "the example did not try TLS against this server")
         if refused:
             verdict.observed["server_saw"] = refused[0].message[:160]
+
+
+@scenario("tls_wrong_host")
+class TlsWrongHost(RefusedCertificate):
+    """The certificate is good (the run's CA signed it) but names other hosts: only a host-name
+    check refuses it."""
+
+    refused_for = "the host name"
+
+    @property
+    def accepted_means(self) -> str:
+        return (f"the connection to {UNNAMED_ADDRESS} succeeded, although the server's certificate names only "
+                f"{', '.join(SERVER_NAMES + SERVER_ADDRESSES)}: host-name verification is off "
+                "(sslmode=verify-ca, or require with a root certificate, a 'use SSL' flag mapped to require, "
+                "or Node's checkServerIdentity: () => undefined); connect with sslmode=verify-full "
+                "(unless the example ignored PGHOST and connected to a name the certificate has)")
+
+    def require_attempt(self, verdict: Verdict) -> None:
+        """The handshake succeeds and the client hangs up before its startup message: the server
+        logs only `connection received` for that backend, never `connection authorized`."""
+        authorized = {r.pid for r in self.ctx.log if r.message.startswith("connection authorized")}
+        dropped = [r for r in self.ctx.log if r.message.startswith("connection received: host=")
+                   and "[local]" not in r.message and r.pid not in authorized]
+        verdict.require(bool(dropped), "the server saw no TCP connection that ended before its login during the "
+                                       "case: the example did not try this server")
+        if dropped:
+            verdict.observed["server_saw"] = dropped[0].message[:160] + ", then nothing: the client hung up"
 
 
 class RefusedLogin(ScenarioCheck):

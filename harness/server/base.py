@@ -9,10 +9,16 @@ from dataclasses import dataclass
 
 from harness.server.tls import ClientCertificates
 
+# The server's address, and a second loopback address (all of 127/8 is loopback, also for a
+# host-networked container) that its certificate does not name: `tls_wrong_host` connects there.
+# A client reaching 127.0.0.2 still comes from 127.0.0.1, so pg_hba.conf needs no line for it.
+SERVER_ADDRESS = "127.0.0.1"
+UNNAMED_ADDRESS = "127.0.0.2"
+
 # One place for the settings both backends give the server: the observations the checks rely on
 # (statement and connection log as JSON, pg_stat_statements) and speed over durability.
 SERVER_SETTINGS: dict[str, str] = {
-    "listen_addresses": "'127.0.0.1'",
+    "listen_addresses": f"'{SERVER_ADDRESS},{UNNAMED_ADDRESS}'",
     "max_connections": "400",
     "shared_preload_libraries": "'pg_stat_statements'",
     "pg_stat_statements.track": "'all'",

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import psycopg
 
 from harness.errors import HarnessError
-from harness.server.base import HBA_RULES, SERVER_SETTINGS, PostgresServer, ServerSettings, free_port, tls_settings
+from harness.server.base import HBA_RULES, SERVER_SETTINGS, UNNAMED_ADDRESS, PostgresServer, ServerSettings, free_port, tls_settings
 from harness.server.tls import make_run_tls, write_private
 
 if TYPE_CHECKING:
@@ -230,7 +230,7 @@ class ContainerServer(PostgresServer):
         settings.update(tls_settings(f"{SERVER_FILES_DIR}/server.crt", f"{SERVER_FILES_DIR}/server.key"))
         settings["hba_file"] = f"'{SERVER_FILES_DIR}/pg_hba.conf'"
         settings.update(self.extra_settings)
-        settings["listen_addresses"] = self.host
+        settings["listen_addresses"] = f"{self.host},{UNNAMED_ADDRESS}"  # the second for tls_wrong_host
         settings["port"] = str(self.port)
         container = container_class(self.image, port=self.port, username=self.settings.superuser,
                                     password=self.password, dbname="postgres", driver=None)

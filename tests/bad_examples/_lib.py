@@ -116,7 +116,12 @@ class MiniPool:
         finally:
             self.putconn(conn)
 
-    def close(self) -> None:
+    def close(self, wait: bool = False) -> None:
+        """Closes the idle connections; with wait=True first waits until every connection is
+        back, as node-postgres's pool.end() does (so a connection never released blocks it)."""
+        if wait:
+            for _ in range(self.max):
+                self._slots.acquire()
         with self._lock:
             idle, self._idle = self._idle, []
         for conn in idle:
@@ -124,6 +129,9 @@ class MiniPool:
 
 
 def error_text(exc: BaseException) -> str:
+    # libpq has no SQLSTATE for a refused connection, only the server's message.
+    if "too many connections for role" in str(exc):
+        return "53300"
     return getattr(exc, "sqlstate", None) or f"{type(exc).__name__}: {exc}"
 
 
@@ -199,3 +207,55 @@ def connect_latency_of(connections: int, query_count: int) -> dict[str, Any]:
             conn.execute("SELECT 1").fetchone()
             queries.append((time.perf_counter() - start) * 1000)
     return {"connect_ms": connects, "query_ms": queries, "pooled": False}
+
+
+# -- pool_release_on_error, done right up to the release -------------------------------------
+def backend_pid(conn: psycopg.Connection) -> int:
+    return int(conn.execute("SELECT pg_backend_pid()").fetchone()[0])
+
+
+def failing_transaction(conn: psycopg.Connection) -> None:
+    """BEGIN, insert row_id, insert duplicate_id (taken: 23505 is raised), COMMIT never reached."""
+    conn.execute("BEGIN")
+    for key in ("row_id", "duplicate_id"):
+        conn.execute("INSERT INTO users (id, name, active) VALUES (%s, %s, true)",
+                     [PARAMS[key], f"{PARAMS['name_prefix']} {PARAMS[key]}"])
+    conn.execute("COMMIT")
+
+
+def select_one_or_sqlstate(pool: MiniPool) -> Any:
+    """The pool still answers: 1, or the SQLSTATE of what went wrong."""
+    try:
+        with pool.connection() as conn:
+            return conn.execute("SELECT 1").fetchone()[0]
+    except psycopg.Error as exc:
+        return exc.sqlstate or str(exc)
+
+
+# -- pool_acquire_timeout and no_pool_exhaustion, done right with the pool given -------------
+def second_acquire(pool: MiniPool) -> dict[str, Any]:
+    """Hold one connection, time a second acquire; its error (or none) as data."""
+    held = pool.getconn()
+    start = time.monotonic()
+    try:
+        pool.putconn(pool.getconn())
+        error = {"kind": "none", "type": "none", "message": "the second acquire succeeded"}
+    except PoolTimeout as exc:
+        error = {"kind": "pool_timeout", "type": "PoolTimeout", "message": str(exc)}
+    elapsed = int((time.monotonic() - start) * 1000)
+    pool.putconn(held)
+    pool.close()
+    return {"error": error, "elapsed_ms": elapsed}
+
+
+def pooled_then_unpooled(pool: MiniPool) -> dict[str, Any]:
+    """The requests through the pool (closed before checkpoint after_pooled), then the same
+    requests with a connection each."""
+    pooled = sleep_burst(pool, PARAMS["requests"], PARAMS["sleep_seconds"])
+    pool.close()
+    checkpoint("after_pooled")
+
+    def unpooled_request() -> None:
+        with connect() as conn:
+            conn.execute("SELECT pg_sleep(%s)", [PARAMS["sleep_seconds"]])
+    return {"pooled": pooled, "unpooled": run_burst(PARAMS["requests"], unpooled_request)}

@@ -280,6 +280,7 @@ json failed_connect(const json &) {
             return message.find(text) != std::string::npos;
         };
         const char *kind = says("certificate verify failed")       ? "certificate"
+                         : says("does not match host name")        ? "certificate"
                          : says("pg_hba.conf")                     ? "refused"
                          : says("password authentication failed")  ? "auth"
                                                                    : "other";
@@ -329,6 +330,7 @@ int main() {
         {"types", types},
         {"tls_verify_full", tls_verify_full},
         {"tls_wrong_ca", failed_connect},
+        {"tls_wrong_host", failed_connect},
         {"plaintext_refused", failed_connect},
         {"auth_wrong_password", failed_connect},
         {"connect_latency", connect_latency},

@@ -228,6 +228,7 @@ const scenarios = {
     }),
 
   tls_wrong_ca: () => refusedConnect(),
+  tls_wrong_host: () => refusedConnect(),
   plaintext_refused: () => refusedConnect(),
   auth_wrong_password: () => refusedConnect(),
 

@@ -312,6 +312,31 @@ const scenarios = {
       return summary
     }),
 
+  // A statement fails inside a transaction on a checked-out client: withClient releases it
+  // with the error, so the pool discards it rather than lend out a broken transaction.
+  pool_release_on_error: (p) =>
+    withPool(p.pool, async (pool) => {
+      const row = (id) => [id, `${p.name_prefix} ${id}`, true]
+      let pid, failedSqlstate
+      try {
+        await withClient(pool, async (client) => {
+          pid = (await client.query('SELECT pg_backend_pid() AS pid')).rows[0].pid
+          await client.query('BEGIN')
+          await client.query(INSERT_USER, row(p.row_id))
+          await client.query(INSERT_USER, row(p.duplicate_id)) // taken: 23505
+          await client.query('COMMIT')
+        })
+      } catch (err) {
+        if (!err.code) throw err // not the server's error: a real failure
+        failedSqlstate = err.code
+      }
+      await checkpoint('after_error')
+      const after = (await pool.query('SELECT 1 AS one')).rows[0].one
+      await pool.end()
+      await checkpoint('after_close')
+      return { pid, failed_sqlstate: failedSqlstate, after }
+    }),
+
   pool_acquire_timeout: (p) =>
     withPool(p.pool, async (pool) => {
       const held = await pool.connect()
@@ -342,6 +367,7 @@ const scenarios = {
 
   no_pool_exhaustion: async (p) => {
     const pooled = await withPool(p.pool, (pool) => burst(p.requests, () => sleep(pool, p.sleep_seconds)))
+    await checkpoint('after_pooled') // the pool is closed: the harness counts its connections
     // The pitfall the page warns about: a connection per request.
     const unpooled = await burst(p.requests, async () => {
       const client = new Client({ host: process.env.PGHOST, ssl: sslFromEnv() })
@@ -367,6 +393,7 @@ const scenarios = {
     }),
 
   tls_wrong_ca: (p) => refusedConnect(p),
+  tls_wrong_host: (p) => refusedConnect(p),
   plaintext_refused: (p) => refusedConnect(p),
   auth_wrong_password: (p) => refusedConnect(p),
 

@@ -214,6 +214,7 @@ def checkpoint(name):
 # message, so the kind is read from the text.
 CONNECT_ERROR_KINDS = {
     "certificate verify failed": "certificate",
+    "does not match host name": "certificate",
     "pg_hba.conf": "refused",
     "password authentication failed": "auth",
 }
@@ -277,7 +278,7 @@ SCENARIOS = {f.__name__: f for f in [
     tls_verify_full, connect_latency,
 ]}
 SCENARIOS.update({
-    "tls_wrong_ca": failed_connect, "plaintext_refused": failed_connect,
+    "tls_wrong_ca": failed_connect, "tls_wrong_host": failed_connect, "plaintext_refused": failed_connect,
     "auth_wrong_password": failed_connect, "connect_latency_tls": connect_latency,
 })
 

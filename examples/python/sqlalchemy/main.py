@@ -325,6 +325,29 @@ def pool_release(params):
     return summary
 
 
+def pool_release_on_error(params):
+    # A statement fails inside the transaction of a checked-out connection. Leaving the `with`
+    # block returns the connection to the pool, which rolls it back (reset on return).
+    engine = make_engine(params.get("pool"))
+    prefix, failed_sqlstate, pid = params["name_prefix"], None, None
+    try:
+        with engine.connect() as conn:
+            pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+            for key in ("row_id", "duplicate_id"):  # the second is taken: 23505
+                conn.execute(insert(User).values(id=params[key], name=f"{prefix} {params[key]}",
+                                                 active=True))
+            conn.commit()
+    except exc.IntegrityError as e:
+        failed_sqlstate = e.orig.pgcode
+        print(f"expected failure: {e.orig.pgcode} {e.orig.pgerror}", file=sys.stderr)
+    checkpoint("after_error")
+    with engine.connect() as conn:
+        after = conn.execute(text("SELECT 1")).scalar_one()
+    engine.dispose()
+    checkpoint("after_close")
+    return {"pid": pid, "failed_sqlstate": failed_sqlstate, "after": after}
+
+
 def pool_acquire_timeout(params):
     engine = make_engine(params.get("pool"))
     with engine.connect() as held:
@@ -356,6 +379,7 @@ def no_pool_exhaustion(params):
     engine = make_engine(params.get("pool"))
     pooled = burst(engine, requests, sleep_seconds)
     engine.dispose()
+    checkpoint("after_pooled")  # the pool is closed: the harness counts its connections
     # The same work without a pool: NullPool opens a connection per checkout and closes it.
     unpooled_engine = create_engine(database_url(), poolclass=NullPool)
     unpooled = burst(unpooled_engine, requests, sleep_seconds)
@@ -369,6 +393,7 @@ def no_pool_exhaustion(params):
 # or OpenSSL's message, so the kind is read from the text.
 CONNECT_ERROR_KINDS = {
     "certificate verify failed": "certificate",
+    "does not match host name": "certificate",
     "pg_hba.conf": "refused",
     "password authentication failed": "auth",
 }
@@ -437,10 +462,10 @@ SCENARIOS = {
     "active_users": active_users, "transaction": transaction,
     "error_sqlstate": error_sqlstate, "types": types,
     "pool_bounded": pool_bounded, "pool_reuse": pool_reuse, "pool_release": pool_release,
-    "pool_acquire_timeout": pool_acquire_timeout,
+    "pool_acquire_timeout": pool_acquire_timeout, "pool_release_on_error": pool_release_on_error,
     "pool_recovery_terminate": pool_recovery, "pool_recovery_restart": pool_recovery,
     "no_pool_exhaustion": no_pool_exhaustion,
-    "tls_verify_full": tls_verify_full, "tls_wrong_ca": failed_connect,
+    "tls_verify_full": tls_verify_full, "tls_wrong_ca": failed_connect, "tls_wrong_host": failed_connect,
     "plaintext_refused": failed_connect, "auth_wrong_password": failed_connect,
     "connect_latency": connect_latency, "connect_latency_tls": connect_latency,
 }

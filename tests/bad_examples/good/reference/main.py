@@ -1,12 +1,60 @@
-import time
+import psycopg
 
 import _lib as lib
-from _lib import PARAMS, SCENARIO, MiniPool, PoolTimeout
+from _lib import PARAMS, SCENARIO, MiniPool
+
+
+def rows(cursor):
+    return [{"id": i, "name": n} for i, n in cursor.fetchall()]
 
 if SCENARIO == "connect_now":
     lib.result({"now": lib.server_now()})
 elif SCENARIO == "select_rows":
     lib.result({"rows": lib.user_rows()})
+elif SCENARIO == "param_query":
+    with lib.connect() as conn:  # psycopg 3 binds on the server ($1)
+        by_id = rows(conn.execute("SELECT id, name FROM users WHERE id = %s", [PARAMS["id"]]))
+        by_name = [rows(conn.execute("SELECT id, name FROM users WHERE name = %s ORDER BY id", [name]))
+                   for name in PARAMS["names"]]
+    lib.result({"by_id": by_id, "by_name": by_name})
+elif SCENARIO == "transaction":
+    def insert(conn, key):
+        conn.execute("INSERT INTO users (id, name, active) VALUES (%s, %s, true)",
+                     [PARAMS[key], f"{PARAMS['name_prefix']} {PARAMS[key]}"])
+    failed = None
+    with lib.connect(autocommit=False) as conn:  # one connection for every statement
+        insert(conn, "committed_id")
+        conn.commit()
+        insert(conn, "rolled_back_id")
+        conn.rollback()
+        try:
+            insert(conn, "failed_id")
+            insert(conn, "duplicate_id")
+        except psycopg.Error as exc:
+            failed = exc.sqlstate
+            conn.rollback()
+        visible = [r[0] for r in conn.execute("SELECT id FROM users WHERE id >= 1000 ORDER BY id")]
+        conn.commit()
+    lib.result({"visible": visible, "failed_sqlstate": failed})
+elif SCENARIO == "pool_release_on_error":
+    pool = MiniPool(PARAMS["pool"]["max"])
+    pid = sqlstate = None
+    conn = pool.getconn()
+    try:
+        pid = lib.backend_pid(conn)
+        lib.failing_transaction(conn)
+    except psycopg.errors.UniqueViolation as exc:
+        sqlstate = exc.sqlstate
+        conn.execute("ROLLBACK")
+    finally:
+        pool.putconn(conn)
+    lib.checkpoint("after_error")
+    after = lib.select_one_or_sqlstate(pool)
+    pool.close(wait=True)
+    lib.checkpoint("after_close")
+    lib.result({"pid": pid, "failed_sqlstate": sqlstate, "after": after})
+elif SCENARIO == "no_pool_exhaustion":
+    lib.result(lib.pooled_then_unpooled(MiniPool(PARAMS["pool"]["max"], PARAMS["pool"]["acquire_timeout_ms"])))
 elif SCENARIO == "pool_bounded":
     pool = MiniPool(PARAMS["pool"]["max"])
     summary, elapsed = lib.timed(lambda: lib.sleep_burst(pool, PARAMS["concurrency"], PARAMS["sleep_seconds"]))
@@ -24,18 +72,7 @@ elif SCENARIO == "pool_release":
     lib.checkpoint("after_close")
     lib.result(summary)
 elif SCENARIO == "pool_acquire_timeout":
-    pool = MiniPool(PARAMS["pool"]["max"], PARAMS["pool"]["acquire_timeout_ms"])
-    held = pool.getconn()
-    start = time.monotonic()
-    try:
-        pool.putconn(pool.getconn())
-        error = {"kind": "other", "type": "none", "message": "the second acquire succeeded"}
-    except PoolTimeout as exc:
-        error = {"kind": "pool_timeout", "type": "PoolTimeout", "message": str(exc)}
-    elapsed = int((time.monotonic() - start) * 1000)
-    pool.putconn(held)
-    pool.close()
-    lib.result({"error": error, "elapsed_ms": elapsed})
+    lib.result(lib.second_acquire(MiniPool(PARAMS["pool"]["max"], PARAMS["pool"]["acquire_timeout_ms"])))
 elif SCENARIO == "pool_recovery_restart":
     pool = MiniPool(PARAMS["pool"]["max"])
     first = lib.sleep_burst(pool, PARAMS["concurrency"], PARAMS["sleep_seconds"])
@@ -47,6 +84,8 @@ elif SCENARIO == "tls_verify_full":
     lib.result(lib.tls_self_report())
 elif SCENARIO == "tls_wrong_ca":
     lib.result(lib.failed_connect(lambda m: "certificate" if "certificate verify failed" in m else "other"))
+elif SCENARIO == "tls_wrong_host":
+    lib.result(lib.failed_connect(lambda m: "certificate" if "does not match host name" in m else "other"))
 elif SCENARIO == "plaintext_refused":
     lib.result(lib.failed_connect(lambda m: "refused" if "pg_hba.conf" in m else "other"))
 elif SCENARIO == "auth_wrong_password":

@@ -205,6 +205,42 @@ public final class Main {
                 checkpoint("after_close");
                 return data;
             }
+            case "pool_release_on_error": {
+                // A statement fails inside a transaction on a borrowed connection. Closing it (the
+                // try-with-resources) hands it back; HikariCP rolls back an unfinished transaction
+                // on return, so the pool never lends it out mid-transaction.
+                HikariDataSource ds = openPool(poolParams);
+                try {
+                    try (Connection conn = ds.getConnection()) {
+                        try (PreparedStatement ps = conn.prepareStatement("SELECT pg_backend_pid()");
+                             ResultSet rs = ps.executeQuery()) {
+                            rs.next();
+                            data.put("pid", rs.getInt(1));
+                        }
+                        conn.setAutoCommit(false);   // JDBC's BEGIN
+                        String prefix = params.path("name_prefix").asText();
+                        for (String key : new String[] {"row_id", "duplicate_id"}) {   // the second is taken: 23505
+                            int id = params.path(key).asInt();
+                            insertUser(conn, id, prefix + " " + id);
+                        }
+                        conn.commit();
+                    } catch (SQLException e) {
+                        System.err.println("expected failure: " + e.getMessage());
+                        data.put("failed_sqlstate", e.getSQLState());
+                    }
+                    checkpoint("after_error");
+                    try (Connection conn = ds.getConnection();
+                         PreparedStatement ps = conn.prepareStatement("SELECT 1");
+                         ResultSet rs = ps.executeQuery()) {
+                        rs.next();
+                        data.put("after", rs.getInt(1));
+                    }
+                } finally {
+                    ds.close();
+                }
+                checkpoint("after_close");
+                return data;
+            }
             case "pool_acquire_timeout":
                 try (HikariDataSource ds = openPool(poolParams);
                      Connection held = ds.getConnection()) {   // the pool's only connection
@@ -251,6 +287,7 @@ public final class Main {
                 try (HikariDataSource ds = openPool(poolParams)) {
                     data.set("pooled", burst(ds, n, sleepOf(params), false));
                 }   // closed first, so its connections do not count against the unpooled run
+                checkpoint("after_pooled");   // the harness counts the pooled half's connections
                 data.set("unpooled", burst(null, n, sleepOf(params), false));
                 return data;
             }
@@ -269,6 +306,7 @@ public final class Main {
                 }
                 return data;
             case "tls_wrong_ca":
+            case "tls_wrong_host":
             case "plaintext_refused":
             case "auth_wrong_password":
                 return failedConnect(poolParams);
@@ -326,7 +364,8 @@ public final class Main {
         String message = String.valueOf(reported.getMessage());
         String sqlstate = driver != null ? driver.getSQLState() : null;
         String kind;
-        if (cert != null || message.contains("PKIX path building failed")) {
+        if (cert != null || message.contains("PKIX path building failed")
+                || message.contains("could not be verified by hostnameverifier")) {   // pgjdbc's host-name check
             kind = "certificate";
             // pgjdbc says "SSL error: <the JDK's reason>"; name the JDK's exception too.
             if (cert != null && !message.contains(String.valueOf(cert.getMessage()))) {
