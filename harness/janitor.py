@@ -63,6 +63,8 @@ class Janitor:
             with conn.cursor() as cur:
                 cur.executemany("INSERT INTO users (id, name, active) VALUES (%s, %s, %s)",
                                 [(u["id"], u["name"], u["active"]) for u in fixture.users])
+                cur.executemany("INSERT INTO holdings (id, user_id, symbol, shares) VALUES (%s, %s, %s, %s)",
+                                [(h["id"], h["user_id"], h["symbol"], h["shares"]) for h in fixture.holdings])
             # Each case database is owned by its example's role; the tables come from the
             # template (owned by the superuser), so the role gets every right on them.
             conn.execute("GRANT ALL ON ALL TABLES IN SCHEMA public TO PUBLIC")

@@ -10,7 +10,7 @@ import yaml
 
 from harness.errors import InputError
 
-SCENARIO_KEYS = {"summary", "group", "order", "timeout_seconds", "connection", "params", "expect"}
+SCENARIO_KEYS = {"summary", "group", "order", "timeout_seconds", "max_statements", "connection", "params", "expect"}
 # Where a scenario without `order:` goes: after the others, by name.
 LAST = 10_000
 # How the harness connects the example (PGSSLMODE, PGSSLROOTCERT, PGPASSWORD), per scenario.
@@ -45,18 +45,28 @@ class Scenario:
     params: dict[str, Any]
     expect: dict[str, Any]
     connection: Connection = Connection()
+    # The most statements the scenario's work may take (the driver's housekeeping not counted).
+    max_statements: int = 0
 
 
 @dataclass(frozen=True)
 class Fixture:
     schema_sql: str
     users: list[dict[str, Any]]
+    holdings: list[dict[str, Any]] = field(default_factory=list)
 
     def user_rows(self, where: str = "all") -> list[dict[str, Any]]:
         rows = sorted(self.users, key=lambda u: u["id"])
         if where == "active":
             rows = [u for u in rows if u["active"]]
         return [{"id": u["id"], "name": u["name"]} for u in rows]
+
+    def users_with_holdings(self, where: str = "all") -> list[dict[str, Any]]:
+        """Each user (by id) with their holdings (by holding id): symbol and shares."""
+        held = sorted(self.holdings, key=lambda h: h["id"])
+        return [{**user, "holdings": [{"symbol": h["symbol"], "shares": h["shares"]}
+                                      for h in held if h["user_id"] == user["id"]]}
+                for user in self.user_rows(where)]
 
 
 @dataclass(frozen=True)
@@ -80,7 +90,7 @@ def load_fixture(path: Path) -> Fixture:
     data = _read_yaml(path)
     if not isinstance(data, dict) or "schema" not in data or "users" not in data:
         raise InputError(path, "schema/users", "needs both keys", "add `schema:` (SQL) and `users:` (rows)")
-    return Fixture(schema_sql=data["schema"], users=list(data["users"]))
+    return Fixture(schema_sql=data["schema"], users=list(data["users"]), holdings=list(data.get("holdings") or []))
 
 
 def load_scenario(path: Path) -> Scenario:
@@ -96,7 +106,13 @@ def load_scenario(path: Path) -> Scenario:
     order = data.get("order", LAST)
     if isinstance(order, bool) or not isinstance(order, (int, float)):
         raise InputError(path, "order", f"is {order!r}", "give a number: scenarios are listed by it, lowest first")
+    max_statements = data.get("max_statements")
+    if isinstance(max_statements, bool) or not isinstance(max_statements, int) or max_statements < 0:
+        raise InputError(path, "max_statements", f"is {max_statements!r}",
+                         "give the most statements the scenario's work may take (an integer >= 0; "
+                         "the driver's SET/SHOW/BEGIN/COMMIT are not counted)")
     return Scenario(
+        max_statements=max_statements,
         connection=load_connection(path, data.get("connection")),
         name=path.stem,
         summary=data["summary"],

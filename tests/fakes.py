@@ -33,6 +33,7 @@ class FakeControls:
     gone: tuple[bool, float, int] = (True, 0.1, 0)
     actions: list[tuple[str, Any]] = field(default_factory=list)
     clock: datetime = T0
+    stats: list[tuple[tuple[str, int], ...]] = field(default_factory=list)  # one per statement_stats() call
 
     def set_connection_limit(self, limit: int | None) -> None:
         self.actions.append(("connection_limit", limit))
@@ -62,6 +63,10 @@ class FakeControls:
 
     def server_clock(self) -> datetime:
         return self.clock
+
+    def statement_stats(self) -> tuple[tuple[str, int], ...]:
+        self.actions.append(("statement_stats", None))
+        return self.stats.pop(0) if self.stats else ()
 
     def query(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
         for part, rows in self.rows.items():
@@ -102,11 +107,12 @@ def check_for(scenario: str, controls: FakeControls | None = None, **example_fie
 
 def verify(check: ScenarioCheck, data: dict[str, Any], *, log: list[LogRecord] = (),  # type: ignore[assignment]
            activity: ActivityTimeline | None = None, backends_left: int = 0,
-           process: ProcessRun | None = None) -> Verdict:
-    """The check's verdict on `data`, once the case was observed as given."""
+           process: ProcessRun | None = None, stats: tuple[tuple[str, int], ...] = ()) -> Verdict:
+    """The check's verdict on `data`, once the case was observed as given (`stats`: the role's
+    pg_stat_statements at the end, as (normalized text, calls))."""
     observation = Observation(process=process, log=tuple(log), timeline=activity or ActivityTimeline(),
                               backends_left=backends_left, server_time_before=T0_UTC,
-                              server_time_after=T0_UTC + timedelta(seconds=1))
+                              server_time_after=T0_UTC + timedelta(seconds=1), statement_stats=stats)
     check.ctx = check.ctx.observed(observation)
     verdict = Verdict()
     check.verify(data, verdict)

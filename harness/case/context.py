@@ -9,6 +9,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from harness.observe import ActivityTimeline, LogRecord
+from harness.statements import StatementCount
+from harness.statements import count as count_statements
 
 if TYPE_CHECKING:
     from harness.janitor import CaseDatabase
@@ -48,6 +50,9 @@ class CaseControls(Protocol):
 
     def query(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]: ...
 
+    def statement_stats(self) -> tuple[tuple[str, int], ...]:
+        """pg_stat_statements of the case's role in its database now: (normalized text, calls)."""
+
     def server_clock(self) -> datetime:
         """The server's clock as its log writes it (naive UTC), to cut the log at a checkpoint."""
 
@@ -62,6 +67,8 @@ class Observation:
     backends_left: int = 0
     server_time_before: datetime | None = None
     server_time_after: datetime | None = None
+    # pg_stat_statements of the case's role in its database: (normalized text, calls).
+    statement_stats: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -104,6 +111,10 @@ class CaseContext:
     @property
     def server_time_after(self) -> datetime | None:
         return self.observation.server_time_after
+
+    def statements(self) -> StatementCount:
+        """Every statement the case's role ran, counted (harness.statements)."""
+        return count_statements(self.observation.statement_stats, self.my_log())
 
     def query_case_db(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
         return self.controls.query(sql, params)

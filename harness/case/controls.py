@@ -13,6 +13,7 @@ from psycopg import sql
 from harness.janitor import CaseDatabase, Janitor
 from harness.observe import backends_of, terminate_backends, wait_backends_gone
 from harness.server.base import Admin, PostgresServer
+from harness.statements import read_statement_stats
 
 TLS_SQL = ("SELECT a.pid, s.ssl, s.version, s.cipher FROM pg_stat_activity a JOIN pg_stat_ssl s USING (pid) "
            "WHERE a.datname = %s AND a.backend_type = 'client backend'")
@@ -70,6 +71,9 @@ class LiveControls:
     def server_clock(self) -> datetime:
         with psycopg.connect(self._admin.conninfo(), autocommit=True) as conn:
             return conn.execute("SELECT clock_timestamp() AT TIME ZONE 'UTC'").fetchone()[0]
+
+    def statement_stats(self) -> tuple[tuple[str, int], ...]:
+        return read_statement_stats(self._admin.conninfo(), self._db.dbname, self._db.role)
 
     def query(self, statement: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
         with psycopg.connect(self._admin.conninfo(self._db.dbname), autocommit=True) as conn:

@@ -23,6 +23,7 @@ from harness.scenarios import REGISTRY, ScenarioCheck
 from harness.server.base import Admin
 from harness.session import HarnessSession
 from harness.spec import Scenario
+from harness.statements import read_statement_stats, summary_lines
 
 
 def run_case(session: HarnessSession, example: Example, scenario_name: str) -> ScenarioResult:
@@ -85,7 +86,8 @@ def run_on_server(session: HarnessSession, example: Example, scenario: Scenario,
     try:
         check.prepare()
         timeout = example.run_timeout or scenario.timeout_seconds
-        env = case_environment(session.config.environ, server.endpoint, example, scenario, db)
+        env = case_environment(session.config.environ, server.endpoint, example,
+                               replace(scenario, params=check.run_params()), db)
         observation = observe(session, server.admin, server_log, ctx, env, timeout, check)
         check.ctx = ctx = ctx.observed(observation)
         verdict = verify(check, ctx, timeout)
@@ -131,7 +133,8 @@ def observe(session: HarnessSession, admin: Admin, server_log: ServerLog, ctx: C
     _reached, _seconds, left = wait_backends_gone(admin.conninfo(), ctx.db.dbname, gone_within)
     time.sleep(0.05)  # the logging collector writes the last disconnection a moment later
     return Observation(process=run, log=tuple(server_log.read_since(offset)), timeline=sampler.timeline,
-                       backends_left=left, server_time_before=before, server_time_after=after)
+                       backends_left=left, server_time_before=before, server_time_after=after,
+                       statement_stats=read_statement_stats(admin.conninfo(), ctx.db.dbname, ctx.db.role))
 
 
 def server_view(ctx: CaseContext) -> str:
@@ -144,6 +147,7 @@ def server_view(ctx: CaseContext) -> str:
              f"connections opened: {len(connections)}; peak backends sampled: {ctx.timeline.peak}; "
              f"backends left after exit: {ctx.backends_left}"]
     lines += [f"{r.severity} {r.state_code}: {r.message[:160]}" for r in errors[:6]]
+    lines += summary_lines(ctx.statements())
     if statements:
         lines.append(f"statements ({len(statements)}), last ones:")
         lines += [f"  {s[:160]}" for s in statements[-5:]]

@@ -10,6 +10,7 @@ from harness.messages import timeout_problem
 from harness.process import ProcessRun
 from harness.scenarios.base import ScenarioCheck, Verdict
 from harness.spec import Scenario
+from harness.statements import over_limit_problem
 
 
 def protocol_problems(run: ProcessRun, scenario: Scenario, check: ScenarioCheck, verdict: Verdict,
@@ -50,6 +51,16 @@ def protocol_problems(run: ProcessRun, scenario: Scenario, check: ScenarioCheck,
     return data
 
 
+def judge_statements(ctx: CaseContext, verdict: Verdict) -> None:
+    """Every case's statements counted into its observed figures, and its work held to the
+    scenario's max_statements."""
+    counted = ctx.statements()
+    verdict.observed["statements"] = counted.to_json()
+    problem = over_limit_problem(counted, ctx.scenario.max_statements, ctx.scenario.name)
+    if problem is not None:
+        verdict.fail(problem)
+
+
 def verify(check: ScenarioCheck, ctx: CaseContext, timeout: float) -> Verdict:
     """The whole verdict of a case that ran: its protocol, the check's judgement of its data, and
     that its output came from the server (an authorized session of its role)."""
@@ -63,6 +74,7 @@ def verify(check: ScenarioCheck, ctx: CaseContext, timeout: float) -> Verdict:
             verdict.fail(f"the result's data could not be checked: {type(exc).__name__}: {exc}")
     if check.expects_session and not ctx.connections_authorized():
         verdict.fail("the server saw no connection from this example's role: the output did not come from the server")
+    judge_statements(ctx, verdict)
     verdict.observed.setdefault("connections_opened", len(ctx.connections_authorized()))
     verdict.observed["process_seconds"] = round(ctx.process.elapsed, 3)
     return verdict

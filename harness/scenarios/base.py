@@ -61,6 +61,11 @@ class ScenarioCheck:
     def prepare(self) -> None:
         """Before the example starts (e.g. a connection limit for the role, through ctx.controls)."""
 
+    def run_params(self) -> dict[str, Any]:
+        """The parameters the example gets (HARNESS_PARAMS): the scenario's, unless the check
+        resolves some for this server in prepare() (e.g. pool sizes from its cores)."""
+        return self.ctx.params
+
     def on_checkpoint(self, name: str) -> None:
         raise RuntimeError(f"scenario {self.name} has no checkpoint {name!r}")
 

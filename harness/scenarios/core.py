@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -9,6 +10,7 @@ from typing import Any
 from harness.canonical import canonical_values, parse_timestamp
 from harness.observe import LogRecord
 from harness.scenarios.base import ScenarioCheck, Verdict, scenario
+from harness.statements import abbreviated, statement_text
 
 
 def fixture_rows(check: ScenarioCheck, key: str) -> list[dict[str, Any]]:
@@ -54,8 +56,16 @@ class SelectRows(ScenarioCheck):
 
 @scenario("active_users")
 class ActiveUsers(ScenarioCheck):
+    """The rows, and how they were found: one statement that filters on `active` in its WHERE."""
+
     def verify(self, data: dict[str, Any], verdict: Verdict) -> None:
         verdict.compare("data.rows", fixture_rows(self, "rows"), data.get("rows"))
+        work = self.ctx.statements().work_shapes
+        unfiltered = [s for s in work if not re.search(r"\bwhere\b.*\bactive\b", s.text, re.IGNORECASE | re.DOTALL)]
+        if len(work) == 1 and unfiltered:
+            verdict.fail(f"`{abbreviated(work[0].text)}` has no filter on active: it fetched every user and "
+                         f"filtered in {self.ctx.example.language}; put the filter in the SQL (WHERE active) "
+                         "so the server sends only the active users")
 
 
 @scenario("param_query")
@@ -109,13 +119,6 @@ TX_BEGIN = ("BEGIN", "START TRANSACTION")
 TX_END = ("COMMIT", "ROLLBACK", "END", "ABORT")
 
 
-def statement_text(message: str) -> str | None:
-    """The SQL of a statement-log record (`statement: ...` or `execute <name>: ...`), else None."""
-    if message.startswith("statement: "):
-        return message[len("statement: "):].strip()
-    if message.startswith("execute ") and ": " in message:
-        return message.split(": ", 1)[1].strip()
-    return None
 
 
 def transaction_problems(log: list[LogRecord]) -> list[str]:

@@ -22,6 +22,7 @@ SERVER_SETTINGS: dict[str, str] = {
     "max_connections": "400",
     "shared_preload_libraries": "'pg_stat_statements'",
     "pg_stat_statements.track": "'all'",
+    "pg_stat_statements.max": "20000",  # every case keeps its own shapes (one database per case)
     "logging_collector": "on",
     "log_destination": "'jsonlog'",
     "log_directory": "'log'",

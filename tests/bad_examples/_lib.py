@@ -63,6 +63,18 @@ def user_rows() -> list[dict[str, Any]]:
     return [{"id": i, "name": n} for i, n in rows]
 
 
+def active_user_rows() -> list[dict[str, Any]]:
+    with connect() as conn:
+        rows = conn.execute("SELECT id, name FROM users WHERE active ORDER BY id").fetchall()
+    return [{"id": i, "name": n} for i, n in rows]
+
+
+def users_with_holdings(users: list[dict[str, Any]], holdings: list[tuple[int, str, int]]) -> list[dict[str, Any]]:
+    """`users` with their holdings from (user_id, symbol, shares) rows in holding order."""
+    return [{**u, "holdings": [{"symbol": s, "shares": n} for uid, s, n in holdings if uid == u["id"]]}
+            for u in users]
+
+
 # -- a small bounded pool ----------------------------------------------------------------------
 class PoolTimeout(Exception):
     pass

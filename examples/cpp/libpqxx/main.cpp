@@ -86,6 +86,28 @@ json list_users(const std::string &sql = "SELECT id, name FROM users") {
 
 const std::string kConnInfo = conninfo();
 
+// Every active user with their holdings in one query: the LEFT JOIN keeps a user who holds
+// nothing (one row of NULLs), where a query per user would be an N+1.
+json related_rows(const json &) {
+    pqxx::connection conn(kConnInfo);
+    pqxx::work txn(conn);
+    auto result = txn.exec(
+        "SELECT u.id, u.name, h.symbol, h.shares FROM users u"
+        " LEFT JOIN holdings h ON h.user_id = u.id"
+        " WHERE u.active ORDER BY u.id, h.id");
+    json users = json::array();
+    for (auto row : result) {
+        const int id = row["id"].as<int>();
+        if (users.empty() || users.back()["id"] != id)
+            users.push_back(json{{"id", id}, {"name", row["name"].c_str()}, {"holdings", json::array()}});
+        if (!row["symbol"].is_null())
+            users.back()["holdings"].push_back(
+                json{{"symbol", row["symbol"].c_str()}, {"shares", row["shares"].as<int>()}});
+    }
+    txn.commit();
+    return json{{"users", users}};
+}
+
 json connect_now(const json &) {
     pqxx::connection conn(kConnInfo);
     pqxx::work txn(conn);
@@ -325,6 +347,7 @@ int main() {
         {"param_query", param_query},
         {"active_users", [](const json &) {
              return json{{"rows", list_users("SELECT id, name FROM users WHERE active ORDER BY id")}}; }},
+        {"related_rows", related_rows},
         {"transaction", transaction},
         {"error_sqlstate", error_sqlstate},
         {"types", types},

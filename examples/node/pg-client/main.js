@@ -133,6 +133,18 @@ async function connectLatency(p) {
   return { connect_ms: connectMs, query_ms: queryMs, pooled: false }
 }
 
+// Every active user, then all their holdings in one more query (= ANY($1)): two statements
+// however many users, where a query per user would be an N+1.
+async function usersWithHoldings(db) {
+  const users = (await db.query(`${USER_ROWS} WHERE active ORDER BY id`)).rows
+  const held = await db.query('SELECT user_id, symbol, shares FROM holdings WHERE user_id = ANY($1) ORDER BY id',
+    [users.map((u) => u.id)])
+  return users.map((u) => ({
+    ...u,
+    holdings: held.rows.filter((h) => h.user_id === u.id).map(({ symbol, shares }) => ({ symbol, shares })),
+  }))
+}
+
 const scenarios = {
   connect_now: async () => ({ now: (await withClient(selectNow)).now.toISOString() }),
 
@@ -141,6 +153,8 @@ const scenarios = {
 
   active_users: () =>
     withClient(async (client) => ({ rows: (await client.query(`${USER_ROWS} WHERE active ORDER BY id`)).rows })),
+
+  related_rows: () => withClient(async (client) => ({ users: await usersWithHoldings(client) })),
 
   // Values travel as bind parameters ($1), never spliced into the SQL text.
   param_query: (p) =>

@@ -187,6 +187,18 @@ function connectLatency(p) {
   })
 }
 
+// Every active user, then all their holdings in one more query (= ANY($1)): two statements
+// however many users, where a query per user would be an N+1.
+async function usersWithHoldings(db) {
+  const users = (await db.query(`${USER_ROWS} WHERE active ORDER BY id`)).rows
+  const held = await db.query('SELECT user_id, symbol, shares FROM holdings WHERE user_id = ANY($1) ORDER BY id',
+    [users.map((u) => u.id)])
+  return users.map((u) => ({
+    ...u,
+    holdings: held.rows.filter((h) => h.user_id === u.id).map(({ symbol, shares }) => ({ symbol, shares })),
+  }))
+}
+
 const scenarios = {
   connect_now: (p) =>
     withPool(p.pool, async (pool) => {
@@ -200,6 +212,8 @@ const scenarios = {
 
   active_users: (p) =>
     withPool(p.pool, async (pool) => ({ rows: (await pool.query(`${USER_ROWS} WHERE active ORDER BY id`)).rows })),
+
+  related_rows: (p) => withPool(p.pool, async (pool) => ({ users: await usersWithHoldings(pool) })),
 
   // Values travel as bind parameters ($1), never spliced into the SQL text.
   param_query: (p) =>
@@ -364,6 +378,32 @@ const scenarios = {
 
   pool_recovery_terminate: (p) => recovery(p),
   pool_recovery_restart: (p) => recovery(p),
+
+  // The same burst through a pool of each size: every request at once, half CPU-bound on the
+  // server, half waiting; per request the wait for a pooled client and the whole latency.
+  story_pool_sizing: async (p) => {
+    const results = []
+    for (const size of p.sizes) {
+      await checkpoint(`before_${size}`)
+      const started = performance.now()
+      const timings = await withPool({ max: size, acquire_timeout_ms: 120000 }, (pool) =>
+        Promise.all(Array.from({ length: p.requests }, async (_, i) => {
+          const start = performance.now()
+          const acquired = await withClient(pool, async (client) => {
+            const at = performance.now()
+            if (i % 2) await client.query('SELECT pg_sleep($1)', [p.sleep_seconds])
+            else await client.query('SELECT sum(i) FROM generate_series(1, $1) AS i', [p.cpu_rows])
+            return at
+          })
+          return [acquired - start, performance.now() - start]
+        })))
+      const elapsedMs = performance.now() - started
+      await checkpoint(`after_${size}`)
+      results.push({ size, elapsed_ms: ms(elapsedMs), wait_ms: timings.map(([w]) => ms(w)),
+        latency_ms: timings.map(([, t]) => ms(t)) })
+    }
+    return { sizes: results }
+  },
 
   no_pool_exhaustion: async (p) => {
     const pooled = await withPool(p.pool, (pool) => burst(p.requests, () => sleep(pool, p.sleep_seconds)))

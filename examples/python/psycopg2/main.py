@@ -92,6 +92,27 @@ def active_users(params):
         conn.close()
 
 
+def related_rows(params):
+    # One query for every active user and their holdings: the LEFT JOIN keeps a user who holds
+    # nothing (one row with NULLs), where a query per user would be an N+1.
+    conn = connect()
+    try:
+        with conn.cursor() as cur:
+            cur.execute(
+                "SELECT u.id, u.name, h.symbol, h.shares FROM users u"
+                " LEFT JOIN holdings h ON h.user_id = u.id"
+                " WHERE u.active ORDER BY u.id, h.id"
+            )
+            users = {}
+            for id_, name, symbol, shares in cur.fetchall():
+                user = users.setdefault(id_, {"id": id_, "name": name, "holdings": []})
+                if symbol is not None:
+                    user["holdings"].append({"symbol": symbol, "shares": shares})
+            return {"users": list(users.values())}
+    finally:
+        conn.close()
+
+
 def insert_user(cur, id_, name):
     cur.execute("INSERT INTO users (id, name, active) VALUES (%s, %s, %s)", (id_, name, True))
 
@@ -274,7 +295,7 @@ def connect_latency(params):
 
 
 SCENARIOS = {f.__name__: f for f in [
-    connect_now, select_rows, param_query, active_users, transaction, error_sqlstate, types,
+    connect_now, select_rows, param_query, active_users, related_rows, transaction, error_sqlstate, types,
     tls_verify_full, connect_latency,
 ]}
 SCENARIOS.update({

@@ -14,12 +14,12 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from sqlalchemy import (ARRAY, BigInteger, Boolean, Column, Date, DateTime, Integer,
+from sqlalchemy import (ARRAY, BigInteger, Boolean, Column, Date, DateTime, ForeignKey, Integer,
                         LargeBinary, Numeric, Table, Text, create_engine, exc, insert,
                         select, text)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import URL
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, selectinload
 from sqlalchemy.pool import NullPool
 
 # stdout carries the harness's JSON lines only: what the sample prints goes to stderr.
@@ -35,6 +35,16 @@ class User(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str]
     active: Mapped[bool]
+    # Lazy by default: user.holdings runs its own SELECT the first time it is read.
+    holdings: Mapped[list["Holding"]] = relationship(order_by="Holding.id")
+
+
+class Holding(Base):
+    __tablename__ = "holdings"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    symbol: Mapped[str]
+    shares: Mapped[int]
 
 
 # Core table for the `types` scenario: the column types tell SQLAlchemy how to bind and read.
@@ -202,6 +212,88 @@ def active_users(params):
     users = list_active_users(engine)
     engine.dispose()
     return {"rows": as_rows(users)}
+
+
+def with_holdings(users):
+    return [{"id": u.id, "name": u.name,
+             "holdings": [{"symbol": h.symbol, "shares": h.shares} for h in u.holdings]} for u in users]
+
+
+def active_users_with_holdings(session, eager=True):
+    """The page's query for the active users, with their holdings. Eager: selectinload sends the
+    users, then every user's holdings in one more SELECT (holdings.user_id IN (...)). Not eager:
+    reading user.holdings lazily sends one SELECT per user, the N+1 the page's third story tells."""
+    query = session.query(User)
+    if eager:
+        query = query.options(selectinload(User.holdings))
+    users = query.filter(User.active == True).order_by(User.id).all()  # noqa: E712 -- builds SQL
+    return with_holdings(users)
+
+
+def related_rows(params):
+    engine = make_engine()
+    with Session(engine) as session:
+        data = {"users": active_users_with_holdings(session)}
+    engine.dispose()
+    return data
+
+
+def story_orm_n_plus_one(params):
+    """The same question twice on the same data: lazily (N+1 statements), then eagerly (2). The
+    harness counts each way's statements between the checkpoints."""
+    engine = make_engine()
+    with engine.begin() as conn:  # more users, in two statements: the story needs N to matter
+        conn.execute(text("INSERT INTO users (id, name, active) "
+                          "SELECT 1000 + i, 'Zoë O''Brien ' || i, true FROM generate_series(1, :n) AS i"),
+                     {"n": params["extra_users"]})
+        conn.execute(text("INSERT INTO holdings (id, user_id, symbol, shares) "
+                          "SELECT 1000 + i * :k + j, 1000 + i, 'SYM ' || j || ' 🐘', j "
+                          "FROM generate_series(1, :n) AS i, generate_series(1, :k) AS j WHERE i % 5 <> 0"),
+                     {"n": params["extra_users"], "k": params["holdings_per_user"]})
+    answers, elapsed_ms = {}, {}
+    for way, eager in (("naive", False), ("eager", True)):
+        checkpoint(f"before_{way}")
+        start = time.perf_counter()
+        with Session(engine) as session:
+            answers[way] = active_users_with_holdings(session, eager=eager)
+        elapsed_ms[way] = round((time.perf_counter() - start) * 1000, 3)
+    checkpoint("after_eager")
+    engine.dispose()
+    return {"users": len(answers["naive"]), "naive": answers["naive"], "eager": answers["eager"],
+            "naive_ms": elapsed_ms["naive"], "eager_ms": elapsed_ms["eager"]}
+
+
+def story_pool_sizing(params):
+    """The same burst through a pool of each size in params.sizes: every request at once, half
+    CPU-bound on the server, half waiting. Per request: the wait for a pooled connection and
+    the whole latency."""
+    cpu = text("SELECT sum(i) FROM generate_series(1, :n) AS i")
+    sleep = text("SELECT pg_sleep(:s)")
+    results = []
+    for size in params["sizes"]:
+        engine = make_engine({"max": size, "acquire_timeout_ms": 120000})
+
+        def request(i):
+            start = time.perf_counter()
+            with engine.connect() as conn:  # checks a connection out of the pool (or waits)
+                acquired = time.perf_counter()
+                if i % 2:
+                    conn.execute(sleep, {"s": params["sleep_seconds"]})
+                else:
+                    conn.execute(cpu, {"n": params["cpu_rows"]})
+            return (acquired - start) * 1000, (time.perf_counter() - start) * 1000
+
+        checkpoint(f"before_{size}")
+        start = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=params["requests"]) as executor:
+            timings = list(executor.map(request, range(params["requests"])))
+        elapsed_ms = (time.perf_counter() - start) * 1000
+        engine.dispose()
+        checkpoint(f"after_{size}")
+        results.append({"size": size, "elapsed_ms": round(elapsed_ms, 3),
+                        "wait_ms": [round(w, 3) for w, _ in timings],
+                        "latency_ms": [round(t, 3) for _, t in timings]})
+    return {"sizes": results}
 
 
 def transaction(params):
@@ -459,7 +551,8 @@ def connect_latency(params):
 
 SCENARIOS = {
     "connect_now": connect_now, "select_rows": select_rows, "param_query": param_query,
-    "active_users": active_users, "transaction": transaction,
+    "active_users": active_users, "related_rows": related_rows, "transaction": transaction,
+    "story_orm_n_plus_one": story_orm_n_plus_one, "story_pool_sizing": story_pool_sizing,
     "error_sqlstate": error_sqlstate, "types": types,
     "pool_bounded": pool_bounded, "pool_reuse": pool_reuse, "pool_release": pool_release,
     "pool_acquire_timeout": pool_acquire_timeout, "pool_release_on_error": pool_release_on_error,

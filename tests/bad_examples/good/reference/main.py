@@ -11,6 +11,14 @@ if SCENARIO == "connect_now":
     lib.result({"now": lib.server_now()})
 elif SCENARIO == "select_rows":
     lib.result({"rows": lib.user_rows()})
+elif SCENARIO == "active_users":
+    lib.result({"rows": lib.active_user_rows()})
+elif SCENARIO == "related_rows":
+    users = lib.active_user_rows()
+    with lib.connect() as conn:  # every user's holdings in one more query, not one per user
+        held = conn.execute("SELECT user_id, symbol, shares FROM holdings WHERE user_id = ANY(%s) ORDER BY id",
+                            [[u["id"] for u in users]]).fetchall()
+    lib.result({"users": lib.users_with_holdings(users, held)})
 elif SCENARIO == "param_query":
     with lib.connect() as conn:  # psycopg 3 binds on the server ($1)
         by_id = rows(conn.execute("SELECT id, name FROM users WHERE id = %s", [PARAMS["id"]]))

@@ -166,6 +166,7 @@ public final class Main {
                 return data;
             case "select_rows":
             case "active_users":
+            case "related_rows":
             case "param_query":
             case "transaction":
             case "error_sqlstate":
@@ -282,6 +283,11 @@ public final class Main {
                     data.set("second", burst(ds, n, sleepOf(params), false));
                 }
                 return data;
+            case "story_pool_sizing": {
+                ArrayNode results = data.putArray("sizes");
+                for (JsonNode size : params.path("sizes")) results.add(poolSizeRun(size.asInt(), params));
+                return data;
+            }
             case "no_pool_exhaustion": {
                 int n = params.path("requests").asInt();
                 try (HikariDataSource ds = openPool(poolParams)) {
@@ -436,6 +442,9 @@ public final class Main {
                     break;
                 case "active_users":
                     data.set("rows", rows(conn, "SELECT id, name FROM users WHERE active = ? ORDER BY id", true));
+                    break;
+                case "related_rows":
+                    data.set("users", usersWithHoldings(conn));
                     break;
                 case "param_query": {
                     ArrayNode byName = JSON.createArrayNode();
@@ -643,6 +652,77 @@ public final class Main {
             }
         }
         return rows;
+    }
+
+    /**
+     * Every active user with their holdings in one query: the LEFT JOIN keeps a user who holds
+     * nothing (one row of NULLs), where a query per user would be an N+1.
+     */
+    static ArrayNode usersWithHoldings(Connection conn) throws SQLException {
+        ArrayNode users = JSON.createArrayNode();
+        String sql = "SELECT u.id, u.name, h.symbol, h.shares FROM users u"
+                + " LEFT JOIN holdings h ON h.user_id = u.id"
+                + " WHERE u.active ORDER BY u.id, h.id";
+        try (PreparedStatement ps = conn.prepareStatement(sql); ResultSet rs = ps.executeQuery()) {
+            ObjectNode user = null;
+            while (rs.next()) {
+                if (user == null || user.get("id").asInt() != rs.getInt("id")) {
+                    user = users.addObject().put("id", rs.getInt("id")).put("name", rs.getString("name"));
+                    user.putArray("holdings");
+                }
+                String symbol = rs.getString("symbol");
+                if (symbol != null) {
+                    ((ArrayNode) user.get("holdings")).addObject().put("symbol", symbol).put("shares", rs.getInt("shares"));
+                }
+            }
+        }
+        return users;
+    }
+
+    /**
+     * The same burst through a pool of the given size: every request at once, half CPU-bound on
+     * the server, half waiting; per request the wait for a pooled connection and the latency.
+     */
+    static ObjectNode poolSizeRun(int size, JsonNode params) throws Exception {
+        int requests = params.path("requests").asInt();
+        ObjectNode settings = JSON.createObjectNode().put("max", size).put("acquire_timeout_ms", 120000);
+        checkpoint("before_" + size);
+        ObjectNode run = JSON.createObjectNode().put("size", size);
+        ArrayNode waits = run.putArray("wait_ms");
+        ArrayNode latencies = run.putArray("latency_ms");
+        long t0 = System.nanoTime();
+        try (HikariDataSource ds = openPool(settings)) {
+            ExecutorService threads = Executors.newFixedThreadPool(requests);
+            try {
+                List<Future<double[]>> futures = new ArrayList<>();
+                for (int i = 0; i < requests; i++) {
+                    final boolean sleeps = i % 2 == 1;
+                    futures.add(threads.submit(() -> {
+                        long start = System.nanoTime();
+                        try (Connection conn = ds.getConnection()) {
+                            long acquired = System.nanoTime();
+                            String sql = sleeps ? "SELECT pg_sleep(?)" : "SELECT sum(i) FROM generate_series(1, ?) AS i";
+                            try (PreparedStatement ps = conn.prepareStatement(sql)) {
+                                if (sleeps) ps.setDouble(1, params.path("sleep_seconds").asDouble());
+                                else ps.setInt(1, params.path("cpu_rows").asInt());
+                                ps.executeQuery().close();
+                            }
+                            return new double[] {(acquired - start) / 1e6, (System.nanoTime() - start) / 1e6};
+                        }
+                    }));
+                }
+                for (Future<double[]> f : futures) {
+                    double[] t = f.get();
+                    waits.add(t[0]);
+                    latencies.add(t[1]);
+                }
+            } finally {
+                threads.shutdown();
+            }
+        }
+        run.put("elapsed_ms", (System.nanoTime() - t0) / 1e6);
+        checkpoint("after_" + size);
+        return run;
     }
 
     static double sleepOf(JsonNode params) {
