@@ -119,3 +119,60 @@ def test_the_report_shows_the_statements_of_each_case_and_the_story() -> None:
     assert "× 5" in table and "WHERE user_id = $1" in table
     assert ("fake/example: 205 users, 206 statements lazily instead of 2 eagerly; round trips 208 → 4 (−98.1%)"
             in story_section({"examples": [example]}))
+
+
+def test_pool_sizes_follow_the_pages_formula_for_the_servers_cores() -> None:
+    from harness.scenarios.pool_sizing import pool_sizes
+
+    params = {"spindles": 0, "formula_multiple": 4, "far_above_cores": 32, "requests": 96}
+    assert pool_sizes(2, params) == (4, [1, 4, 16, 64])
+    assert pool_sizes(8, params) == (16, [1, 16, 64, 96])   # far above is capped at the requests
+    assert pool_sizes(2, {**params, "spindles": 2}) == (6, [1, 6, 24, 64])
+
+
+def sizing_run(size: int, wait_ms: float, elapsed_ms: float = 1000.0) -> dict[str, object]:
+    return {"size": size, "elapsed_ms": elapsed_ms, "wait_ms": [wait_ms] * 96, "latency_ms": [wait_ms + 30] * 96}
+
+
+def test_pool_sizing_judges_the_bound_and_the_wait_and_states_the_claim() -> None:
+    from harness.scenarios.pool_sizing import StoryPoolSizing
+
+    controls = FakeControls(rows={"/proc/cpuinfo": [("processor\t: 0\nflags\nprocessor\t: 1\n",)]})
+    check = check_for("story_pool_sizing", controls)
+    assert isinstance(check, StoryPoolSizing)
+    check.prepare()
+    assert check.run_params()["sizes"] == [1, 4, 16, 64]
+    log = []
+    for i, size in enumerate(check.sizes):
+        controls.clock = T0 + timedelta(seconds=10 * i)
+        check.on_checkpoint(f"before_{size}")
+        opened = 5 if size == 4 else min(size, 3)   # the pool of 4 opens one too many
+        log += [record(10 * i + 1 + k * 0.01, "connection authorized: user=x", pid=1000 * (i + 1) + k)
+                for k in range(opened)]
+        controls.clock = T0 + timedelta(seconds=10 * i + 5)
+        check.on_checkpoint(f"after_{size}")
+    data = {"sizes": [sizing_run(1, 900.0, 4000.0), sizing_run(4, 300.0), sizing_run(16, 50.0, 800.0),
+                      sizing_run(64, 950.0)]}
+    verdict = verify(check, data, log=log)
+    assert verdict.problems == [
+        "the pool of size 4 had 5 connections open at once (connection log): a pool must never exceed its size",
+        "the pool of size 1 did not wait longest for a connection (mean waits by size: "
+        "{1: 900.0, 4: 300.0, 16: 50.0, 64: 950.0})"]
+    sizing = verdict.observed["pool_sizing"]
+    assert sizing["formula"] == 4 and sizing["cores"] == 2
+    assert sizing["verdict"] == "throughput at the formula's size (4) is 80% of the best size here (16: 120.0/s)"
+
+
+def test_the_report_draws_the_pool_sizing_with_the_formula_marked() -> None:
+    from harness.reporting.html_statements import pool_sizing_section
+
+    rows = [{"size": s, "throughput_per_s": t, "latency_p50_ms": 1.0, "latency_p95_ms": 2.0, "wait_mean_ms": w,
+             "peak_backends": s} for s, t, w in ((1, 10.0, 900.0), (4, 40.0, 100.0), (16, 50.0, 20.0))]
+    sizing = {"cores": 2, "spindles": 0, "formula": 4, "page": "(2 × CPU cores) + disk spindles", "sizes": rows,
+              "verdict": "throughput at the formula's size (4) is 80% of the best size here (16: 50.0/s)"}
+    run = {"examples": [{"id": "fake/pool", "scenarios": [{"name": "story_pool_sizing",
+                                                           "observed": {"pool_sizing": sizing}}]}]}
+    html = pool_sizing_section(run)
+    assert "so the formula gives 4" in html and 'src="data:image/svg+xml;base64,' in html
+    assert "fake/pool: throughput at the formula&#x27;s size (4) is 80% of the best size here" in html
+    assert pool_sizing_section({"examples": []}) == ""

@@ -48,3 +48,14 @@ def story_lines(run: dict[str, Any]) -> list[str]:
                          f"{naive.get('ms')} ms → {eager.get('ms')} ms (×{story.get('wall_time_ratio')}). "
                          f"The page: \"{story.get('page')}\".")
     return lines
+
+
+def pool_sizing_runs(run: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(example id, observed.pool_sizing) of every example that measured the pool-size rule."""
+    found = []
+    for example in run.get("examples", []):
+        for case in example.get("scenarios", []):
+            sizing = (case.get("observed") or {}).get("pool_sizing")
+            if isinstance(sizing, dict) and sizing.get("sizes"):
+                found.append((example["id"], sizing))
+    return found
