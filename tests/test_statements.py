@@ -47,7 +47,7 @@ def test_every_case_gets_its_figures_and_the_limit_of_its_scenario() -> None:
     verify(check, {}, stats=((PER_USER, 5), ("BEGIN", 1)))
     verdict = Verdict()
     judge_statements(check.ctx, verdict)
-    assert verdict.observed["statements"]["work"] == 5
+    assert verdict.observed["statements"]["work"] == 5 and verdict.observed["statements"]["max"] == 2
     assert f"`{PER_USER}` ran 5 times, a query repeated per row (an N+1)" in verdict.problems[0]
 
 

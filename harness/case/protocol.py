@@ -55,7 +55,7 @@ def judge_statements(ctx: CaseContext, verdict: Verdict) -> None:
     """Every case's statements counted into its observed figures, and its work held to the
     scenario's max_statements."""
     counted = ctx.statements()
-    verdict.observed["statements"] = counted.to_json()
+    verdict.observed["statements"] = {**counted.to_json(), "max": ctx.scenario.max_statements}
     problem = over_limit_problem(counted, ctx.scenario.max_statements, ctx.scenario.name)
     if problem is not None:
         verdict.fail(problem)
