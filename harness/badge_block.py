@@ -18,7 +18,8 @@ from urllib.parse import quote
 from harness.errors import InputError
 from harness.manifest import Example
 from harness.config import REPO_ROOT
-from harness.reporting.badges import BADGE_DIR, OVERALL, OVERALL_LABEL
+from harness.reporting.badges import BADGE_DIR, OVERALL
+from harness.reporting.view import OVERALL_LABEL
 from harness.reporting.view import file_stem
 from harness.reporting.view import example_anchor
 

@@ -31,6 +31,7 @@ var scenarios = map[string]handler{
 	"select_rows":    selectRows,
 	"param_query":    paramQuery,
 	"active_users":   activeUsers,
+	"related_rows":   relatedRows,
 	"transaction":    transaction,
 	"error_sqlstate": errorSQLState,
 	"types":          types,
@@ -91,6 +92,46 @@ func selectRows(ctx context.Context, pool *pgxpool.Pool, _ json.RawMessage) (any
 func activeUsers(ctx context.Context, pool *pgxpool.Pool, _ json.RawMessage) (any, error) {
 	rows, err := queryRows(ctx, pool, "SELECT id, name FROM users WHERE active ORDER BY id")
 	return map[string]any{"rows": rows}, err
+}
+
+type holding struct {
+	Symbol string `json:"symbol"`
+	Shares int32  `json:"shares"`
+}
+
+type userWithHoldings struct {
+	ID       int32     `json:"id"`
+	Name     string    `json:"name"`
+	Holdings []holding `json:"holdings"`
+}
+
+// Every active user with their holdings in one query: the LEFT JOIN keeps a user who holds
+// nothing (one row of NULLs), where a query per user would be an N+1.
+func relatedRows(ctx context.Context, pool *pgxpool.Pool, _ json.RawMessage) (any, error) {
+	rows, err := pool.Query(ctx, "SELECT u.id, u.name, h.symbol, h.shares FROM users u"+
+		" LEFT JOIN holdings h ON h.user_id = u.id WHERE u.active ORDER BY u.id, h.id")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	users := []userWithHoldings{}
+	for rows.Next() {
+		var id int32
+		var name string
+		var symbol *string
+		var shares *int32
+		if err := rows.Scan(&id, &name, &symbol, &shares); err != nil {
+			return nil, err
+		}
+		if len(users) == 0 || users[len(users)-1].ID != id {
+			users = append(users, userWithHoldings{ID: id, Name: name, Holdings: []holding{}})
+		}
+		if symbol != nil {
+			last := &users[len(users)-1]
+			last.Holdings = append(last.Holdings, holding{Symbol: *symbol, Shares: *shares})
+		}
+	}
+	return map[string]any{"users": users}, rows.Err()
 }
 
 func paramQuery(ctx context.Context, pool *pgxpool.Pool, raw json.RawMessage) (any, error) {
