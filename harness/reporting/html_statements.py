@@ -21,13 +21,14 @@ def statements_table(example: dict[str, Any]) -> str:
         return ""
     body = "".join(
         f'<tr><td class="name">{_e(r.scenario)}</td><td class="num">{r.work}</td><td class="num">{r.housekeeping}</td>'
-        f'<td class="num">{r.round_trips}</td><td><code>{_e(r.top)}</code>'
-        + (f" <span class=\"k\">× {r.top_calls}</span>" if r.top else "") + "</td></tr>"
+        f'<td class="num">{r.round_trips}</td><td>'
+        + "<br>".join(f'<span class="k">{calls} ×</span> <code>{_e(shape)}</code>' for shape, calls in r.top)
+        + "</td></tr>"
         for r in rows)
     return ('<details class="statements"><summary>Statements per scenario (pg_stat_statements of the '
             "example's role; housekeeping: SET, SHOW, BEGIN/COMMIT, version and validation queries)</summary>"
             '<table class="observed"><thead><tr><th>scenario</th><th>work</th><th>housekeeping</th>'
-            f"<th>round trips</th><th>top shape of the work</th></tr></thead><tbody>{body}</tbody></table></details>")
+            f"<th>round trips</th><th>top shapes of the work</th></tr></thead><tbody>{body}</tbody></table></details>")
 
 
 def story_section(run: dict[str, Any]) -> str:

@@ -8,6 +8,9 @@ from typing import Any
 
 from harness.statements import abbreviated
 
+# Work shapes shown per scenario in the example's card.
+TOP_WORK_SHAPES = 3
+
 
 @dataclass(frozen=True)
 class StatementRow:
@@ -15,8 +18,7 @@ class StatementRow:
     work: int
     housekeeping: int
     round_trips: int
-    top: str          # the work's most frequent shape, with its calls ("" when none)
-    top_calls: int
+    top: tuple[tuple[str, int], ...]   # the work's most frequent shapes (abbreviated) with their calls
 
 
 def statement_rows(example: dict[str, Any]) -> list[StatementRow]:
@@ -25,11 +27,10 @@ def statement_rows(example: dict[str, Any]) -> list[StatementRow]:
         figures = (case.get("observed") or {}).get("statements")
         if not isinstance(figures, dict):
             continue
-        work_shapes = [s for s in figures.get("top", []) if not s.get("housekeeping")]
-        top = work_shapes[0] if work_shapes else {}
+        top = tuple((abbreviated(str(s.get("shape", "")), 140), int(s.get("calls", 0)))
+                    for s in figures.get("top", []) if not s.get("housekeeping"))[:TOP_WORK_SHAPES]
         rows.append(StatementRow(case["name"], int(figures.get("work", 0)), int(figures.get("housekeeping", 0)),
-                                 int(figures.get("round_trips", 0)), abbreviated(str(top.get("shape", "")), 140),
-                                 int(top.get("calls", 0))))
+                                 int(figures.get("round_trips", 0)), top))
     return rows
 
 
