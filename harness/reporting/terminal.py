@@ -1,5 +1,5 @@
-"""The run on the terminal: the matrix, the connect times and every failure, rendered from the
-rows of harness.reporting.view (the same rows as the page)."""
+"""The run on the terminal: the matrix, the connect times, the stories' one-liners and every
+failure, rendered from the rows of harness.reporting.view (the same rows as the page)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from harness.reporting.statement_view import pool_sizing_runs, story_lines
 from harness.reporting.view import (BAD, SKIPPED, connect_rows, failed_cases, look, matrix_rows, ms,
                                     outcome_counts, page_claims, run_standing)
 
@@ -63,6 +64,11 @@ def print_summary(run: dict[str, Any], console: Console) -> None:
     lifecycle = lifecycle_table(run)
     if lifecycle is not None:
         console.print(lifecycle)
+    for line in story_lines(run):
+        console.print(f"[bold]N+1 story[/] {line}", highlight=False)
+    for example_id, sizing in pool_sizing_runs(run):
+        console.print(f"[bold]pool sizing[/] {example_id}: {sizing['cores']} cores, formula (2 × cores) + "
+                      f"{sizing['spindles']} = {sizing['formula']}; {sizing['verdict']}", highlight=False)
     for example, case in failed_cases(run):
         console.rule(f"[bold red]{example['id']}::{case['name']}", align="left")
         console.print(case.get("details") or case.get("message", ""), highlight=False, markup=False)
