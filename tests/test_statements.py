@@ -71,7 +71,8 @@ def test_related_rows_compares_users_with_their_holdings() -> None:
     assert verify(check_for("related_rows"), {"users": inner_join}).problems == ["data.users differs from the spec"]
 
 
-def story(naive_calls: int, eager: tuple[tuple[str, int], ...], users: int = 205) -> list[str]:
+def story(naive_calls: int, eager: tuple[tuple[str, int], ...], users: int = 205,
+          drop_fixture_user: bool = False) -> list[str]:
     users_query = ("SELECT users.id FROM users WHERE users.active = $1", 1)
     snapshots = [(), (users_query, (PER_USER, naive_calls)),
                  (users_query[:1] + (2,), (PER_USER, naive_calls), *eager)]
@@ -80,7 +81,9 @@ def story(naive_calls: int, eager: tuple[tuple[str, int], ...], users: int = 205
     for i, mark in enumerate(("before_naive", "before_eager", "after_eager")):
         controls.clock = T0 + timedelta(seconds=i)
         check.on_checkpoint(mark)
-    answer = [{"id": 1}]
+    answer = check.ctx.spec.fixture.users_with_holdings("active") + [{"id": 1001, "name": "x", "holdings": []}]
+    if drop_fixture_user:
+        answer = answer[1:]
     data = {"users": users, "naive": answer, "eager": answer, "naive_ms": 300.0, "eager_ms": 10.0}
     verdict = verify(check, data)
     return verdict.problems
@@ -89,6 +92,7 @@ def story(naive_calls: int, eager: tuple[tuple[str, int], ...], users: int = 205
 def test_the_story_needs_n_plus_one_naive_and_at_most_two_eager() -> None:
     eager = (("SELECT holdings.user_id FROM holdings WHERE holdings.user_id IN ($1, $2)", 1),)
     assert story(205, eager) == []
+    assert story(205, eager, drop_fixture_user=True) == ["the fixture's users in data.eager differs from the spec"]
     assert story(3, eager)[0].startswith("the naive way sent 4 statements for 205 users, expected N+1 = 206")
     lazy_again = ((PER_USER, 205 + 5),)
     assert f"`{PER_USER}` ran 5 times" in story(205, lazy_again)[0]

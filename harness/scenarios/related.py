@@ -55,6 +55,9 @@ class StoryOrmNPlusOne(ScenarioCheck):
         users = int(data.get("users", -1))
         naive, eager = self.way("before_naive", "before_eager"), self.way("before_eager", "after_eager")
         verdict.compare("data.eager (the eager way's answer) against data.naive", data.get("naive"), data.get("eager"))
+        fixture_users = [u for u in data.get("eager") or [] if isinstance(u, dict) and int(u.get("id", 0)) < 1000]
+        verdict.compare("the fixture's users in data.eager", self.ctx.spec.fixture.users_with_holdings("active"),
+                        fixture_users)
         verdict.require(users >= int(self.ctx.params["extra_users"]),
                         f"data.users is {users}: the question must cover at least {self.ctx.params['extra_users']} users")
         verdict.require(naive.work == users + 1,
