@@ -34,8 +34,9 @@ def case_environment(inherited: Mapping[str, str], endpoint: Endpoint, example: 
     if "PGSSLROOTCERT" in tls:
         url_params["sslrootcert"] = tls["PGSSLROOTCERT"]
     query = urlencode(url_params, quote_via=quote)
-    url = (f"postgresql://{quote(db.role)}:{quote(password)}@{endpoint.host}:{endpoint.port}/"
-           f"{quote(db.dbname)}?{query}")
+    # safe="": a "/" in a password would otherwise end the URL's authority part.
+    url = (f"postgresql://{quote(db.role, safe='')}:{quote(password, safe='')}@{endpoint.host}:{endpoint.port}/"
+           f"{quote(db.dbname, safe='')}?{query}")
     env = {k: v for k, v in inherited.items() if not k.startswith(NOT_INHERITED)}
     env.update({
         "PGHOST": endpoint.host, "PGPORT": str(endpoint.port), "PGDATABASE": db.dbname,
