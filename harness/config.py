@@ -14,8 +14,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from harness.backends import REGISTRY as BACKENDS
+from harness.backends import unknown_backend
 from harness.errors import InputError
-from harness.backends import REGISTRY as BACKENDS, unknown_backend
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_REMOTE_RTT_MS = 40.0

@@ -16,8 +16,8 @@ from harness.case.judgement import Finding, judge
 from harness.case.protocol import verify
 from harness.manifest import Example
 from harness.messages import kept_stderr, stderr_excerpt
-from harness.outcome import ScenarioResult
 from harness.observe import ActivitySampler, ServerLog, wait_backends_gone
+from harness.outcome import ScenarioResult
 from harness.process import run_process
 from harness.scenarios import REGISTRY, ScenarioCheck
 from harness.server.base import Admin
