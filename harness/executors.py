@@ -10,6 +10,7 @@ from typing import Protocol
 
 from harness.build import BuildCache, BuildResult
 from harness.manifest import Example
+from harness.sandbox import CaseSandbox, Sandbox
 from harness.toolchain import ToolStatus, missing_tools
 
 
@@ -20,6 +21,7 @@ class Launch:
     command: str | tuple[str, ...] | list[str]
     cwd: Path
     env: dict[str, str]
+    confine: CaseSandbox | None = None  # natively: the case's own PID namespace (harness.sandbox)
 
 
 class Executor(Protocol):
@@ -39,7 +41,8 @@ class Executor(Protocol):
 
 class NativeExecutor:
     def __init__(self, cache_dir: Path) -> None:
-        self.cache = BuildCache(cache_dir)
+        self.sandbox = Sandbox()
+        self.cache = BuildCache(cache_dir, self.sandbox)
 
     def missing_tools(self, example: Example) -> list[ToolStatus]:
         return missing_tools(example)
@@ -48,10 +51,10 @@ class NativeExecutor:
         return self.cache.build(example, force=force)
 
     def launch(self, example: Example, env: dict[str, str], case_id: str) -> Launch:
-        return Launch(example.run_command, example.folder, env)
+        return Launch(example.run_command, example.folder, env, self.sandbox.case())
 
     def after_case(self, case_id: str) -> None:
         return None
 
     def cleanup(self) -> None:
-        return None
+        self.sandbox.cleanup()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
+import sys
 import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -16,6 +16,8 @@ from urllib.parse import quote, urlencode
 import psycopg
 
 from harness.build import BuildResult
+from harness.credentials import Credentials, mask_all
+from harness.sandbox import leftover_problems, run_notes
 from harness.executors import Executor, NativeExecutor
 from harness.gate import CaseGate
 from harness.errors import HarnessError, ServerDied
@@ -74,8 +76,8 @@ class HarnessSession:
     def __post_init__(self) -> None:
         self.spec: Spec = load_spec(self.paths.spec)
         self.discovery: Discovery = discover(self.paths.examples, self.spec.names)
-        # One secret per run, never printed: reports and reproduce commands do not carry it.
-        self.password = secrets.token_urlsafe(18)
+        # The superuser's password and one per example role, never printed (harness.credentials).
+        self.credentials = Credentials()
         # Labels everything the docker backend makes for this run (containers, networks).
         self.run_id = new_run_id()
         self.server: PostgresServer | None = None
@@ -95,7 +97,10 @@ class HarnessSession:
     def start(self) -> None:
         if self.server is not None:
             return
-        server = make_server(self.options.backend, self.password, self.run_id)
+        # What killed runs left (their owner is dead) goes first; live runs are never touched.
+        for note in run_notes(self.executor):
+            print(note, file=sys.stderr, flush=True)
+        server = make_server(self.options.backend, self.credentials.superuser, self.run_id)
         # Known to the session before it starts: a Ctrl-C during initdb or pg_ctl start must
         # still reach server.stop() through close().
         self.server = server
@@ -104,7 +109,7 @@ class HarnessSession:
         with psycopg.connect(admin, autocommit=True) as conn:
             self.postgres_version = str(conn.execute("SHOW server_version").fetchone()[0]).split()[0]
             major = int(conn.info.server_version // 10000)
-        self.janitor = Janitor(server.admin_conninfo, self.password, major)
+        self.janitor = Janitor(server.admin_conninfo, self.credentials.for_role, major)
         self.janitor.load_template(self.spec.fixture)
         self.server_log = ServerLog(admin)
 
@@ -144,8 +149,8 @@ class HarnessSession:
                              + self.mask(self.server.log_tail(20)))
 
     def mask(self, text: str) -> str:
-        """The run's password never reaches a log, a report or a terminal, even if an example prints it."""
-        return text.replace(self.password, "********") if text else text
+        """No password of the run reaches a log, a report or a terminal, even if an example prints it."""
+        return self.credentials.mask(text)
 
     # -- the lifecycle probe ----------------------------------------------------------------
     def lifecycle_probe(self, samples: int = PROBE_SAMPLES) -> dict[str, Any]:
@@ -157,7 +162,7 @@ class HarnessSession:
         if self.server.client_tls is None:
             raise HarnessError(f"the {self.options.backend} server has no TLS certificates")
         role = self.janitor.ensure_role(PROBE_ROLE_OWNER)
-        plain = Target(PROBE_HOST_NAME, self.server.port, role, self.password)
+        plain = Target(PROBE_HOST_NAME, self.server.port, role, self.credentials.for_role(role))
         with self.gate.enter(False):
             return run_probe(plain, replace(plain, ca_file=self.server.client_tls.ca), samples,
                              remote_rtt_ms=self.options.remote_rtt_ms)
@@ -205,7 +210,7 @@ class HarnessSession:
         start = time.monotonic()
         result = self._run_applicable(example, scenario)
         result.seconds = time.monotonic() - start
-        return self._apply_known_failure(example, result)
+        return mask_all(self._apply_known_failure(example, result), self.credentials)
 
     def _apply_known_failure(self, example: Example, result: ScenarioResult) -> ScenarioResult:
         known = example.known_failures.get(result.name)
@@ -272,7 +277,7 @@ class HarnessSession:
             return conn.execute("SELECT clock_timestamp()").fetchone()[0]
 
     def _observe_and_judge(self, example: Example, scenario: Scenario, ctx: CaseContext, check: Any) -> ScenarioResult:
-        assert self.server_log is not None
+        assert self.server_log is not None and self.janitor is not None
         check.prepare()
         offset = self.server_log.end_offset()
         env = self.case_environment(example, scenario, ctx.db)
@@ -282,7 +287,8 @@ class HarnessSession:
             case_id = f"{example.id}::{scenario.name}"
             launch = self.executor.launch(example, env, case_id)
             try:
-                run = run_process(launch.command, launch.cwd, launch.env, timeout, on_checkpoint=check.on_checkpoint)
+                run = run_process(launch.command, launch.cwd, launch.env, timeout, on_checkpoint=check.on_checkpoint,
+                                  confine=launch.confine)
             finally:
                 self.executor.after_case(case_id)
         ctx.timeline = sampler.timeline
@@ -295,6 +301,8 @@ class HarnessSession:
         ctx.log = self.server_log.read_since(offset)
 
         verdict = Verdict()
+        for problem in leftover_problems(run.leftovers, run.stdout_held, self.janitor.close_leftover_backends(ctx.db.role)):
+            verdict.fail(problem)
         data = self._protocol_problems(run, scenario, check, verdict, timeout)
         if data is not None:
             try:
