@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
 import time
 from pathlib import Path
-from types import FrameType
-from typing import Any
+from typing import Any, NoReturn
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from harness import exit_codes, interrupts, outputs, reaper
 from harness.errors import HarnessError, InputError
+from harness.exit_codes import ExitCode
 from harness.manifest import Example
 from harness.outcome import Outcome, ScenarioResult
 from harness.paths import ProjectPaths
@@ -22,16 +22,20 @@ from harness.report import STYLES, SHORT, print_summary, write_results
 from harness.reporting import write_reports
 from harness.runner import Selection, add_lifecycle_probe, planned_cases, run_matrix, wants_probe
 from harness.session import HarnessSession, RunOptions
+from harness.text import plain
 from harness.toolchain import probe
 
 
-def _terminate_as_interrupt(signum: int, frame: FrameType | None) -> None:
-    # SIGTERM takes the same way out as Ctrl-C, so every `finally` stops what the run started.
-    raise KeyboardInterrupt(f"signal {signum}")
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(ExitCode.USAGE_ERROR, f"{self.prog}: error: {message}\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m harness", description=__doc__)
+    parser = _Parser(prog="python -m harness", description=__doc__,
+                     epilog="exit codes: 0 all passed, 1 a case failed, 2 interrupted, 3 internal error, "
+                            "4 usage or manifest error")
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run the example x scenario matrix and write reports/results.json")
@@ -41,7 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--scenario", action="append", default=[], metavar="NAME",
                      help="only this scenario (name or glob like pool_*); repeatable")
     run.add_argument("-k", dest="keyword", default="", help="only cases whose '<id>::<scenario>' contains this")
-    run.add_argument("--out", type=Path, default=None, help="results file (default: reports/results.json)")
+    run.add_argument("--out", type=Path, default=None,
+                     help="a file for results.json (the reports go beside it), or a directory for both "
+                          "(default: reports/results.json); checked before the run")
     run.add_argument("-j", "--jobs", type=int, default=1, metavar="N",
                      help="run N examples at once (each example's own cases stay in order)")
     run.add_argument("--rebuild", action="store_true", help="build every example even if its sources did not change")
@@ -62,22 +68,24 @@ def build_parser() -> argparse.ArgumentParser:
 def cmd_list(console: Console) -> int:
     session = HarnessSession()
     for error in session.discovery.errors:
-        console.print(f"[bold red]error:[/] {error.render()}", highlight=False)
+        console.print(f"[bold red]error:[/] {plain(error.render())}", highlight=False)
+    for warning in session.discovery.warnings:
+        console.print(f"[yellow]warning:[/] {plain(warning)}", highlight=False)
     console.print("[bold]scenarios[/]")
     for scenario in session.spec.scenarios.values():
         console.print(f"  {scenario.name:<26} [dim]{scenario.group:<5}[/] {scenario.summary}", highlight=False)
     console.print("[bold]examples[/]")
     for example in session.examples:
-        console.print(f"  {example.id:<22} {example.driver:<26} {example.title}", highlight=False)
+        console.print(f"  {example.id:<22} {plain(f'{example.driver:<26}')} {plain(example.title)}", highlight=False)
         for name in session.spec.names:
             if name in example.applies:
                 mark = "[cyan]known failure[/]" if name in example.known_failures else "[green]applies[/]"
             elif name in example.not_applicable:
-                mark = f"[dim]n/a: {example.not_applicable[name]}[/]"
+                mark = f"[dim]n/a: {plain(example.not_applicable[name])}[/]"
             else:
                 mark = "[yellow]not declared (will be skipped)[/]"
             console.print(f"      {name:<26} {mark}", highlight=False)
-    return 1 if session.discovery.errors else 0
+    return ExitCode.USAGE_ERROR if session.discovery.errors else ExitCode.OK
 
 
 def cmd_doctor(console: Console) -> int:
@@ -97,22 +105,29 @@ def cmd_doctor(console: Console) -> int:
         console.print(f"{'[green]✔[/]' if ok else '[red]✘[/]'} [bold]{example.id}[/]", highlight=False)
         for status in statuses:
             colour = "green" if status.found else "red"
-            console.print(f"    [{colour}]{status.line}[/]", highlight=False)
+            console.print(f"    [{colour}]{plain(status.line)}[/]", highlight=False)
     for error in session.discovery.errors:
-        console.print(f"[bold red]error:[/] {error.render()}", highlight=False)
+        console.print(f"[bold red]error:[/] {plain(error.render())}", highlight=False)
     return 1 if missing_any or session.discovery.errors else 0
 
 
 def cmd_run(args: argparse.Namespace, console: Console) -> int:
+    out = outputs.resolve(args.out or (ProjectPaths.default().reports / "results.json"))
+    with outputs.OutputLock(out.parent):
+        return _run(args, out, console)
+
+
+def _run(args: argparse.Namespace, out: Path, console: Console) -> int:
     session = HarnessSession(RunOptions(backend=args.backend, rebuild=args.rebuild, keep_databases=args.keep,
                                         remote_rtt_ms=args.remote_rtt_ms))
+    for warning in session.discovery.warnings:
+        console.print(f"[yellow]warning:[/] {plain(warning)}", highlight=False)
     selection = Selection(tuple(args.example), tuple(args.scenario), args.keyword)
     plan = planned_cases(session, selection)
     if not plan and not session.discovery.errors:
         console.print("[yellow]no case matches the filters[/]")
-        return 4
+        return ExitCode.USAGE_ERROR
     total = sum(len(names) for _, names in plan)
-    out = args.out or (ProjectPaths.default().reports / "results.json")
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                         console=console, transient=True, disable=args.json)
     with progress, session:
@@ -131,7 +146,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
             if not args.json:
                 progress.console.print(
                     f"  [{STYLES[result.outcome]}]{SHORT[result.outcome]:<8}[/] {case_id} "
-                    f"[dim]{result.seconds:.2f} s[/]" + (f"  {result.message[:100]}" if result.outcome.is_bad else ""),
+                    f"[dim]{result.seconds:.2f} s[/]" + (f"  {plain(result.message[:100])}" if result.outcome.is_bad else ""),
                     highlight=False)
 
         run = run_matrix(session, plan, on_case=on_case, on_build=on_build, jobs=max(1, args.jobs))
@@ -187,10 +202,10 @@ def _report(run: Any, out: Path, args: argparse.Namespace, session: HarnessSessi
         if not reports_error:
             console.print(f"report: {out.parent / 'index.html'} (junit/, badges/ beside it)", highlight=False)
     if reports_error:
-        console.print(f"[bold red]error:[/] the reports beside {out} could not be written: {reports_error}",
+        console.print(f"[bold red]error:[/] the reports beside {out} could not be written: {plain(reports_error)}",
                       highlight=False)
-        return 2
-    return 0 if run.ok else 1
+        return ExitCode.INTERNAL_ERROR
+    return exit_codes.for_run(run, len(session.discovery.errors))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -199,10 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     if not console.is_terminal:
         # CI logs and pipes have no width: do not squeeze the matrix into 80 columns.
         console.width = max(console.width, 140)
-    signal.signal(signal.SIGTERM, _terminate_as_interrupt)
-    # Started in the background by a shell without job control, SIGINT arrives ignored: the run
-    # must still stop cleanly on it.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    interrupts.install()
     try:
         if args.command == "list":
             return cmd_list(console)
@@ -210,14 +222,23 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_doctor(console)
         return cmd_run(args, console)
     except InputError as exc:
-        console.print(f"[bold red]error:[/] {exc.render()}", highlight=False)
-        return 2
+        console.print(f"[bold red]error:[/] {plain(exc.render())}", highlight=False)
+        return ExitCode.USAGE_ERROR
     except HarnessError as exc:
-        console.print(f"[bold red]error:[/] {exc}", highlight=False)
-        return 2
+        console.print(f"[bold red]error:[/] {plain(exc)}", highlight=False)
+        return ExitCode.INTERNAL_ERROR
     except KeyboardInterrupt:
-        console.print("[yellow]interrupted: the server and every process of the run were stopped[/]")
-        return 130
+        left = reaper.left_behind()
+        if left:  # only what is true: the next run reaps these (their owner will be dead)
+            console.print(f"[yellow]interrupted: clean-up did not finish; left behind: {plain(', '.join(map(str, left)))} "
+                          "(the next run removes them)[/]", highlight=False)
+        else:
+            console.print("[yellow]interrupted: the server and every process of the run were stopped[/]")
+        return ExitCode.INTERRUPTED
+    except Exception:  # noqa: BLE001 - a bug in the harness: say so, with the traceback, as exit code 3
+        console.print_exception()
+        console.print("[bold red]internal error[/] (exit code 3): please report it with the traceback above")
+        return ExitCode.INTERNAL_ERROR
 
 
 if __name__ == "__main__":

@@ -14,6 +14,8 @@ import threading
 from typing import TypeVar
 from urllib.parse import quote, quote_plus
 
+from harness.text import printable
+
 T = TypeVar("T")
 
 MASK = "********"
@@ -54,14 +56,14 @@ class Credentials:
 
 def mask_all(value: T, mask: "Credentials") -> T:
     """The same mask over every string inside a result (message, diffs, what the server saw,
-    observed values...), dataclasses included."""
+    observed values...), dataclasses included; terminal control characters shown escaped."""
     if isinstance(value, enum.Enum):
         return value
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         changes = {f.name: mask_all(getattr(value, f.name), mask) for f in dataclasses.fields(value) if f.init}
         return dataclasses.replace(value, **changes)  # type: ignore[return-value]
     if isinstance(value, str):
-        return mask.mask(value)  # type: ignore[return-value]
+        return mask.mask(printable(value))  # type: ignore[return-value]
     if isinstance(value, (list, tuple)):
         return type(value)(mask_all(v, mask) for v in value)  # type: ignore[return-value]
     if isinstance(value, dict):

@@ -170,6 +170,10 @@ class ExampleFile(pytest.File):
         folder = self.path.parent
         example_id = f"{folder.parent.name}/{folder.name}"
         try:
+            # Discovery has read every manifest: its errors include those between two (one role name).
+            found = next((e for e in session.discovery.errors if e.file == str(self.path)), None)
+            if found is not None:
+                raise found
             example = load_manifest(self.path, session.spec.names)
         except InputError as error:
             # A broken manifest is one failing test with the fix in it; the others still run.
@@ -295,6 +299,8 @@ class HarnessReportCollector:
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     plugin: HarnessPlugin = config.stash[STATE]
+    for warning in plugin.session.discovery.warnings:
+        terminalreporter.line(f"pg-sample-harness warning: {warning}", yellow=True)
     if not plugin.not_applicable and plugin.examples:  # the xdist controller collected nothing itself
         plugin.not_applicable = [(e.id, n, r) for e in plugin.examples.values() for n, r in e.not_applicable.items()]
     if plugin.not_applicable:

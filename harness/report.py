@@ -10,7 +10,9 @@ from rich.table import Table
 from rich.text import Text
 
 from harness.outcome import Outcome, RunResult
+from harness.outputs import write_atomically
 from harness.probe import probe_rows
+from harness import text
 
 STYLES = {
     Outcome.PASSED: "green", Outcome.FAILED: "bold red", Outcome.SKIPPED: "yellow",
@@ -23,8 +25,7 @@ SHORT = {
 
 
 def write_results(run: RunResult, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(run.to_json(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_atomically(path, json.dumps(run.to_json(), indent=2, ensure_ascii=False) + "\n")
     return path
 
 
@@ -75,7 +76,7 @@ def lifecycle_table(run: RunResult) -> Table | None:
 
 def print_summary(run: RunResult, scenario_names: list[str], console: Console) -> None:
     for error in run.errors:
-        console.print(f"[bold red]error:[/] {error}", highlight=False)
+        console.print(f"[bold red]error:[/] {text.plain(error)}", highlight=False)
     if run.examples:
         console.print(matrix_table(run, scenario_names))
     lifecycle = lifecycle_table(run)
@@ -85,9 +86,10 @@ def print_summary(run: RunResult, scenario_names: list[str], console: Console) -
         for case in example.scenarios:
             if case.outcome in (Outcome.FAILED, Outcome.XPASSED):
                 console.rule(f"[bold red]{example.id}::{case.name}", align="left")
-                console.print(case.failure.render() if case.failure else case.message, highlight=False, markup=False)
+                console.print(text.printable(case.failure.render() if case.failure else case.message), highlight=False,
+                              markup=False)
             elif case.outcome is Outcome.SKIPPED:
-                console.print(f"[yellow]skipped[/] {example.id}::{case.name}: {case.message}", highlight=False)
+                console.print(f"[yellow]skipped[/] {example.id}::{case.name}: {text.plain(case.message)}", highlight=False)
     counts: dict[Outcome, int] = {}
     for example in run.examples:
         for case in example.scenarios:

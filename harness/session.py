@@ -20,6 +20,7 @@ from harness.credentials import Credentials, mask_all
 from harness.sandbox import leftover_problems, run_notes
 from harness.executors import Executor, NativeExecutor
 from harness.gate import CaseGate
+from harness.interrupts import deferred
 from harness.errors import HarnessError, ServerDied
 from harness.janitor import CaseDatabase, Janitor
 from harness.manifest import Discovery, Example, discover
@@ -114,12 +115,13 @@ class HarnessSession:
         self.server_log = ServerLog(admin)
 
     def close(self) -> None:
-        try:
-            self.executor.cleanup()
-        finally:
-            if self.server is not None:
-                self.server.stop()
-                self.server = None
+        with deferred():  # a second Ctrl-C waits until everything is stopped
+            try:
+                self.executor.cleanup()
+            finally:
+                if self.server is not None:
+                    self.server.stop()
+                    self.server = None
 
     def __enter__(self) -> "HarnessSession":
         try:
