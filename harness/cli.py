@@ -45,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--scenario", action="append", default=[], metavar="NAME",
                      help="only this scenario (name or glob like pool_*); repeatable")
     run.add_argument("-k", dest="keyword", default="", help="only cases whose '<id>::<scenario>' contains this")
-    run.add_argument("--out", type=Path, default=None,
+    run.add_argument("--out", default=None, metavar="PATH",
                      help="a file for results.json (the reports go beside it), or a directory for both "
                           "(default: reports/results.json); checked before the run")
     run.add_argument("-j", "--jobs", type=int, default=1, metavar="N",
@@ -222,10 +222,11 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_doctor(console)
         return cmd_run(args, console)
     except InputError as exc:
-        console.print(f"[bold red]error:[/] {plain(exc.render())}", highlight=False)
+        # soft_wrap: a long path stays on its line, to be copied whole.
+        console.print(f"[bold red]error:[/] {plain(exc.render())}", highlight=False, soft_wrap=True)
         return ExitCode.USAGE_ERROR
     except HarnessError as exc:
-        console.print(f"[bold red]error:[/] {plain(exc)}", highlight=False)
+        console.print(f"[bold red]error:[/] {plain(exc)}", highlight=False, soft_wrap=True)
         return ExitCode.INTERNAL_ERROR
     except KeyboardInterrupt:
         left = reaper.left_behind()

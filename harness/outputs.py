@@ -17,9 +17,11 @@ RESULTS_NAME = "results.json"
 LOCK_NAME = ".harness-run.lock"
 
 
-def resolve(out: Path) -> Path:
-    """The results file `--out` names; InputError (naming the path and the fix) if it cannot be written."""
-    if out.is_dir() or str(out).endswith(os.sep):
+def resolve(given: str | Path) -> Path:
+    """The results file `--out` names; InputError (naming the path and the fix) if it cannot be
+    written. A trailing slash means a directory, also one that does not exist yet."""
+    out = Path(given)
+    if out.is_dir() or str(given).endswith(os.sep):
         out = out / RESULTS_NAME
     if out.exists() and not out.is_file():
         raise InputError("--out", str(out), "exists and is not a file", f"give a file path, or a directory for {RESULTS_NAME}")

@@ -23,7 +23,7 @@ from pathlib import Path
 from psycopg.conninfo import make_conninfo
 
 from harness import reaper
-from harness.errors import HarnessError
+from harness.errors import HarnessError, InputError
 from harness.server.base import SERVER_SETTINGS, PostgresServer, ServerSettings, free_port, hba_rules, tls_settings
 from harness.server.tls import make_run_tls, write_private
 
@@ -269,9 +269,9 @@ def check_socket_path(socket_dir: Path) -> None:
     """One line with the fix instead of postgres's own complaint deep in a log."""
     length = len(os.fsencode(socket_dir)) + SOCKET_FILE_LENGTH
     if length > MAX_SOCKET_PATH:
-        raise HarnessError(f"the server's socket path would be {length} bytes under {socket_dir.parent}, "
-                           f"over the {MAX_SOCKET_PATH}-byte limit of Unix sockets\n"
-                           "  fix: point TMPDIR at a shorter directory, e.g. TMPDIR=/tmp")
+        raise InputError("TMPDIR", str(socket_dir.parent.parent), f"is too long: the server's socket path would be "
+                         f"{length} bytes, over the {MAX_SOCKET_PATH}-byte limit of Unix sockets",
+                         "point TMPDIR at a shorter directory, e.g. TMPDIR=/tmp")
 
 
 def write_passfile(path: Path, user: str, password: str) -> None:
