@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from harness.manifest import DEFAULT_IGNORED, Example
 from harness.process import run_process
+from harness.ticker import ticking
 
 if TYPE_CHECKING:
     from harness.sandbox import Sandbox
@@ -99,8 +100,9 @@ class BuildCache:
         self.dir.mkdir(parents=True, exist_ok=True)
         self._stamp(example).unlink(missing_ok=True)
         start = time.monotonic()
-        run = run_process(example.build_command, example.folder, os.environ, example.build_timeout,
-                          confine=self.sandbox.case() if self.sandbox else None)
+        with ticking(f"building {example.id}"):
+            run = run_process(example.build_command, example.folder, os.environ, example.build_timeout,
+                              confine=self.sandbox.case() if self.sandbox else None)
         log = self.log_path(example)
         log.write_text(f"$ {' '.join(run.argv)}\n{run.stdout}\n{run.stderr}")
         seconds = time.monotonic() - start

@@ -24,6 +24,7 @@ from harness.manifest import Example, Requirement
 from harness.process import run_process
 from harness.server.base import new_run_id
 from harness.server.container import ENGINE_FIX, ROLE_LABEL, RUN_LABEL, engine_problem
+from harness.ticker import ticking
 from harness.toolchain import ToolStatus
 
 IMAGE_REPOSITORY = "pg-sample-harness"
@@ -109,7 +110,8 @@ class DockerExecutor:
             argv.insert(2, "--no-cache")
         start = time.monotonic()
         timeout = max(example.build_timeout, BUILD_TIMEOUT_SECONDS)
-        run = run_process(argv, example.folder, os.environ, timeout)
+        with ticking(f"building image {tag} for {example.id}"):
+            run = run_process(argv, example.folder, os.environ, timeout)
         seconds = time.monotonic() - start
         log.write_text(f"$ {' '.join(argv)}\n{run.stdout}\n{run.stderr}")
         if run.start_error:

@@ -2,9 +2,10 @@
 from its Dockerfile and run with `docker run`, and nothing labelled with the run left afterwards.
 
 These tests need a Docker engine and the base images the examples name (from Docker Hub, or the
-local stand-ins of ci/standin-images.sh). Without an engine they FAIL with the reason, so a
-machine that cannot run the docker leg never passes quietly; set HARNESS_SKIP_DOCKER_TESTS=1 to
-skip them explicitly."""
+local stand-ins of ci/standin-images.sh); ci/test.sh sets both up. Where Docker cannot run at
+all, ci/test.sh sets HARNESS_SKIP_DOCKER_TESTS=1 and HARNESS_DOCKER_UNAVAILABLE=<why>, and they
+are SKIPPED with that reason in the summary. Run by hand without an engine they FAIL with the
+reason, so a machine that cannot run the docker leg never passes quietly."""
 
 from __future__ import annotations
 
@@ -29,11 +30,13 @@ SKIP_ENV = "HARNESS_SKIP_DOCKER_TESTS"
 def require_docker() -> None:
     """Skip only when told to; without an engine, the test FAILS with the reason."""
     if os.environ.get(SKIP_ENV) == "1":
-        pytest.skip(f"{SKIP_ENV}=1: the docker backend is not tested in this run")
+        why = os.environ.get("HARNESS_DOCKER_UNAVAILABLE") or f"{SKIP_ENV}=1"
+        pytest.skip(f"docker backend not tested: {why}")
     problem = engine_problem()
     if problem:
         pytest.fail(f"the docker backend cannot be tested here: {problem}\n"
-                    f"(set {SKIP_ENV}=1 to skip the docker tests explicitly)", pytrace=False)
+                    f"(bash ci/test.sh sets the engine up; set {SKIP_ENV}=1 to skip the docker tests explicitly)",
+                    pytrace=False)
 
 
 def labelled(run_id: str, *extra: str) -> tuple[list[str], list[str]]:
