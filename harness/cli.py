@@ -21,6 +21,7 @@ from harness.paths import ProjectPaths
 from harness.report import STYLES, SHORT, print_summary, write_results
 from harness.reporting import write_reports
 from harness.runner import Selection, add_lifecycle_probe, planned_cases, run_matrix, wants_probe
+from harness.sandbox import after_run
 from harness.session import HarnessSession, RunOptions
 from harness.text import plain
 from harness.toolchain import probe
@@ -201,6 +202,8 @@ def _report(run: Any, out: Path, args: argparse.Namespace, session: HarnessSessi
         console.print(f"results: {out}", highlight=False)
         if not reports_error:
             console.print(f"report: {out.parent / 'index.html'} (junit/, badges/ beside it)", highlight=False)
+    if session.server is None:  # closed: say what of the run is left, which should be nothing
+        console.print(plain(after_run(session.executor, session.run_id, session.options.backend)), highlight=False)
     if reports_error:
         console.print(f"[bold red]error:[/] the reports beside {out} could not be written: {plain(reports_error)}",
                       highlight=False)

@@ -127,6 +127,30 @@ def _stop_postmaster(datadir: Path) -> str:
     return f"PostgreSQL server (postmaster pid {pid})"
 
 
+def labelled_containers(run_id: str) -> list[str]:
+    """Containers carrying the run's docker label (none where there is no docker)."""
+    from harness.server.container import RUN_LABEL  # only when docker is there
+    if shutil.which("docker") is None:
+        return []
+    try:
+        listed = subprocess.run(["docker", "ps", "-a", "--format", "{{.Names}}", "--filter", f"label={RUN_LABEL}={run_id}"],
+                                capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    return listed.stdout.split() if listed.returncode == 0 else []
+
+
+def audit(run_marker: str | None, run_id: str | None) -> list[str]:
+    """What of this run still exists after its clean-up: its directories, processes carrying its
+    marker, containers carrying its label. (Its server, and with it every backend, is in the first.)"""
+    left = [f"temp dir {d}" for d in left_behind()]
+    if run_marker:
+        left += [f"process {describe(p)}" for p in processes_with_marker(run_marker)]
+    if run_id:
+        left += [f"container {c}" for c in labelled_containers(run_id)]
+    return left
+
+
 def _remove_containers(run_id: str) -> list[str]:
     from harness.server.container import RUN_LABEL  # only when a docker run is to be reaped
     if shutil.which("docker") is None:

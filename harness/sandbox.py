@@ -157,3 +157,13 @@ def run_notes(executor: object) -> list[str]:
         if notice:
             notes.append(notice)
     return notes
+
+
+def after_run(executor: object, run_id: str, backend: str) -> str:
+    """One line for the end of a run: what of it is left after the clean-up (there should be nothing)."""
+    sandbox = getattr(executor, "sandbox", None)
+    left = reaper.audit(sandbox.run_marker if isinstance(sandbox, Sandbox) else None,
+                        run_id if backend == "docker" else None)
+    if not left:
+        return "clean-up: nothing of this run is left (no process, temp dir, server, backend or container)"
+    return "clean-up: LEFT BEHIND: " + "; ".join(left)
