@@ -18,10 +18,10 @@ def _as_interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
-def install() -> None:
+def install(signals: tuple[int, ...] = ENDING_SIGNALS) -> None:
     """Every ending signal raises KeyboardInterrupt (also a SIGINT that a shell without job
     control started us with ignored)."""
-    for signum in ENDING_SIGNALS:
+    for signum in signals:
         signal.signal(signum, _as_interrupt)
 
 

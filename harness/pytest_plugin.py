@@ -7,11 +7,13 @@ The shared server starts when the first case runs and stops at session end, also
 from __future__ import annotations
 
 import json
+import signal
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 
+from harness import interrupts
 from harness.errors import HarnessError, InputError, ServerDied
 from harness.manifest import Example, load_manifest, marker_name
 from harness.outcome import ExampleResult, Outcome, RunResult, ScenarioResult, scenario_from_json
@@ -124,6 +126,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     plugin = HarnessPlugin(config)
     config.stash[STATE] = plugin
+    if not plugin.is_xdist_worker:
+        # SIGTERM and SIGHUP (terminal closed) end the session like Ctrl-C: the server is stopped.
+        interrupts.install((signal.SIGTERM, signal.SIGHUP))
     if config.pluginmanager.hasplugin("xdist") and getattr(config.option, "numprocesses", None) \
             and not plugin.is_xdist_worker:
         config.pluginmanager.register(HarnessReportCollector(plugin), "pg-sample-harness-xdist-collector")

@@ -9,10 +9,10 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from harness import text
 from harness.outcome import Outcome, RunResult
 from harness.outputs import write_atomically
 from harness.probe import probe_rows
-from harness import text
 
 STYLES = {
     Outcome.PASSED: "green", Outcome.FAILED: "bold red", Outcome.SKIPPED: "yellow",

@@ -17,11 +17,10 @@ import psycopg
 
 from harness.build import BuildResult
 from harness.credentials import Credentials, mask_all
-from harness.sandbox import leftover_problems, run_notes
 from harness.executors import Executor, NativeExecutor
+from harness.errors import HarnessError, ServerDied
 from harness.gate import CaseGate
 from harness.interrupts import deferred
-from harness.errors import HarnessError, ServerDied
 from harness.janitor import CaseDatabase, Janitor
 from harness.manifest import Discovery, Example, discover
 from harness.observe import ActivitySampler, ServerLog, wait_backends_gone
@@ -29,6 +28,7 @@ from harness.outcome import Failure, Outcome, ScenarioResult
 from harness.paths import ProjectPaths
 from harness.probe import Target, run_probe
 from harness.process import ProcessRun, run_process
+from harness.sandbox import leftover_problems, run_notes
 from harness.scenarios import REGISTRY, CaseContext, Verdict
 from harness.server.base import PostgresServer, ServerSettings, new_run_id
 from harness.spec import Scenario, Spec, load_spec
