@@ -10,6 +10,7 @@ reason, so a machine that cannot run the docker leg never passes quietly."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import textwrap
 from collections.abc import Iterator
@@ -174,3 +175,32 @@ def test_ctrl_c_during_a_docker_case_leaves_no_container(tmp_path: Path) -> None
     assert proc.returncode == 2, output  # interrupted
     for run_id in run_ids:
         assert labelled(run_id) == ([], []), f"containers or networks of run {run_id} are left after Ctrl-C"
+
+
+def test_the_next_run_removes_the_containers_of_a_run_killed_outright(tmp_path: Path) -> None:
+    """A docker run killed with SIGKILL leaves its labelled containers and its temp dir (with
+    owner.json naming the run id); the reaper removes both once the owner is dead."""
+    require_docker()
+    import json
+    import tempfile
+
+    from harness import reaper
+    from harness.server.container import image_name
+
+    parent = Path(tempfile.mkdtemp(prefix="harness-docker-reaper-"))
+    run_id = f"dead-run-{os.getpid()}"
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    run_dir = parent / f"{reaper.RUN_PREFIX}tls-dead"
+    run_dir.mkdir()
+    (run_dir / reaper.OWNER_FILE).write_text(json.dumps({"pid": gone.pid, "start": 1, "run_id": run_id}))
+    subprocess.run(["docker", "run", "-d", "--name", f"pgsh-{run_id}", "--label", f"{RUN_LABEL}={run_id}",
+                    "--entrypoint", "sleep", image_name(), "300"], check=True, capture_output=True)
+    try:
+        reaped = "\n".join(reaper.reap_dead_runs(parent))
+        assert "container " in reaped and str(run_dir) in reaped, reaped
+        assert labelled(run_id) == ([], [])
+        assert list(parent.iterdir()) == []
+    finally:
+        subprocess.run(["docker", "rm", "-f", f"pgsh-{run_id}"], capture_output=True)
+        shutil.rmtree(parent, ignore_errors=True)
