@@ -13,7 +13,6 @@ named. That misses a process that clears its environment, which the run says onc
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import secrets
 import shutil
@@ -71,7 +70,7 @@ class CaseSandbox:
         if self.flags is None:
             return list(argv)
         prefix = ["setpriv", "--pdeathsig", "KILL", "--"] if shutil.which("setpriv") else []
-        return [*prefix, "unshare", *self.flags, "--", sys.executable, "-I", str(INIT), str(self.report), *argv]
+        return [*prefix, "unshare", *self.flags, "--", sys.executable, "-I", "-S", str(INIT), str(self.report), *argv]
 
     def environment(self, env: Mapping[str, str]) -> dict[str, str]:
         return {**env, reaper.MARKER_VARIABLE: self.run_marker, CASE_MARKER_VARIABLE: self.marker}
@@ -81,14 +80,15 @@ class CaseSandbox:
         exit_code: int | None = None
         left: list[str] = []
         try:
-            written = json.loads(self.report.read_text())
-            exit_code, left = int(written["exit"]), [str(x) for x in written.get("leftovers", [])]
-        except (OSError, ValueError, KeyError, TypeError):
-            pass
+            code, *left = self.report.read_text().splitlines()  # harness/sandbox_init.py's report
+            exit_code = int(code)
+        except (OSError, ValueError):
+            left = []
         finally:
             self.report.unlink(missing_ok=True)
-        # Outside a namespace (or a process that escaped one by other means): the marker finds it.
-        left += reaper.kill_marked(self.marker, CASE_MARKER_VARIABLE)
+        if self.flags is None:
+            # No namespace: the marker finds what is left. (Nothing leaves a PID namespace.)
+            left += reaper.kill_marked(self.marker, CASE_MARKER_VARIABLE)
         return exit_code, left
 
 
