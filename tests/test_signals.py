@@ -89,3 +89,29 @@ def test_a_signal_leaves_nothing_behind(phase: str, signum: int, tmp_path: Path)
             assert lock_released_within(lock), f"{name} still runs after the {signal.Signals(signum).name}"
     assert list(parent.iterdir()) == [], f"left in the run's temp parent: {list(parent.iterdir())}"
     parent.rmdir()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_a_signal_to_pytest_stops_the_server_too(signum: int, tmp_path: Path) -> None:
+    """Under pytest, SIGTERM and SIGHUP end the session like Ctrl-C: the server and the case go."""
+    state = tmp_path / "state"
+    state.mkdir()
+    parent = Path(tempfile.mkdtemp(prefix="harness-signal-test-"))
+    parent.chmod(0o755)
+    env = dict(os.environ, HARNESS_EXAMPLES=str(BAD_EXAMPLES), HARNESS_CACHE=str(tmp_path / "cache"),
+               BAD_EXAMPLE_STATE=str(state), BAD_EXAMPLE_PYTHON=sys.executable, TMPDIR=str(parent))
+    proc = subprocess.Popen([sys.executable, "-m", "pytest", str(BAD_EXAMPLES / "slow" / "run"), "-p", "no:cacheprovider",
+                             "--harness-out", str(tmp_path / "out" / "results.json")],
+                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        _wait_for(lambda: (state / "run.pid").exists())
+        proc.send_signal(signum)
+        output, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    text = output.decode(errors="replace")
+    assert proc.returncode == 2, text  # pytest's "interrupted"
+    assert lock_released_within(state / "run.lock") and lock_released_within(state / "run-child.lock")
+    assert list(parent.iterdir()) == [], f"left in the run's temp parent: {list(parent.iterdir())}\n{text}"
+    parent.rmdir()
