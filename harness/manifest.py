@@ -168,6 +168,9 @@ def load_manifest(path: Path, scenario_names: list[str]) -> Example:
             raise InputError(path, f"known_failures[{i}].scenario", f"{entry['scenario']!r} is not under scenarios.applies",
                              "a known failure must name a scenario the example runs")
         known_failures[entry["scenario"]] = KnownFailure(entry["scenario"], entry["reason"], entry.get("link", ""))
+    if raw.get("docker") and not (folder / raw["docker"]["dockerfile"]).resolve().is_relative_to(folder.resolve()):
+        raise InputError(path, "docker.dockerfile", f"{raw['docker']['dockerfile']!r} is outside the example's folder",
+                         "keep the Dockerfile in the example's own folder and name it relative to it")
     if raw.get("docker") and not (folder / raw["docker"]["dockerfile"]).is_file():
         raise InputError(path, "docker.dockerfile", f"{raw['docker']['dockerfile']!r} does not exist in {folder}",
                          "add the Dockerfile or correct the path")

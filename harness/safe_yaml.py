@@ -81,6 +81,9 @@ def load(path: Path, limit: int = MAX_BYTES) -> Any:
                          "fix the YAML syntax (indentation, quotes, colons)") from None
     except RecursionError:
         raise InputError(path, "", "nests too deeply", "a manifest is a flat mapping: see docs/adding-a-driver.md") from None
+    except ValueError as exc:  # e.g. an integer of more digits than Python converts
+        raise InputError(path, "", f"holds a value that cannot be read: {exc}",
+                         "write plain numbers and strings (see docs/adding-a-driver.md)") from None
 
 
 def find_nul(value: Any, key: str = "") -> str | None:

@@ -59,6 +59,12 @@ CASES: dict[str, tuple[object, str]] = {
     "dup_name": (manifest("x", "dup_name"), "gives the same role or database name (ex_x_dup_name)"),
     "dup-name": (manifest("x", "dup-name"), ""),  # the first of the two is fine
     "markup": (manifest("x", "markup", title="[bold red]pwned[/] [/] \\\\[x] ^[a-z]+$"), ""),
+    "deep": ("a: " + "[" * 20000, "nests too deeply"),
+    "huge-int": (manifest("x", "huge-int").replace("main.py'\n", "main.py'\n  timeout_seconds: " + "9" * 5000 + "\n"),
+                 "holds a value that cannot be read"),
+    "dockerfile-outside": (manifest("x", "dockerfile-outside", extra="docker: {dockerfile: ../../../../../etc/passwd}\n"),
+                           "docker.dockerfile: '../../../../../etc/passwd' is outside the example's folder"),
+    "fifo": ("FIFO", "is not a regular file"),
 }
 
 
@@ -75,6 +81,8 @@ def examples(tmp_path: Path) -> Path:
         shutil.copy(BAD_EXAMPLES / "good" / "reference" / "main.py", path / "main.py")
         if content == "DIR":
             (path / "example.yaml").mkdir()
+        elif content == "FIFO":
+            os.mkfifo(path / "example.yaml")  # reading it would block forever
         elif isinstance(content, bytes):
             (path / "example.yaml").write_bytes(content)
         else:
