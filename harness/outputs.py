@@ -17,20 +17,20 @@ RESULTS_NAME = "results.json"
 LOCK_NAME = ".harness-run.lock"
 
 
-def resolve(given: str | Path) -> Path:
+def resolve(given: str | Path, option: str = "--out") -> Path:
     """The results file `--out` names; InputError (naming the path and the fix) if it cannot be
     written. A trailing slash means a directory, also one that does not exist yet."""
     out = Path(given)
     if out.is_dir() or str(given).endswith(os.sep):
         out = out / RESULTS_NAME
     if out.exists() and not out.is_file():
-        raise InputError("--out", str(out), "exists and is not a file", f"give a file path, or a directory for {RESULTS_NAME}")
+        raise InputError(option, str(out), "exists and is not a file", f"give a file path, or a directory for {RESULTS_NAME}")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=out.parent, prefix=".harness-write-test-"):
             pass
     except OSError as exc:
-        raise InputError("--out", str(out), f"cannot be written: {exc.strerror or exc}",
+        raise InputError(option, str(out), f"cannot be written: {exc.strerror or exc}",
                          "choose a directory you can write to (the reports go beside results.json)") from None
     return out
 

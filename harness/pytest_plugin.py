@@ -13,7 +13,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from harness import interrupts
+from harness import interrupts, outputs
 from harness.errors import HarnessError, InputError, ServerDied
 from harness.manifest import Example, load_manifest, marker_name
 from harness.outcome import ExampleResult, Outcome, RunResult, ScenarioResult, scenario_from_json
@@ -48,6 +48,7 @@ class HarnessPlugin:
         self.reports_error = ""
         self.postgres = ""  # the server version as the xdist workers report it
         self.probe: dict[str, Any] | None = None
+        self.results_path: Path = self.paths.reports / "results.json"
 
     @property
     def session(self) -> HarnessSession:
@@ -119,8 +120,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--rebuild", action="store_true", help="rebuild every example even if unchanged")
     group.addoption("--remote-rtt-ms", type=float, default=RunOptions.remote_rtt_ms, metavar="MS",
                     help="the lifecycle probe also connects over a simulated link of this round-trip time (0: off)")
-    group.addoption("--harness-out", type=Path, default=None,
-                    help="where to write results.json (default: reports/results.json)")
+    group.addoption("--harness-out", default=None, metavar="PATH",
+                    help="a file for results.json (the reports go beside it), or a directory for both "
+                         "(default: reports/results.json); checked before the run")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -129,6 +131,10 @@ def pytest_configure(config: pytest.Config) -> None:
     if not plugin.is_xdist_worker:
         # SIGTERM and SIGHUP (terminal closed) end the session like Ctrl-C: the server is stopped.
         interrupts.install((signal.SIGTERM, signal.SIGHUP))
+        try:  # checked before the run, not after it (a file, or a directory for results.json and the reports)
+            plugin.results_path = outputs.resolve(config.getoption("harness_out") or plugin.results_path, "--harness-out")
+        except InputError as exc:
+            raise pytest.UsageError(exc.render()) from None
     if config.pluginmanager.hasplugin("xdist") and getattr(config.option, "numprocesses", None) \
             and not plugin.is_xdist_worker:
         config.pluginmanager.register(HarnessReportCollector(plugin), "pg-sample-harness-xdist-collector")
@@ -314,7 +320,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
             terminalreporter.line(f"n/a {example_id}::{name}: {reason}")
         terminalreporter.line(f"{len(plugin.not_applicable)} cases not applicable")
     if plugin.results:
-        out = config.getoption("harness_out") or plugin.paths.reports / "results.json"
+        out = plugin.results_path
         terminalreporter.line(f"pg-sample-harness results: {out}")
         if plugin.reports_error:
             terminalreporter.line(f"pg-sample-harness reports could not be written: {plugin.reports_error}", red=True)
@@ -326,7 +332,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     plugin: HarnessPlugin = session.config.stash[STATE]
     try:
         if plugin.results and not plugin.is_xdist_worker:
-            out = session.config.getoption("harness_out") or plugin.paths.reports / "results.json"
+            out = plugin.results_path
             run = plugin.run_result()
             write_results(run, out)
             try:
