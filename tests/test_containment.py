@@ -99,3 +99,27 @@ def test_the_examples_exit_code_comes_through_the_namespace(tmp_path: Path) -> N
         assert killed.exit_code == -11
     finally:
         sandbox.cleanup()
+
+
+def test_without_namespaces_the_run_says_so_once_and_still_kills_the_daemon(tmp_path: Path) -> None:
+    import json
+    import subprocess
+
+    from tests.support import BAD_EXAMPLES, REPO, lock_released_within
+
+    state = tmp_path / "state"
+    state.mkdir()
+    env = dict(os.environ, HARNESS_EXAMPLES=str(BAD_EXAMPLES), HARNESS_CACHE=str(tmp_path / "cache"),
+               BAD_EXAMPLE_STATE=str(state), BAD_EXAMPLE_PYTHON=sys.executable, HARNESS_SANDBOX="none")
+    ran = subprocess.run([sys.executable, "-m", "harness", "run", "--example", "hostile/daemon", "--example",
+                          "good/reference", "--scenario", "connect_now", "--out", str(tmp_path / "out") + "/"],
+                         cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    text = ran.stdout + ran.stderr
+    assert ran.returncode == 1, text
+    assert text.count("note: no PID namespace for the cases (HARNESS_SANDBOX=none)") == 1, text
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    daemon = next(e for e in results["examples"] if e["id"] == "hostile/daemon")["scenarios"][0]
+    assert daemon["outcome"] == "failed"
+    assert daemon["message"].startswith("left 1 process(es) running after it exited (killed by the harness)"), daemon
+    assert lock_released_within(state / "daemon.lock")
+    assert "clean-up: nothing of this run is left" in text
