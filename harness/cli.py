@@ -167,9 +167,9 @@ def _wait_while_kept(session: HarnessSession, console: Console) -> None:
     server = session.server
     if server is None:
         return
-    console.print(f"[bold]--keep:[/] the server is up. Connect with:\n  {server.connect_hint()}\n"
+    console.print(f"[bold]--keep:[/] the server is up. Connect with:\n  {plain(server.connect_hint())}\n"
                   "Each case's database is kept: db_<language>_<name>_<scenario> (\\l lists them).\n"
-                  "Press Ctrl-C to stop it and delete everything.", highlight=False)
+                  "Press Ctrl-C to stop it and delete everything.", highlight=False, soft_wrap=True)
     try:
         while server.is_alive():
             time.sleep(1)
@@ -181,7 +181,7 @@ def _report(run: Any, out: Path, args: argparse.Namespace, session: HarnessSessi
     if args.update_known_failures:
         from harness.known_failures import update_known_failures
         for change in update_known_failures(run, session.examples):
-            console.print(f"[cyan]updated[/] {change}", highlight=False)
+            console.print(f"[cyan]updated[/] {plain(change)}", highlight=False)
         # The lists now match the run: what was xpassed is simply passed.
         for example in run.examples:
             for case in example.scenarios:
