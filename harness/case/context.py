@@ -62,6 +62,8 @@ class Observation:
     backends_left: int = 0
     server_time_before: datetime | None = None
     server_time_after: datetime | None = None
+    # Connections of the example's role still open after its process ended (now terminated).
+    leftover_backends: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
