@@ -75,11 +75,10 @@ def test_a_daemon_holding_stdout_does_not_hold_the_case_without_a_namespace(tmp_
     assert processes_with_marker(sandbox.marker, CASE_MARKER_VARIABLE) == []
 
 
-def test_the_fallback_is_said_once_per_run(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_the_fallback_is_said_once_per_run() -> None:
     namespace_flags.cache_clear()
-    monkeypatch.setenv("HARNESS_SANDBOX", "none")
     try:
-        sandbox = Sandbox()
+        sandbox = Sandbox(disabled=True)   # HARNESS_SANDBOX=none, as the native backend reads it from the Config
         first, second = sandbox.notice(), sandbox.notice()
         assert "no PID namespace for the cases (HARNESS_SANDBOX=none)" in first
         assert second == ""

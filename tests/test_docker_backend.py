@@ -184,7 +184,7 @@ def test_the_next_run_removes_the_containers_of_a_run_killed_outright(tmp_path: 
     import tempfile
 
     from harness import reaper
-    from harness.server.container import image_name
+    from harness.config import build_config
 
     parent = Path(tempfile.mkdtemp(prefix="harness-docker-reaper-"))
     run_id = f"dead-run-{os.getpid()}"
@@ -194,7 +194,7 @@ def test_the_next_run_removes_the_containers_of_a_run_killed_outright(tmp_path: 
     run_dir.mkdir()
     (run_dir / reaper.OWNER_FILE).write_text(json.dumps({"pid": gone.pid, "start": 1, "run_id": run_id}))
     subprocess.run(["docker", "run", "-d", "--name", f"pgsh-{run_id}", "--label", f"{RUN_LABEL}={run_id}",
-                    "--entrypoint", "sleep", image_name(), "300"], check=True, capture_output=True)
+                    "--entrypoint", "sleep", build_config().postgres_image, "300"], check=True, capture_output=True)
     try:
         reaped = "\n".join(reaper.reap_dead_runs(parent))
         assert "container " in reaped and str(run_dir) in reaped, reaped
