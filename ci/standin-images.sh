@@ -145,13 +145,32 @@ trap 'rm -rf "$CONTEXT"' EXIT
 cp "$HERE"/* "$CONTEXT"/
 cp "$HOST_CA_BUNDLE" "$CONTEXT/host-ca-bundle.crt"
 
+# with_progress <what> <log> <command...>: runs the command with its output in <log>, and says
+# every PROGRESS_SECONDS that it is still running, with the log's last line: a cold build takes
+# minutes, and CI logs (not a terminal) would otherwise show nothing meanwhile.
+PROGRESS_SECONDS="${STANDIN_PROGRESS_SECONDS:-30}"
+with_progress() {
+  local what=$1 log=$2; shift 2
+  local start=$SECONDS pid
+  "$@" >"$log" 2>&1 &
+  pid=$!
+  while kill -0 "$pid" 2>/dev/null; do
+    local waited=0
+    while ((waited < PROGRESS_SECONDS)) && kill -0 "$pid" 2>/dev/null; do sleep 1; waited=$((waited + 1)); done
+    if kill -0 "$pid" 2>/dev/null; then
+      say "still $what ($((SECONDS - start)) s): $(tail -n 1 "$log" 2>/dev/null | cut -c1-120)"
+    fi
+  done
+  wait "$pid"
+}
+
 # build <recipe> <tag> [docker build args...]: one stand-in, its log in $LOG_DIR/<recipe>.log
 build() {
   local recipe=$1 tag=$2; shift 2
   local log="$LOG_DIR/$recipe.log" start=$SECONDS
   say "building $tag ($recipe; log $log)"
-  if ! docker build --network host --label "$STANDIN_LABEL.recipe=$recipe" -t "$tag" \
-        -f "$CONTEXT/$recipe.Dockerfile" "$@" "$CONTEXT" >"$log" 2>&1; then
+  if ! with_progress "building $tag" "$log" docker build --network host --label "$STANDIN_LABEL.recipe=$recipe" \
+        -t "$tag" -f "$CONTEXT/$recipe.Dockerfile" "$@" "$CONTEXT"; then
     say "FAILED: $tag; last lines of $log:"
     tail -n 30 "$log" >&2
     return 1
@@ -178,7 +197,8 @@ if [ "$FORCE" = 1 ] || ! exists "$BASE_TAG"; then
     say "mmdebstrap: Debian bookworm minbase root filesystem (log $LOG_DIR/rootfs.log)"
     start=$SECONDS
     tarball="$CONTEXT/rootfs.tar"
-    mmdebstrap --variant=minbase --include=ca-certificates bookworm "$tarball" >"$LOG_DIR/rootfs.log" 2>&1 \
+    with_progress "making the root filesystem" "$LOG_DIR/rootfs.log" \
+      mmdebstrap --variant=minbase --include=ca-certificates bookworm "$tarball" \
       || { tail -n 30 "$LOG_DIR/rootfs.log" >&2; die "mmdebstrap failed (log $LOG_DIR/rootfs.log)"; }
     docker import --change 'CMD ["bash"]' --change 'ENV LANG=C.UTF-8' "$tarball" "$ROOTFS_TAG" >/dev/null
     rm -f "$tarball"

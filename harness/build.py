@@ -3,16 +3,25 @@ the example's sources (every file but its declared build outputs) matches the la
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from harness.manifest import DEFAULT_IGNORED, Example
 from harness.process import run_process
+from harness.ticker import ticking
+
+if TYPE_CHECKING:
+    from harness.sandbox import Sandbox
+
+LOCK_DIR = ".harness"  # in the example's folder; ignored by the source hash and by git
 
 
 def source_hash(example: Example) -> str:
@@ -46,10 +55,23 @@ class BuildResult:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
 
+@contextmanager
+def folder_lock(folder: Path) -> Iterator[None]:
+    """Builds happen in the example's own folder: two runs from one checkout take turns."""
+    (folder / LOCK_DIR).mkdir(exist_ok=True)
+    with open(folder / LOCK_DIR / "build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 class BuildCache:
-    def __init__(self, cache_dir: Path, environ: Mapping[str, str]) -> None:
+    def __init__(self, cache_dir: Path, environ: Mapping[str, str], sandbox: "Sandbox | None" = None) -> None:
         self.dir = cache_dir / "builds"
         self.environ = environ  # the build inherits the harness's environment
+        self.sandbox = sandbox
 
     def _stamp(self, example: Example) -> Path:
         return self.dir / (example.id.replace("/", "__") + ".json")
@@ -66,15 +88,22 @@ class BuildCache:
         return recorded.get("source_hash") == digest and outputs_present
 
     def build(self, example: Example, force: bool = False) -> BuildResult:
-        digest = source_hash(example)
         if example.build_command is None:
-            return BuildResult(True, True, 0.0, digest)
+            return BuildResult(True, True, 0.0, source_hash(example))
+        with folder_lock(example.folder):  # the other run's build, if any, is finished (and maybe fresh) now
+            return self._build(example, force)
+
+    def _build(self, example: Example, force: bool) -> BuildResult:
+        assert example.build_command is not None
+        digest = source_hash(example)
         if not force and self.is_fresh(example, digest):
             return BuildResult(True, True, 0.0, digest, self.log_path(example))
         self.dir.mkdir(parents=True, exist_ok=True)
         self._stamp(example).unlink(missing_ok=True)
         start = time.monotonic()
-        run = run_process(example.build_command, example.folder, self.environ, example.build_timeout)
+        with ticking(f"building {example.id}"):
+            run = run_process(example.build_command, example.folder, self.environ, example.build_timeout,
+                              confine=self.sandbox.case() if self.sandbox else None)
         log = self.log_path(example)
         log.write_text(f"$ {' '.join(run.argv)}\n{run.stdout}\n{run.stderr}")
         seconds = time.monotonic() - start

@@ -4,36 +4,45 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
 import time
-from types import FrameType
+from pathlib import Path
+from typing import NoReturn
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from harness import exit_codes, interrupts, outputs, reaper
 from harness.catalog import Catalog, load_catalog
 from harness.config import Config, add_cli_options, build_config
 from harness.docs.command import add_parser as add_docs_parser
 from harness.docs.command import cmd_docs
 from harness.errors import HarnessError, InputError
+from harness.exit_codes import ExitCode
 from harness.manifest import Example
 from harness.outcome import RunResult, ScenarioResult
 from harness.reporting import Written, write_run
 from harness.reporting.terminal import case_line, print_summary
 from harness.runner import Selection, assemble_run, collect_matrix, now, planned_cases, probe_or_error, wants_probe
+from harness.sandbox import after_run
 from harness.session import HarnessSession
 from harness.system_packages import packages_line
+from harness.text import plain
 from harness.toolchain import probe
 
 
-def _terminate_as_interrupt(signum: int, frame: FrameType | None) -> None:
-    # SIGTERM takes the same way out as Ctrl-C, so every `finally` stops what the run started.
-    raise KeyboardInterrupt(f"signal {signum}")
+EXIT_CODES = ("exit codes: 0 all passed, 1 a case failed, 2 interrupted, 3 internal error, "
+              "4 usage or manifest error")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(ExitCode.USAGE_ERROR, f"{self.prog}: error: {message}\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m harness", description=__doc__)
+    parser = _Parser(prog="python -m harness", description=__doc__, epilog=EXIT_CODES)
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run the example x scenario matrix and write reports/results.json")
@@ -59,24 +68,26 @@ def cmd_list(catalog: Catalog, config: Config, console: Console, as_json: bool =
     if as_json:
         from harness.discovery_json import document
         print(json.dumps(document(catalog.spec, catalog.discovery, config.paths), ensure_ascii=False, indent=2))
-        return 1 if catalog.discovery.errors else 0
+        return ExitCode.USAGE_ERROR if catalog.discovery.errors else ExitCode.OK
     for error in catalog.discovery.errors:
-        console.print(f"[bold red]error:[/] {error.render()}", highlight=False)
+        console.print(f"[bold red]error:[/] {plain(error.render())}", highlight=False)
+    for warning in catalog.discovery.warnings:
+        console.print(f"[yellow]warning:[/] {plain(warning)}", highlight=False)
     console.print("[bold]scenarios[/]")
     for scenario in catalog.spec.scenarios.values():
         console.print(f"  {scenario.name:<26} [dim]{scenario.group:<5}[/] {scenario.summary}", highlight=False)
     console.print("[bold]examples[/]")
     for example in catalog.examples:
-        console.print(f"  {example.id:<22} {example.driver:<26} {example.title}", highlight=False)
+        console.print(f"  {example.id:<22} {plain(f'{example.driver:<26}')} {plain(example.title)}", highlight=False)
         for name in catalog.spec.names:
             if name in example.applies:
                 mark = "[cyan]known failure[/]" if name in example.known_failures else "[green]applies[/]"
             elif name in example.not_applicable:
-                mark = f"[dim]n/a: {example.not_applicable[name]}[/]"
+                mark = f"[dim]n/a: {plain(example.not_applicable[name])}[/]"
             else:
                 mark = "[yellow]not declared (will be skipped)[/]"
             console.print(f"      {name:<26} {mark}", highlight=False)
-    return 1 if catalog.discovery.errors else 0
+    return ExitCode.USAGE_ERROR if catalog.discovery.errors else ExitCode.OK
 
 
 def cmd_doctor(config: Config, catalog: Catalog, console: Console) -> int:
@@ -95,21 +106,30 @@ def cmd_doctor(config: Config, catalog: Catalog, console: Console) -> int:
         console.print(f"{'[green]✔[/]' if ok else '[red]✘[/]'} [bold]{example.id}[/]", highlight=False)
         for status in statuses:
             colour = "green" if status.found else "red"
-            console.print(f"    [{colour}]{status.line}[/]", highlight=False)
-        console.print(f"    [dim]{packages_line(example)}[/]", highlight=False)
+            console.print(f"    [{colour}]{plain(status.line)}[/]", highlight=False)
+        console.print(f"    [dim]{plain(packages_line(example))}[/]", highlight=False)
     for error in catalog.discovery.errors:
-        console.print(f"[bold red]error:[/] {error.render()}", highlight=False)
+        console.print(f"[bold red]error:[/] {plain(error.render())}", highlight=False)
     return 1 if missing_any or catalog.discovery.errors else 0
 
 
 def cmd_run(args: argparse.Namespace, config: Config, console: Console) -> int:
+    # --out is checked (and locked against a second run) before anything runs.
+    out = outputs.resolve(config.results_path)
+    with outputs.OutputLock(out.parent):
+        return _run(args, config, out, console)
+
+
+def _run(args: argparse.Namespace, config: Config, out: Path, console: Console) -> int:
     started = now()
     session = HarnessSession(config)
+    for warning in session.catalog.discovery.warnings:
+        console.print(f"[yellow]warning:[/] {plain(warning)}", highlight=False)
     selection = Selection(tuple(args.example), tuple(args.scenario), args.keyword)
     plan = planned_cases(session.catalog, selection)
     if not plan and not session.catalog.discovery.errors:
         console.print("[yellow]no case matches the filters[/]")
-        return 4
+        return ExitCode.USAGE_ERROR
     total = sum(len(names) for _, names in plan)
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                         console=console, transient=True, disable=args.json)
@@ -139,10 +159,10 @@ def cmd_run(args: argparse.Namespace, config: Config, console: Console) -> int:
                            errors=matrix.errors + ([probe_error] if probe_error else []))
         if args.keep:
             progress.stop()
-            code = _report(run, args, config, session, console)
+            code = _report(run, args, config, out, session, console)
             _wait_while_kept(session, console)
             return code
-    return _report(run, args, config, session, console)
+    return _report(run, args, config, out, session, console)
 
 
 def _wait_while_kept(session: HarnessSession, console: Console) -> None:
@@ -150,9 +170,9 @@ def _wait_while_kept(session: HarnessSession, console: Console) -> None:
     server = session.server
     if server is None:
         return
-    console.print(f"[bold]--keep:[/] the server is up. Connect with:\n  {server.connect_hint()}\n"
+    console.print(f"[bold]--keep:[/] the server is up. Connect with:\n  {plain(server.connect_hint())}\n"
                   "Each case's database is kept: db_<language>_<name>_<scenario> (\\l lists them).\n"
-                  "Press Ctrl-C to stop it and delete everything.", highlight=False)
+                  "Press Ctrl-C to stop it and delete everything.", highlight=False, soft_wrap=True)
     try:
         while server.is_alive():
             time.sleep(1)
@@ -160,13 +180,13 @@ def _wait_while_kept(session: HarnessSession, console: Console) -> None:
         pass
 
 
-def _report(run: RunResult, args: argparse.Namespace, config: Config, session: HarnessSession,
+def _report(run: RunResult, args: argparse.Namespace, config: Config, out: Path, session: HarnessSession,
             console: Console) -> int:
     if config.update_known_failures:
         from harness.known_failures import update_known_failures
         for change in update_known_failures(run, session.examples):
-            console.print(f"[cyan]updated[/] {change}", highlight=False)
-    written: Written = write_run(run, config.results_path)
+            console.print(f"[cyan]updated[/] {plain(change)}", highlight=False)
+    written: Written = write_run(run, out)
     if args.json:
         print(json.dumps(written.run_json, ensure_ascii=False, indent=2))
     else:
@@ -174,11 +194,13 @@ def _report(run: RunResult, args: argparse.Namespace, config: Config, session: H
         console.print(f"results: {written.results}", highlight=False)
         if not written.error:
             console.print(f"report: {written.index} (junit/, badges/ beside it)", highlight=False)
+    if session.server is None:  # closed: say what of the run is left, which should be nothing
+        console.print(plain(after_run(session.executor, session.run_id, config.backend)), highlight=False)
     if written.error:
-        console.print(f"[bold red]error:[/] the reports beside {written.results} could not be written: {written.error}",
-                      highlight=False)
-        return 2
-    return 0 if run.ok else 1
+        console.print(f"[bold red]error:[/] the reports beside {written.results} could not be written: "
+                      f"{plain(written.error)}", highlight=False)
+        return ExitCode.INTERNAL_ERROR
+    return exit_codes.for_run(run, len(session.catalog.discovery.errors))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -187,10 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     if not console.is_terminal:
         # CI logs and pipes have no width: do not squeeze the matrix into 80 columns.
         console.width = max(console.width, 140)
-    signal.signal(signal.SIGTERM, _terminate_as_interrupt)
-    # Started in the background by a shell without job control, SIGINT arrives ignored: the run
-    # must still stop cleanly on it.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    interrupts.install()  # SIGINT, SIGTERM and SIGHUP all end the run the same way
     try:
         config = build_config(vars(args))
         if args.command == "list":
@@ -201,14 +220,24 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_docs(args, lambda text: console.print(text, markup=False, highlight=False, soft_wrap=True))
         return cmd_run(args, config, console)
     except InputError as exc:
-        console.print(f"[bold red]error:[/] {exc.render()}", highlight=False)
-        return 2
+        # soft_wrap: a long path stays on its line, to be copied whole.
+        console.print(f"[bold red]error:[/] {plain(exc.render())}", highlight=False, soft_wrap=True)
+        return ExitCode.USAGE_ERROR
     except HarnessError as exc:
-        console.print(f"[bold red]error:[/] {exc}", highlight=False)
-        return 2
+        console.print(f"[bold red]error:[/] {plain(exc)}", highlight=False, soft_wrap=True)
+        return ExitCode.INTERNAL_ERROR
     except KeyboardInterrupt:
-        console.print("[yellow]interrupted: the server and every process of the run were stopped[/]")
-        return 130
+        left = reaper.left_behind()
+        if left:  # only what is true: the next run reaps these (their owner will be dead)
+            console.print(f"[yellow]interrupted: clean-up did not finish; left behind: {plain(', '.join(map(str, left)))} "
+                          "(the next run removes them)[/]", highlight=False)
+        else:
+            console.print("[yellow]interrupted: the server and every process of the run were stopped[/]")
+        return ExitCode.INTERRUPTED
+    except Exception:  # noqa: BLE001 - a bug in the harness: say so, with the traceback, as exit code 3
+        console.print_exception()
+        console.print("[bold red]internal error[/] (exit code 3): please report it with the traceback above")
+        return ExitCode.INTERNAL_ERROR
 
 
 if __name__ == "__main__":

@@ -14,8 +14,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from harness.backends import REGISTRY as BACKENDS
+from harness.backends import unknown_backend
 from harness.errors import InputError
-from harness.backends import REGISTRY as BACKENDS, unknown_backend
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_REMOTE_RTT_MS = 40.0
@@ -59,8 +60,10 @@ OPTIONS: tuple[Option, ...] = (
            f"(default {DEFAULT_REMOTE_RTT_MS:g}; 0 turns it off)",
            pytest_flags=("--remote-rtt-ms",),
            kwargs={"type": float, "default": DEFAULT_REMOTE_RTT_MS, "metavar": "MS"}),
-    Option("out", ("--out",), "results file (default: reports/results.json)",
-           pytest_flags=("--harness-out",), kwargs={"type": Path, "default": None}),
+    Option("out", ("--out",), "a file for results.json (the reports go beside it), or a directory for both "
+           "(default: reports/results.json); checked before the run",
+           # A string: a trailing "/" says "a directory" (outputs.resolve), which Path would drop.
+           pytest_flags=("--harness-out",), kwargs={"default": None, "metavar": "PATH"}),
     Option("keep", ("--keep",), "after the run, keep the server and every case database up until Ctrl-C, "
            "and say how to connect", kwargs={"action": "store_true"}),
     Option("update_known_failures", ("--update-known-failures",),
@@ -94,7 +97,7 @@ class Config:
     keep: bool = False
     remote_rtt_ms: float = DEFAULT_REMOTE_RTT_MS
     update_known_failures: bool = False
-    out: Path | None = None
+    out: str | None = None   # as given; outputs.resolve turns it into the results file
     paths: ProjectPaths = field(default_factory=lambda: paths_from({}))
     run_id: str = field(default_factory=new_run_id)
     pg_bindir: Path | None = None          # HARNESS_PG_BINDIR: the folder holding initdb
@@ -109,7 +112,10 @@ class Config:
 
     @property
     def results_path(self) -> Path:
-        return self.out or self.paths.reports / "results.json"
+        """Where results.json goes: --out as a file, or results.json in --out as a directory (an
+        existing one, or one written with a trailing '/'), else reports/results.json."""
+        from harness.outputs import resolve_name
+        return resolve_name(self.out) if self.out else self.paths.reports / "results.json"
 
 
 def paths_from(environ: Mapping[str, str]) -> ProjectPaths:

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import psycopg
 from psycopg import sql
 
+from harness.credentials import scram_verifier
 from harness.server.base import HOSTSSL_ONLY_GROUP
 from harness.spec import Fixture
 
@@ -43,9 +45,10 @@ class CaseDatabase:
 
 
 class Janitor:
-    def __init__(self, conninfo_for: Callable[[str], str], password: str, server_major: int) -> None:
+    def __init__(self, conninfo_for: Callable[[str], str], password_for: Callable[[str], str],
+                 server_major: int) -> None:
         self._conninfo_for = conninfo_for  # database name -> superuser conninfo (the server's own)
-        self._password = password
+        self._password_for = password_for  # role -> its own password (harness.credentials)
         self._strategy = sql.SQL(" STRATEGY FILE_COPY") if server_major >= 15 else sql.SQL("")
         self._roles: set[str] = set()
 
@@ -78,8 +81,11 @@ class Janitor:
             with self._connect() as admin:
                 exists = admin.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role]).fetchone()
                 verb = "ALTER" if exists else "CREATE"
-                admin.execute(sql.SQL(verb + " ROLE {} LOGIN PASSWORD {}").format(
-                    sql.Identifier(role), sql.Literal(self._password)))
+                # A SCRAM verifier, not the password: the statement log never holds a secret.
+                # NOSUPERUSER etc. are the defaults; said here so that a reused role is reset too.
+                admin.execute(sql.SQL(verb + " ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION "
+                                             "NOBYPASSRLS PASSWORD {}").format(
+                    sql.Identifier(role), sql.Literal(scram_verifier(self._password_for(role)))))
             self._roles.add(role)
         return role
 
@@ -93,7 +99,7 @@ class Janitor:
             # New databases grant CONNECT to PUBLIC: take it back, so that only the owning
             # example reaches its database.
             admin.execute(sql.SQL("REVOKE CONNECT ON DATABASE {} FROM PUBLIC").format(sql.Identifier(dbname)))
-        return CaseDatabase(role=role, password=self._password, dbname=dbname)
+        return CaseDatabase(role=role, password=self._password_for(role), dbname=dbname)
 
     def set_connection_limit(self, role: str, limit: int | None) -> None:
         with self._connect() as admin:
@@ -109,3 +115,20 @@ class Janitor:
     def drop_case_database(self, case: CaseDatabase) -> None:
         with self._connect() as admin:
             admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(case.dbname)))
+
+    def close_leftover_backends(self, role: str, within: float = 1.0) -> list[str]:
+        """Backends of the example's role still open after its process ended (any database):
+        waits `within` seconds for them to go, then terminates them and describes each."""
+        query = ("SELECT pid, datname, application_name, state, left(query, 80) FROM pg_stat_activity "
+                 "WHERE usename = %s AND pid <> pg_backend_pid()")
+        deadline = time.monotonic() + within
+        with self._connect() as admin:
+            while True:
+                rows = admin.execute(query, [role]).fetchall()
+                if not rows or time.monotonic() >= deadline:
+                    break
+                time.sleep(0.05)
+            for row in rows:
+                admin.execute("SELECT pg_terminate_backend(%s)", [row[0]])
+        return [f"backend pid {pid} (database {db}, application_name {app!r}, {state or 'no state'}: {q!r})"
+                for pid, db, app, state, q in rows]

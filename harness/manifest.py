@@ -4,18 +4,24 @@
 from __future__ import annotations
 
 import json
+import math
+import os
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import jsonschema
-import yaml
 
+from harness import safe_yaml
 from harness.errors import InputError
 from harness.system_packages import SystemPackages
 
 MANIFEST_NAME = "example.yaml"
+MISNAMED = ("example.yml", "Example.yaml", "example.yaml.txt")
+# Seconds: a case or a build that needs longer is a mistake in the manifest, not a slow driver.
+MAX_RUN_SECONDS = 3600.0
+MAX_BUILD_SECONDS = 4 * 3600.0
 SCHEMA_PATH = Path(__file__).parent / "schemas" / "example.schema.json"
 DEFAULT_IGNORED = {".git", "__pycache__", ".pytest_cache", ".harness"}
 
@@ -112,16 +118,32 @@ def _as_command(value: str | list[str]) -> str | tuple[str, ...]:
     return value if isinstance(value, str) else tuple(value)
 
 
+def _get(raw: dict[str, Any], section: str, key: str) -> Any:
+    part = raw.get(section)
+    return part.get(key) if isinstance(part, dict) else None
+
+
+def _seconds(path: Path, key: str, value: Any, limit: float) -> float | None:
+    """A finite, positive number of seconds no larger than `limit` (the schema lets .nan and .inf by)."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return None  # absent, or not a number: the schema says so
+    number = float(value)
+    if not math.isfinite(number) or number <= 0 or number > limit:
+        raise InputError(path, key, f"is {value!r}: it must be a number of seconds above 0 and at most {limit:.0f}",
+                         f"write e.g. `{key.rsplit('.', 1)[-1]}: 60`, or leave it out for the scenario's own")
+    return number
+
+
 def load_manifest(path: Path, scenario_names: list[str]) -> Example:
-    try:
-        raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark else ""
-        raise InputError(path, where, f"is not valid YAML: {getattr(exc, 'problem', exc)}",
-                         "fix the YAML syntax (indentation, quotes, colons)") from exc
+    raw: Any = safe_yaml.load(path)
     if not isinstance(raw, dict):
         raise InputError(path, "", "must be a mapping of keys", "start from the manifest in docs/adding-a-driver.md")
+    nul_key = safe_yaml.find_nul(raw)
+    if nul_key:
+        raise InputError(path, nul_key, "contains a NUL character (\\0)", "remove it: no command or text can hold one")
+    # Before the schema, whose own message for .nan or 1e9 has no fix in it.
+    run_timeout = _seconds(path, "run.timeout_seconds", _get(raw, "run", "timeout_seconds"), MAX_RUN_SECONDS)
+    build_timeout = _seconds(path, "build.timeout_seconds", _get(raw, "build", "timeout_seconds"), MAX_BUILD_SECONDS)
     errors = sorted(_validator().iter_errors(raw), key=lambda e: (len(e.absolute_path), e.path))
     if errors:
         raise _explain(path, errors[0])
@@ -154,6 +176,9 @@ def load_manifest(path: Path, scenario_names: list[str]) -> Example:
             raise InputError(path, f"known_failures[{i}].scenario", f"{entry['scenario']!r} is not under scenarios.applies",
                              "a known failure must name a scenario the example runs")
         known_failures[entry["scenario"]] = KnownFailure(entry["scenario"], entry["reason"], entry.get("link", ""))
+    if raw.get("docker") and not (folder / raw["docker"]["dockerfile"]).resolve().is_relative_to(folder.resolve()):
+        raise InputError(path, "docker.dockerfile", f"{raw['docker']['dockerfile']!r} is outside the example's folder",
+                         "keep the Dockerfile in the example's own folder and name it relative to it")
     if raw.get("docker") and not (folder / raw["docker"]["dockerfile"]).is_file():
         raise InputError(path, "docker.dockerfile", f"{raw['docker']['dockerfile']!r} does not exist in {folder}",
                          "add the Dockerfile or correct the path")
@@ -168,10 +193,10 @@ def load_manifest(path: Path, scenario_names: list[str]) -> Example:
         folder=folder,
         manifest=path,
         run_command=_as_command(raw["run"]["command"]),
-        run_timeout=raw["run"].get("timeout_seconds"),
+        run_timeout=run_timeout,
         build_command=_as_command(build["command"]) if build else None,
         build_outputs=tuple(build.get("outputs", [])),
-        build_timeout=float(build.get("timeout_seconds", 900)),
+        build_timeout=build_timeout or 900.0,
         dockerfile=(raw.get("docker") or {}).get("dockerfile"),
         requires=tuple(
             Requirement(r["tool"], r["install"], tuple(r.get("version_command", [])), str(r.get("min_version", "")))
@@ -189,13 +214,33 @@ def load_manifest(path: Path, scenario_names: list[str]) -> Example:
 class Discovery:
     examples: list[Example]
     errors: list[InputError]
+    warnings: list[str] = field(default_factory=list)
+
+
+def _unread(examples_dir: Path) -> list[str]:
+    """Folders whose manifest the harness cannot read (another name, a dangling link): said,
+    never silently skipped."""
+    warnings = []
+    for link in sorted(examples_dir.glob("*/*/*")):
+        if link.name == MANIFEST_NAME and link.is_symlink() and not link.exists():
+            warnings.append(f"{link}: not read: a symbolic link to {os.readlink(link)}, which does not exist\n"
+                            "  fix: point the link at a real example.yaml or remove it")
+    for name in MISNAMED:
+        for path in sorted(examples_dir.glob(f"*/*/{name}")):
+            if not (path.parent / MANIFEST_NAME).exists():
+                warnings.append(f"{path}: not read: the harness reads {MANIFEST_NAME}\n  fix: rename it to {MANIFEST_NAME}")
+    return warnings
 
 
 def discover(examples_dir: Path, scenario_names: list[str]) -> Discovery:
-    """Every `<language>/<name>/example.yaml`; a broken manifest is an error, never a crash."""
+    """Every `<language>/<name>/example.yaml`; a broken manifest is an error, never a crash, and
+    the other examples still run."""
+    from harness.janitor import database_name, role_name  # the names the server knows an example by
+
     examples: list[Example] = []
     errors: list[InputError] = []
     seen: dict[str, Path] = {}
+    server_names: dict[str, Path] = {}  # role and database names -> the manifest that has them
     for path in sorted(examples_dir.glob(f"*/*/{MANIFEST_NAME}")):
         try:
             example = load_manifest(path, scenario_names)
@@ -206,6 +251,15 @@ def discover(examples_dir: Path, scenario_names: list[str]) -> Discovery:
             errors.append(InputError(path, "id", f"{example.id!r} is already used by {seen[example.id]}",
                                      "give each example a unique <language>/<folder> id"))
             continue
+        names = [role_name(example.id), *(database_name(example.id, s) for s in scenario_names)]
+        taken = [n for n in names if n in server_names]
+        if taken:
+            # x/dup-name and x/dup_name would share a role and its databases.
+            errors.append(InputError(path, "id", f"{example.id!r} gives the same role or database name "
+                                                 f"({taken[0]}) as {server_names[taken[0]]}",
+                                     "rename one of the two folders so that they differ in more than - _ . or case"))
+            continue
         seen[example.id] = path
+        server_names.update(dict.fromkeys(names, path))
         examples.append(example)
-    return Discovery(examples, errors)
+    return Discovery(examples, errors, _unread(examples_dir))

@@ -1,5 +1,8 @@
-"""Runs one example process for one case: its own process group (a timeout kills children too),
-bounded capture of stdout and stderr, and the checkpoint protocol on stdin/stdout."""
+"""Runs one example process for one case: its own process group (a timeout kills children too)
+and, natively, its own PID namespace (harness.sandbox), bounded capture of stdout and stderr,
+and the checkpoint protocol on stdin/stdout. The deadline holds whatever the example does:
+replies on stdin never block (an example that does not read them cannot stall the harness),
+and a process it left holding stdout after it exited does not keep the case open."""
 
 from __future__ import annotations
 
@@ -13,13 +16,21 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from harness.sandbox import CaseSandbox
 
 MAX_STDOUT_BYTES = 1024 * 1024
 MAX_LINE_BYTES = 256 * 1024
 STDERR_TAIL_BYTES = 64 * 1024
 STDERR_HEAD_BYTES = 16 * 1024
 KILL_GRACE_SECONDS = 2.0
+# After the example's own process exited, how long stdout may stay open (a child still writing)
+# before the case stops waiting for it.
+LINGER_SECONDS = 1.0
+MAX_CHECKPOINTS = 100
+MAX_PENDING_REPLY_BYTES = 64 * 1024
 
 Checkpoint = Callable[[str], None]
 
@@ -40,6 +51,10 @@ class ProcessRun:
     partial_line: str = ""
     checkpoint_error: str = ""
     start_error: str = ""
+    # Processes still running after the example's own process exited (killed by the harness).
+    leftovers: list[str] = field(default_factory=list)
+    stdout_held: bool = False  # it exited, but something it started kept stdout open
+    checkpoints: int = 0
     # Seconds from the start until the result line arrived, and until the process had exited.
     result_at: float | None = None
     exited_at: float | None = None
@@ -145,39 +160,52 @@ class _TailReader(threading.Thread):
 def run_process(
     command: str | Sequence[str],
     cwd: Path,
-    env: Mapping[str, str],
+    env: Mapping[str, str] | None,   # None: the harness's own environment
     timeout: float,
     on_checkpoint: Checkpoint | None = None,
+    confine: "CaseSandbox | None" = None,
 ) -> ProcessRun:
     argv = _command_argv(command)
     run = ProcessRun(argv=argv, started_wall=time.time())
+    launched = confine.wrap(argv) if confine else argv
     start = time.monotonic()
     try:
-        proc = subprocess.Popen(argv, cwd=cwd, env=dict(env), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, start_new_session=True)
+        proc = subprocess.Popen(launched, cwd=cwd, env=confine.environment(env) if confine else (dict(env) if env is not None else None),
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                start_new_session=True)
     except OSError as exc:
         run.start_error = f"could not start {argv[0]!r}: {exc.strerror or exc}"
         return run
+    assert proc.stdin is not None
+    os.set_blocking(proc.stdin.fileno(), False)
+    replies = _Replies(proc.stdin.fileno())
     lines: queue.Queue[bytes | None] = queue.Queue()
     out = _StdoutReader(proc.stdout, lines)  # type: ignore[arg-type]
     err = _TailReader(proc.stderr)  # type: ignore[arg-type]
     deadline = start + timeout
+    exited_seen: float | None = None
     try:
         # Inside the try: a Ctrl-C that lands while the readers start still kills the group.
         out.start()
         err.start()
         while True:
+            replies.flush()
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 run.timed_out = True
                 break
             try:
-                raw = lines.get(timeout=min(remaining, 0.5))
+                raw = lines.get(timeout=min(remaining, 0.2))
             except queue.Empty:
+                if proc.poll() is not None:
+                    exited_seen = exited_seen or time.monotonic()
+                    if time.monotonic() - exited_seen > LINGER_SECONDS:
+                        run.stdout_held = True
+                        break
                 continue
             if raw is None:
                 break
-            _handle_line(raw, run, proc, on_checkpoint, time.monotonic() - start)
+            _handle_line(raw, run, replies, on_checkpoint, time.monotonic() - start)
         if not run.timed_out:
             try:
                 proc.wait(timeout=max(0.1, deadline - time.monotonic()))
@@ -187,10 +215,16 @@ def run_process(
     finally:
         kill_group(proc)
         proc.wait()
+        if confine is not None:
+            own_exit, run.leftovers = confine.finish()
+            if own_exit is not None:
+                proc.returncode = own_exit  # PID 1 of the namespace saw the example's own exit
         for reader in (out, err):
             if reader.is_alive():
-                reader.join(timeout=5)
-        for stream in (proc.stdin, proc.stdout, proc.stderr):
+                reader.join(timeout=0.2 if run.stdout_held else 2)
+        for stream, reader in ((proc.stdin, None), (proc.stdout, out), (proc.stderr, err)):
+            if reader is not None and reader.is_alive():
+                continue  # a process outside our reach still holds it: closing would block on the reader
             try:
                 stream.close()  # type: ignore[union-attr]
             except (OSError, BrokenPipeError):
@@ -206,7 +240,36 @@ def run_process(
     return run
 
 
-def _handle_line(raw: bytes, run: ProcessRun, proc: subprocess.Popen[bytes], on_checkpoint: Checkpoint | None,
+class _Replies:
+    """The harness's answers on the example's stdin, written without ever blocking: what the
+    pipe does not take now waits for the next turn of the loop."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.pending = b""
+        self.closed = False
+
+    def send(self, message: dict[str, Any]) -> bool:
+        """False when the example has stopped taking replies (it does not read stdin)."""
+        if self.closed:
+            return True
+        self.pending += (json.dumps(message) + "\n").encode()
+        self.flush()
+        return len(self.pending) <= MAX_PENDING_REPLY_BYTES
+
+    def flush(self) -> None:
+        while self.pending and not self.closed:
+            try:
+                written = os.write(self.fd, self.pending)
+            except BlockingIOError:
+                return
+            except OSError:  # the example closed stdin or exited
+                self.closed, self.pending = True, b""
+                return
+            self.pending = self.pending[written:]
+
+
+def _handle_line(raw: bytes, run: ProcessRun, replies: _Replies, on_checkpoint: Checkpoint | None,
                  received_at: float) -> None:
     text = raw.decode("utf-8", errors="replace").strip()
     if not text:
@@ -225,14 +288,15 @@ def _handle_line(raw: bytes, run: ProcessRun, proc: subprocess.Popen[bytes], on_
     if message.get("type") != "checkpoint":
         return
     name = str(message.get("name", ""))
+    run.checkpoints += 1
+    if run.checkpoints > MAX_CHECKPOINTS:
+        # No harness action, no reply: an example that floods checkpoints gets nothing more.
+        run.checkpoint_error = run.checkpoint_error or f"sent more than {MAX_CHECKPOINTS} checkpoints"
+        return
     try:
         if on_checkpoint is not None:
             on_checkpoint(name)
     except Exception as exc:  # noqa: BLE001 - reported as the case's failure, the example goes on
         run.checkpoint_error = f"harness action at checkpoint {name!r} failed: {exc}"
-    try:
-        assert proc.stdin is not None
-        proc.stdin.write((json.dumps({"type": "continue", "name": name}) + "\n").encode())
-        proc.stdin.flush()
-    except (BrokenPipeError, OSError):
-        pass
+    if not replies.send({"type": "continue", "name": name}) and not run.checkpoint_error:
+        run.checkpoint_error = "does not read the harness's replies on stdin (after a checkpoint, read one line)"

@@ -7,11 +7,13 @@ The shared server starts when the first case runs and stops at session end, also
 from __future__ import annotations
 
 import json
+import signal
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 
+from harness import interrupts, outputs
 from harness.case.pipeline import run_case
 from harness.config import OPTIONS, Config, add_pytest_options, build_config
 from harness.errors import HarnessError, InputError, ServerDied
@@ -50,6 +52,7 @@ class HarnessPlugin:
         self.probe_collected = False
         # The examples with a case left after -k/-m (None: not known, as on the xdist controller).
         self.selected: set[str] | None = None
+        self.results_path: Path = self.harness.results_path   # resolved (a directory allowed) in pytest_configure
 
     @property
     def session(self) -> HarnessSession:
@@ -110,6 +113,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     plugin = HarnessPlugin(config)
     config.stash[STATE] = plugin
+    if not plugin.is_xdist_worker:
+        # SIGTERM and SIGHUP (terminal closed) end the session like Ctrl-C: the server is stopped.
+        interrupts.install((signal.SIGTERM, signal.SIGHUP))
+        try:  # checked before the run, not after it (a file, or a directory for results.json and the reports)
+            plugin.results_path = outputs.resolve(plugin.results_path, "--harness-out")
+        except InputError as exc:
+            raise pytest.UsageError(exc.render()) from None
     if config.pluginmanager.hasplugin("xdist") and getattr(config.option, "numprocesses", None) \
             and not plugin.is_xdist_worker:
         config.pluginmanager.register(HarnessReportCollector(plugin), "pg-sample-harness-xdist-collector")
@@ -151,6 +161,10 @@ class ExampleFile(pytest.File):
         folder = self.path.parent
         example_id = f"{folder.parent.name}/{folder.name}"
         try:
+            # Discovery has read every manifest: its errors include those between two (one role name).
+            found = next((e for e in session.catalog.discovery.errors if e.file == str(self.path)), None)
+            if found is not None:
+                raise found
             example = load_manifest(self.path, session.spec.names)
         except InputError as error:
             # A broken manifest is one failing test with the fix in it; the others still run.
@@ -303,6 +317,8 @@ class HarnessReportCollector:
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     plugin: HarnessPlugin = config.stash[STATE]
+    for warning in plugin.session.catalog.discovery.warnings:
+        terminalreporter.line(f"pg-sample-harness warning: {warning}", yellow=True)
     if not plugin.not_applicable and plugin.examples:  # the xdist controller collected nothing itself
         plugin.not_applicable = [(e.id, n, r) for e in plugin.examples.values() for n, r in e.not_applicable.items()]
     if plugin.selected is not None:  # only the examples this run selected
@@ -313,7 +329,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
             terminalreporter.line(f"n/a {example_id}::{name}: {reason}")
         terminalreporter.line(f"{len(plugin.not_applicable)} cases not applicable")
     if plugin.results:
-        out = plugin.harness.results_path
+        out = plugin.results_path
         terminalreporter.line(f"pg-sample-harness results: {out}")
         if plugin.reports_error:
             terminalreporter.line(f"pg-sample-harness reports could not be written: {plugin.reports_error}", red=True)
@@ -325,7 +341,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     plugin: HarnessPlugin = session.config.stash[STATE]
     try:
         if plugin.results and not plugin.is_xdist_worker:
-            written = write_run(plugin.run_result(), plugin.harness.results_path)
+            written = write_run(plugin.run_result(), plugin.results_path)
             if written.error:  # results.json is written; the summary says what failed
                 plugin.reports_error = written.error
                 if session.exitstatus == pytest.ExitCode.OK:

@@ -170,7 +170,7 @@ def lifecycle_probe(session: HarnessSession, samples: int = PROBE_SAMPLES) -> di
     if endpoint.tls is None:
         raise HarnessError(f"the {session.config.backend} server has no TLS certificates")
     role = session.janitor.ensure_role(PROBE_ROLE_OWNER)
-    plain = Target(PROBE_HOST_NAME, endpoint.port, role, session.password)
+    plain = Target(PROBE_HOST_NAME, endpoint.port, role, session.credentials.for_role(role))
     with session.gate.enter(False):
         return run_probe(plain, replace(plain, ca_file=endpoint.tls.ca), samples,
                          remote_rtt_ms=session.config.remote_rtt_ms)

@@ -5,7 +5,7 @@ How a case runs is harness.case; how the run is put together is harness.runner."
 
 from __future__ import annotations
 
-import secrets
+import sys
 from functools import cached_property
 
 import psycopg
@@ -15,11 +15,14 @@ from harness.backends.base import Executor
 from harness.build import BuildResult
 from harness.catalog import Catalog, load_catalog
 from harness.config import Config
+from harness.credentials import Credentials
 from harness.errors import ServerDied
 from harness.gate import CaseGate
+from harness.interrupts import deferred
 from harness.janitor import Janitor
 from harness.manifest import Example
 from harness.observe import ServerLog
+from harness.sandbox import run_notes
 from harness.server.base import PostgresServer
 from harness.spec import Spec
 from harness.toolchain import ToolStatus
@@ -30,8 +33,8 @@ class HarnessSession:
         self.config = config
         self._catalog = catalog
         self.backend = get_backend(config.backend)
-        # One secret per run, never printed: reports and reproduce commands do not carry it.
-        self.password = secrets.token_urlsafe(18)
+        # The superuser's password and one per example role, never printed (harness.credentials).
+        self.credentials = Credentials()
         self.server: PostgresServer | None = None
         self.janitor: Janitor | None = None
         self.server_log: ServerLog | None = None
@@ -67,7 +70,10 @@ class HarnessSession:
     def start(self) -> None:
         if self.server is not None:
             return
-        server = self.backend.make_server(self.config, self.password)
+        # What killed runs left (their owner is dead) goes first; live runs are never touched.
+        for note in run_notes(self.executor):
+            print(note, file=sys.stderr, flush=True)
+        server = self.backend.make_server(self.config, self.credentials.superuser)
         # Known to the session before it starts: a Ctrl-C during initdb or pg_ctl start must
         # still reach server.stop() through close().
         self.server = server
@@ -76,18 +82,19 @@ class HarnessSession:
         with psycopg.connect(admin.conninfo(), autocommit=True) as conn:
             self.postgres_version = str(conn.execute("SHOW server_version").fetchone()[0]).split()[0]
             major = int(conn.info.server_version // 10000)
-        self.janitor = Janitor(admin.conninfo, self.password, major)
+        self.janitor = Janitor(admin.conninfo, self.credentials.for_role, major)
         self.janitor.load_template(self.spec.fixture)
         self.server_log = ServerLog(admin.conninfo())
 
     def close(self) -> None:
-        try:
-            if "executor" in self.__dict__:  # made only once a case needed it
-                self.executor.cleanup()
-        finally:
-            if self.server is not None:
-                self.server.stop()
-                self.server = None
+        with deferred():  # a second Ctrl-C waits until everything is stopped
+            try:
+                if "executor" in self.__dict__:  # made only once a case needed it
+                    self.executor.cleanup()
+            finally:
+                if self.server is not None:
+                    self.server.stop()
+                    self.server = None
 
     def __enter__(self) -> "HarnessSession":
         try:
@@ -106,8 +113,8 @@ class HarnessSession:
                              + self.mask(self.server.log_tail(20)))
 
     def mask(self, text: str) -> str:
-        """The run's password never reaches a log, a report or a terminal, even if an example prints it."""
-        return text.replace(self.password, "********") if text else text
+        """No password of the run reaches a log, a report or a terminal, even if an example prints it."""
+        return self.credentials.mask(text)
 
     # -- builds -----------------------------------------------------------------------------
     def prepare_example(self, example: Example) -> None:

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 from dataclasses import dataclass
+from pathlib import Path
 
 from harness.manifest import Example, Requirement
+from harness.process import run_process
 
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 # The first dotted number of a version line: "v18.19.0", "go version go1.19.8", "Apache Maven 3.8.7".
 VERSION_NUMBER = re.compile(r"(\d+(?:\.\d+)+|\d+)")
+VERSION_TIMEOUT_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -19,14 +21,15 @@ class ToolStatus:
     requirement: Requirement
     found: bool
     version: str = ""
-    problem: str = ""  # why a tool that is there does not do (too old)
+    problem: str = ""  # why a tool that is there does not do: too old, or its version command failed
 
     @property
     def line(self) -> str:
+        if self.problem:
+            hint = "" if "install:" in self.problem else f"; install: {self.requirement.install}"
+            return f"{self.requirement.tool}: {self.problem}{hint}"
         if self.found:
             return f"{self.requirement.tool}: {self.version or 'present'}"
-        if self.problem:
-            return f"{self.requirement.tool}: {self.problem}; install: {self.requirement.install}"
         return f"{self.requirement.tool}: MISSING; install: {self.requirement.install}"
 
 
@@ -54,12 +57,17 @@ def probe(requirement: Requirement) -> ToolStatus:
         return ToolStatus(requirement, False)
     if not requirement.version_command:
         return ToolStatus(requirement, True)
-    try:
-        out = subprocess.run(list(requirement.version_command), capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.TimeoutExpired):
+    # Its own process group, killed whole on timeout: a hung `mvn -v` leaves no JVM behind.
+    out = run_process(list(requirement.version_command), Path.cwd(), None, VERSION_TIMEOUT_SECONDS)  # None: inherit
+    command = " ".join(requirement.version_command)
+    if out.start_error:
         return ToolStatus(requirement, False)
-    if out.returncode != 0:
-        return ToolStatus(requirement, False)
+    if out.timed_out:
+        return ToolStatus(requirement, False, problem=f"`{command}` timed out after {VERSION_TIMEOUT_SECONDS:.0f} s "
+                                                      "(its processes were killed); check the tool's installation")
+    if out.exit_code != 0:
+        return ToolStatus(requirement, False, problem=f"`{command}` exited with code {out.exit_code}; "
+                                                      f"install: {requirement.install}")
     # Some tools colour their version line (mvn): keep the words, drop the escapes.
     text = ANSI_ESCAPE.sub("", out.stdout or out.stderr).strip().splitlines()
     version = text[0] if text else ""

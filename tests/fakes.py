@@ -4,6 +4,7 @@ harness/scenarios can be tested without PostgreSQL (tests/test_checks.py). The r
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -105,7 +106,7 @@ def check_for(scenario: str, controls: FakeControls | None = None, **example_fie
     return REGISTRY[scenario](ctx)
 
 
-def verify(check: ScenarioCheck, data: dict[str, Any], *, log: list[LogRecord] = (),  # type: ignore[assignment]
+def verify(check: ScenarioCheck, data: dict[str, Any], *, log: Sequence[LogRecord] = (),
            activity: ActivityTimeline | None = None, backends_left: int = 0,
            process: ProcessRun | None = None, stats: tuple[tuple[str, int], ...] = ()) -> Verdict:
     """The check's verdict on `data`, once the case was observed as given (`stats`: the role's

@@ -47,6 +47,22 @@ def dies_within(pid: int, seconds: float = 2.0) -> bool:
     return True
 
 
+def lock_released_within(lock: Path, seconds: float = 3.0) -> bool:
+    """True once nobody holds `lock` (the examples hold one while they live: tests/bad_examples/_lib.py)."""
+    import fcntl
+    deadline = time.monotonic() + seconds
+    with open(lock, "a") as handle:
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(handle, fcntl.LOCK_UN)
+                return True
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    return False
+                time.sleep(0.02)
+
+
 class BadRun:
     """The shared session plus a way to run one case of a wrong example by its id."""
 

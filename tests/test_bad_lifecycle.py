@@ -99,7 +99,7 @@ def test_the_probe_refuses_a_server_certificate_from_another_ca(bad: BadRun) -> 
     server = bad.session.server
     assert server is not None and server.client_tls is not None
     role = bad.session.janitor.ensure_role("harness/probe")  # type: ignore[union-attr]
-    target = Target("localhost", server.port, role, bad.session.password, ca_file=server.client_tls.wrong_ca)
+    target = Target("localhost", server.port, role, bad.session.credentials.for_role(role), ca_file=server.client_tls.wrong_ca)
     with pytest.raises(ssl.SSLCertVerificationError):
         probe_once(target)
 

@@ -1,5 +1,6 @@
 """--keep leaves the server and the case databases up after the run, prints a psql command that
-works without a password, and Ctrl-C then removes everything."""
+works as it is (the superuser's password in a 0600 passfile, never on the terminal), and Ctrl-C
+then removes everything."""
 
 from __future__ import annotations
 
@@ -28,12 +29,16 @@ def test_keep_serves_until_ctrl_c_then_cleans_up(tmp_path: Path) -> None:
         while time.monotonic() < deadline:
             line = proc.stdout.readline()
             lines.append(line)
-            if line.strip().startswith("psql "):
+            if line.strip().startswith("PGPASSFILE="):
                 break
         hint = lines[-1].strip()
-        assert hint.startswith("psql -h "), "".join(lines)
-        query = subprocess.run([*shlex.split(hint), "-At", "-c", "SELECT datname FROM pg_database ORDER BY 1"],
-                               capture_output=True, text=True, timeout=30)
+        assert re.match(r"PGPASSFILE=\S+ psql -h ", hint), "".join(lines)
+        words = shlex.split(hint)
+        passfile = Path(words[0].split("=", 1)[1])
+        assert passfile.stat().st_mode & 0o777 == 0o600
+        query = subprocess.run([*words[1:], "-At", "-c", "SELECT datname FROM pg_database ORDER BY 1"],
+                               env=dict(os.environ, PGPASSFILE=str(passfile)), capture_output=True, text=True,
+                               timeout=30)
         assert query.returncode == 0, query.stderr
         assert "db_good_reference_select_rows" in query.stdout.split(), query.stdout
         socket_dir = Path(re.search(r"-h (\S+)", hint).group(1))  # type: ignore[union-attr]

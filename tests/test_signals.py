@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from harness.server.native import TEMP_PREFIX
-from tests.support import BAD_EXAMPLES, REPO, dies_within, process_alive
+from tests.support import BAD_EXAMPLES, REPO, lock_released_within, process_alive
 
 PHASES = {
     # phase: (example to run, what shows the phase has begun)
@@ -49,7 +49,7 @@ def _wait_for(condition, seconds: float = 60.0) -> None:  # type: ignore[no-unty
         time.sleep(0.01)
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=["SIGINT", "SIGTERM", "SIGHUP"])
 @pytest.mark.parametrize("phase", list(PHASES))
 def test_a_signal_leaves_nothing_behind(phase: str, signum: int, tmp_path: Path) -> None:
     example, marker = PHASES[phase]
@@ -77,15 +77,41 @@ def test_a_signal_leaves_nothing_behind(phase: str, signum: int, tmp_path: Path)
         if proc.poll() is None:
             proc.kill()
     text = output.decode(errors="replace")
-    assert proc.returncode == 130, text
+    assert proc.returncode == 2, text  # interrupted
     assert "interrupted" in text, text
     for directory in new_dirs:
         assert not Path(directory).exists(), f"{directory} is left behind"
         assert _processes_mentioning(directory) == [], f"processes of {directory} still run"
-    for name in ("build.pid", "run.pid", "run-child.pid"):
-        pid_file = state / name
-        if pid_file.exists() and pid_file.read_text().strip():
-            pid = int(pid_file.read_text())
-            assert dies_within(pid), f"{name} {pid} still runs after the {signal.Signals(signum).name}"
+    for name in ("build", "run", "run-child"):
+        # Each holds <name>.lock while it lives (its pid is one of its PID namespace's).
+        lock = state / f"{name}.lock"
+        if lock.exists():
+            assert lock_released_within(lock), f"{name} still runs after the {signal.Signals(signum).name}"
     assert list(parent.iterdir()) == [], f"left in the run's temp parent: {list(parent.iterdir())}"
+    parent.rmdir()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_a_signal_to_pytest_stops_the_server_too(signum: int, tmp_path: Path) -> None:
+    """Under pytest, SIGTERM and SIGHUP end the session like Ctrl-C: the server and the case go."""
+    state = tmp_path / "state"
+    state.mkdir()
+    parent = Path(tempfile.mkdtemp(prefix="harness-signal-test-"))
+    parent.chmod(0o755)
+    env = dict(os.environ, HARNESS_EXAMPLES=str(BAD_EXAMPLES), HARNESS_CACHE=str(tmp_path / "cache"),
+               BAD_EXAMPLE_STATE=str(state), BAD_EXAMPLE_PYTHON=sys.executable, TMPDIR=str(parent))
+    proc = subprocess.Popen([sys.executable, "-m", "pytest", str(BAD_EXAMPLES / "slow" / "run"), "-p", "no:cacheprovider",
+                             "--harness-out", str(tmp_path / "out" / "results.json")],
+                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        _wait_for(lambda: (state / "run.pid").exists())
+        proc.send_signal(signum)
+        output, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    text = output.decode(errors="replace")
+    assert proc.returncode == 2, text  # pytest's "interrupted"
+    assert lock_released_within(state / "run.lock") and lock_released_within(state / "run-child.lock")
+    assert list(parent.iterdir()) == [], f"left in the run's temp parent: {list(parent.iterdir())}\n{text}"
     parent.rmdir()

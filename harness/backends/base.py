@@ -14,6 +14,7 @@ from harness.toolchain import ToolStatus
 
 if TYPE_CHECKING:
     from harness.config import Config
+    from harness.sandbox import CaseSandbox
     from harness.server.base import PostgresServer
 
 
@@ -24,6 +25,7 @@ class Launch:
     command: str | tuple[str, ...] | list[str]
     cwd: Path
     env: dict[str, str]
+    confine: "CaseSandbox | None" = None  # natively: the case's own PID namespace (harness.sandbox)
 
 
 class Executor(Protocol):

@@ -28,6 +28,7 @@ from harness.config import Config
 from harness.manifest import Example, Requirement
 from harness.server.base import ServerSettings
 from harness.server.container import ENGINE_FIX, IMAGE_ENV, ROLE_LABEL, RUN_LABEL, ContainerServer, engine_problem
+from harness.ticker import ticking
 from harness.toolchain import ToolStatus
 
 IMAGE_REPOSITORY = "pg-sample-harness"
@@ -131,7 +132,8 @@ class DockerExecutor:
                 chunks = client.api.build(path=str(example.folder), dockerfile=example.dockerfile, tag=tag,
                                           labels={SOURCE_HASH_LABEL: digest, EXAMPLE_LABEL: example.id},
                                           network_mode="host", rm=True, forcerm=True, nocache=force, decode=True)
-                error = _build_log(chunks, out, start + timeout)
+                with ticking(f"building image {tag} for {example.id}"):
+                    error = _build_log(chunks, out, start + timeout)
             except Exception as exc:  # noqa: BLE001 - the engine's API errors, reported with the log
                 error = f"{type(exc).__name__}: {exc}"
         seconds = time.monotonic() - start

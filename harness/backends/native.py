@@ -10,6 +10,7 @@ from harness.build import BuildCache, BuildResult
 from harness.config import Config
 from harness.errors import HarnessError
 from harness.manifest import Example
+from harness.sandbox import DISABLE_VARIABLE, Sandbox
 from harness.server.base import ServerSettings
 from harness.server.native import NativeServer, find_bindir, server_version_of
 from harness.toolchain import ToolStatus, missing_tools
@@ -17,7 +18,8 @@ from harness.toolchain import ToolStatus, missing_tools
 
 class NativeExecutor:
     def __init__(self, config: Config) -> None:
-        self.cache = BuildCache(config.paths.cache, config.environ)
+        self.sandbox = Sandbox(disabled=config.environ.get(DISABLE_VARIABLE) == "none")
+        self.cache = BuildCache(config.paths.cache, config.environ, self.sandbox)
 
     def missing_tools(self, example: Example) -> list[ToolStatus]:
         return missing_tools(example)
@@ -26,13 +28,13 @@ class NativeExecutor:
         return self.cache.build(example, force=force)
 
     def launch(self, example: Example, env: Mapping[str, str], case_id: str) -> Launch:
-        return Launch(example.run_command, example.folder, dict(env))
+        return Launch(example.run_command, example.folder, dict(env), self.sandbox.case())
 
     def after_case(self, case_id: str) -> None:
         return None
 
     def cleanup(self) -> None:
-        return None
+        self.sandbox.cleanup()
 
 
 class NativeBackend:

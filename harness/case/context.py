@@ -69,6 +69,8 @@ class Observation:
     server_time_after: datetime | None = None
     # pg_stat_statements of the case's role in its database: (normalized text, calls).
     statement_stats: tuple[tuple[str, int], ...] = ()
+    # Connections of the example's role still open after its process ended (now terminated).
+    leftover_backends: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

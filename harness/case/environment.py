@@ -36,8 +36,9 @@ def case_environment(inherited: Mapping[str, str], endpoint: Endpoint, example: 
     query = urlencode(url_params, quote_via=quote)
     # tls_wrong_host reaches the server by an address its certificate does not name.
     host = endpoint.host if connection.host == "server" else UNNAMED_ADDRESS
-    url = (f"postgresql://{quote(db.role)}:{quote(password)}@{host}:{endpoint.port}/"
-           f"{quote(db.dbname)}?{query}")
+    # safe="": a "/" in a password would otherwise end the URL's authority part.
+    url = (f"postgresql://{quote(db.role, safe='')}:{quote(password, safe='')}@{host}:{endpoint.port}/"
+           f"{quote(db.dbname, safe='')}?{query}")
     env = {k: v for k, v in inherited.items() if not k.startswith(NOT_INHERITED)}
     env.update({
         "PGHOST": host, "PGPORT": str(endpoint.port), "PGDATABASE": db.dbname,

@@ -14,10 +14,11 @@ from harness.case.controls import LiveControls
 from harness.case.environment import case_environment, reproduce_command
 from harness.case.judgement import Finding, judge
 from harness.case.protocol import verify
+from harness.credentials import mask_all
 from harness.manifest import Example
 from harness.messages import kept_stderr, stderr_excerpt
-from harness.outcome import ScenarioResult
 from harness.observe import ActivitySampler, ServerLog, wait_backends_gone
+from harness.outcome import ScenarioResult
 from harness.process import run_process
 from harness.scenarios import REGISTRY, ScenarioCheck
 from harness.server.base import Admin
@@ -31,7 +32,8 @@ def run_case(session: HarnessSession, example: Example, scenario_name: str) -> S
     finding = find(session, example, session.spec.scenarios[scenario_name])
     if finding.not_applicable is None and finding.undeclared is None:
         finding = replace(finding, seconds=time.monotonic() - start)
-    return judge(example, finding, prune_known_failures=session.config.update_known_failures)
+    return mask_all(judge(example, finding, prune_known_failures=session.config.update_known_failures),
+                    session.credentials)
 
 
 def before_run(session: HarnessSession, example: Example, name: str) -> Finding | None:
@@ -89,6 +91,8 @@ def run_on_server(session: HarnessSession, example: Example, scenario: Scenario,
         env = case_environment(session.config.environ, server.endpoint, example,
                                replace(scenario, params=check.run_params()), db)
         observation = observe(session, server.admin, server_log, ctx, env, timeout, check)
+        # Whatever of the role is still connected is terminated now, and named in the verdict.
+        observation = replace(observation, leftover_backends=tuple(janitor.close_leftover_backends(db.role)))
         check.ctx = ctx = ctx.observed(observation)
         verdict = verify(check, ctx, timeout)
     except psycopg.OperationalError:
@@ -125,7 +129,8 @@ def observe(session: HarnessSession, admin: Admin, server_log: ServerLog, ctx: C
     with ActivitySampler(admin.conninfo(), ctx.db.dbname) as sampler:
         launch = session.executor.launch(ctx.example, env, case_id)
         try:
-            run = run_process(launch.command, launch.cwd, launch.env, timeout, on_checkpoint=check.on_checkpoint)
+            run = run_process(launch.command, launch.cwd, launch.env, timeout, on_checkpoint=check.on_checkpoint,
+                              confine=launch.confine)
         finally:
             session.executor.after_case(case_id)
     after = _server_now(admin)

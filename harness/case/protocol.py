@@ -8,6 +8,7 @@ from typing import Any
 from harness.case.context import CaseContext
 from harness.messages import timeout_problem
 from harness.process import ProcessRun
+from harness.sandbox import leftover_problems
 from harness.scenarios.base import ScenarioCheck, Verdict
 from harness.spec import Scenario
 from harness.statements import over_limit_problem
@@ -66,6 +67,9 @@ def verify(check: ScenarioCheck, ctx: CaseContext, timeout: float) -> Verdict:
     that its output came from the server (an authorized session of its role)."""
     assert ctx.process is not None
     verdict = Verdict()
+    for problem in leftover_problems(ctx.process.leftovers, ctx.process.stdout_held,
+                                     list(ctx.observation.leftover_backends)):
+        verdict.fail(problem)
     data = protocol_problems(ctx.process, ctx.scenario, check, verdict, timeout)
     if data is not None:
         try:

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from harness.outputs import write_atomically
+
 if TYPE_CHECKING:
     from harness.outcome import RunResult
 
@@ -24,8 +26,8 @@ __all__ = ["write_reports", "write_run", "Written"]
 
 
 def write_results_json(run_json: dict[str, Any], path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(run_json, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    # Atomically: a second run reading it, or a crash mid-write, never sees half a file.
+    write_atomically(path, json.dumps(run_json, indent=2, ensure_ascii=False) + "\n")
     return path
 
 

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from harness.text import plain, printable
 from harness.reporting.statement_view import pool_sizing_runs, story_lines
 from harness.reporting.view import (BAD, SKIPPED, connect_rows, failed_cases, look, matrix_rows, ms,
                                     outcome_counts, page_claims, run_standing)
@@ -19,7 +20,7 @@ def case_line(case_id: str, outcome: str, seconds: float, message: str) -> Text:
     shown = look(outcome)
     text = Text.assemble((f"  {shown.short:<8}", shown.style), f" {case_id} ", (f"{seconds:.2f} s", "dim"))
     if outcome in BAD:
-        text.append(f"  {message[:100]}")
+        text.append(f"  {printable(message[:100])}")
     return text
 
 
@@ -58,7 +59,7 @@ def lifecycle_table(run: dict[str, Any]) -> Table | None:
 
 def print_summary(run: dict[str, Any], console: Console) -> None:
     for error in run.get("errors", []):
-        console.print(f"[bold red]error:[/] {error}", highlight=False)
+        console.print(f"[bold red]error:[/] {plain(error)}", highlight=False)
     if run.get("examples"):
         console.print(matrix_table(run))
     lifecycle = lifecycle_table(run)
@@ -71,11 +72,11 @@ def print_summary(run: dict[str, Any], console: Console) -> None:
                       f"{sizing['spindles']} = {sizing['formula']}; {sizing['verdict']}", highlight=False)
     for example, case in failed_cases(run):
         console.rule(f"[bold red]{example['id']}::{case['name']}", align="left")
-        console.print(case.get("details") or case.get("message", ""), highlight=False, markup=False)
+        console.print(printable(case.get("details") or case.get("message", "")), highlight=False, markup=False)
     for example in run.get("examples", []):
         for case in example.get("scenarios", []):
             if case.get("outcome") == SKIPPED:
-                console.print(f"[yellow]skipped[/] {example['id']}::{case['name']}: {case.get('message', '')}",
+                console.print(f"[yellow]skipped[/] {example['id']}::{case['name']}: {plain(case.get('message', ''))}",
                               highlight=False)
     counts = outcome_counts(run)
     summary = ", ".join(f"{counts[o]} {o}" for o in ("passed", "failed", "skipped", "not_applicable", "xfailed",

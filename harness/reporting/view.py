@@ -54,7 +54,7 @@ def ms(value: Any) -> str:
 # -- names ------------------------------------------------------------------------------------
 
 def file_stem(example_id: str) -> str:
-    """`node/pg-pool` -> `node-pg-pool` (the <language>-<name> of every per-example file)."""
+    """`<language>/<name>` -> `<language>-<name>`, the stem of every per-example file."""
     return re.sub(r"[^A-Za-z0-9._-]+", "_", example_id.replace("/", "-", 1))
 
 

@@ -43,15 +43,24 @@ SERVER_SETTINGS: dict[str, str] = {
 # A role that is a member of this group may connect only over TLS (`plaintext_refused`).
 HOSTSSL_ONLY_GROUP = "harness_hostssl_only"
 
-# pg_hba.conf of both backends: trust only on the server's private socket (the harness itself);
-# over TCP every role authenticates with SCRAM-SHA-256, over TLS or not, except the members of
+# pg_hba.conf of both backends: the private socket is the harness's own way in; over TCP every
+# role authenticates with SCRAM-SHA-256, over TLS or not, except the members of
 # HOSTSSL_ONLY_GROUP, whose plaintext attempts are rejected by name before the catch-all line.
-HBA_RULES = (
-    "local     all all                     trust\n"
-    f"hostssl   all +{HOSTSSL_ONLY_GROUP} 127.0.0.1/32 scram-sha-256\n"
-    f"hostnossl all +{HOSTSSL_ONLY_GROUP} 127.0.0.1/32 reject\n"
-    "host      all all                     127.0.0.1/32 scram-sha-256\n"
-)
+# Natively the examples run as the harness's own OS user, so the socket asks for the superuser's
+# password too (a 0700 directory stops nobody of the same uid), and the superuser is refused over
+# TCP altogether. Inside a container the socket is out of the examples' reach and stays `trust`.
+def hba_rules(local_method: str = "trust", superuser_over_tcp: bool = True, superuser: str = "postgres") -> str:
+    tcp_superuser = "" if superuser_over_tcp else f"host      all {superuser} 127.0.0.1/32 reject\n"
+    return (
+        f"local     all all                     {local_method}\n"
+        + tcp_superuser
+        + f"hostssl   all +{HOSTSSL_ONLY_GROUP} 127.0.0.1/32 scram-sha-256\n"
+        f"hostnossl all +{HOSTSSL_ONLY_GROUP} 127.0.0.1/32 reject\n"
+        "host      all all                     127.0.0.1/32 scram-sha-256\n"
+    )
+
+
+HBA_RULES = hba_rules()
 
 
 def tls_settings(cert_file: str, key_file: str) -> dict[str, str]:

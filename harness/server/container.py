@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import psycopg
 
+from harness import reaper
 from harness.errors import HarnessError
 from harness.server.base import HBA_RULES, SERVER_SETTINGS, UNNAMED_ADDRESS, PostgresServer, ServerSettings, free_port, tls_settings
 from harness.server.tls import make_run_tls, write_private
@@ -47,7 +48,7 @@ INSTALL_SERVER_FILES = (
     f"install -o postgres -g postgres -m 0600 {SERVER_FILES_MOUNT}/server.key {SERVER_FILES_DIR}/; "
     'exec docker-entrypoint.sh "$@"'
 )
-TEMP_PREFIX = "pg-harness-tls-"
+TEMP_PREFIX = reaper.RUN_PREFIX + "tls-"
 
 ENGINE_FIX = ("install and start Docker (on Debian as root: ci/docker-engine.sh installs docker.io and starts "
               "dockerd), or run with --backend native")
@@ -165,6 +166,8 @@ class ContainerServer(PostgresServer):
         the key, certificate and pg_hba.conf for this container, readable by root only."""
         self._files = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX))
         self._files.chmod(0o755)
+        # If this run is killed outright, the next run removes the containers with this label.
+        reaper.record_owner(self._files, kind="docker-server", run_id=self.run_id)
         self.client_tls, pair = make_run_tls(self._files / "client", self.run_id)
         server_dir = self._files / "server"
         server_dir.mkdir(mode=0o700)
@@ -270,6 +273,7 @@ class ContainerServer(PostgresServer):
         files, self._files = self._files, None
         if files is not None:
             shutil.rmtree(files, ignore_errors=True)
+            reaper.forget(files)
         self.client_tls = None
 
     def restart(self) -> None:

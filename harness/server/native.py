@@ -11,19 +11,27 @@ import os
 import pwd
 import re
 import secrets
+import shlex
 import shutil
 import signal
 import subprocess
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
-from harness.errors import HarnessError
-from harness.server.base import HBA_RULES, SERVER_SETTINGS, PostgresServer, ServerSettings, free_port, tls_settings
+from psycopg.conninfo import make_conninfo
+
+from harness import reaper
+from harness.errors import HarnessError, InputError
+from harness.server.base import SERVER_SETTINGS, PostgresServer, ServerSettings, free_port, hba_rules, tls_settings
 from harness.server.tls import make_run_tls, write_private
 
 RUN_AS_WHEN_ROOT = "postgres"
-TEMP_PREFIX = "pg-harness-"
+TEMP_PREFIX = reaper.RUN_PREFIX
+# sun_path holds 108 bytes: <socket dir>/.s.PGSQL.<port> must fit, with its terminating NUL.
+MAX_SOCKET_PATH = 107
+SOCKET_FILE_LENGTH = len("/.s.PGSQL.65535")
 
 
 def find_bindir(override: Path | None = None) -> Path:
@@ -52,7 +60,9 @@ def server_version_of(bindir: Path) -> str:
 class NativeServer(PostgresServer):
     def __init__(self, settings: ServerSettings | None = None, bindir: Path | None = None,
                  extra_settings: dict[str, str] | None = None) -> None:
-        self.settings = settings or ServerSettings()
+        settings = settings or ServerSettings()
+        # The socket asks for a password: a server always has one, even when nobody gave it.
+        self.settings = settings if settings.superuser_password else replace(settings, superuser_password=secrets.token_urlsafe(18))
         self.bindir = bindir or find_bindir()
         self.extra_settings = extra_settings or {}
         self.host = self.settings.host
@@ -111,19 +121,22 @@ class NativeServer(PostgresServer):
                     "  fix: apt-get install -y postgresql   (it creates the account), or run the harness as a normal user"
                 ) from None
         # Name first, create second: a signal between the two still leaves stop() the path.
-        self.root = Path(tempfile.gettempdir()) / f"{TEMP_PREFIX}{secrets.token_hex(6)}"
+        root = Path(tempfile.gettempdir()) / f"{TEMP_PREFIX}{secrets.token_hex(6)}"
+        check_socket_path(root / "socket")
+        self.root = root
         self.root.mkdir(mode=0o700)
+        reaper.record_owner(self.root, kind="native-server")
         os.chmod(self.root, 0o755)
         self._chown(self.root)
         self.socket_dir.mkdir(mode=0o700)
         self._chown(self.socket_dir)
 
         pwfile = self.root / "pw"
-        pwfile.write_text(self.settings.superuser_password or "unused")
+        write_private(pwfile, self.settings.superuser_password.encode())
         self._chown(pwfile)
         init = self._run(
             "initdb", "-D", str(self.datadir), "-U", self.settings.superuser, f"--pwfile={pwfile}",
-            "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8",
+            "--auth-local=scram-sha-256", "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8",
             "--no-sync", "--no-instructions",
         )
         pwfile.unlink()
@@ -152,7 +165,8 @@ class NativeServer(PostgresServer):
             conf.write("\n# pg-sample-harness\n")
             for key, value in settings.items():
                 conf.write(f"{key} = {value}\n")
-        (self.datadir / "pg_hba.conf").write_text(HBA_RULES)
+        (self.datadir / "pg_hba.conf").write_text(
+            hba_rules("scram-sha-256", superuser_over_tcp=False, superuser=self.settings.superuser))
 
     def _start_on_free_port(self) -> None:
         last = ""
@@ -209,6 +223,7 @@ class NativeServer(PostgresServer):
                 os.kill(pid, signal.SIGKILL)
                 self._wait_gone(pid, 5)
         shutil.rmtree(self.root, ignore_errors=True)
+        reaper.forget(self.root)
         self.root = None
         self.client_tls = None
 
@@ -224,11 +239,18 @@ class NativeServer(PostgresServer):
         return False
 
     def connect_hint(self) -> str:
-        # The private socket trusts local connections: no password needs to be shown.
-        return f"psql -h {self.socket_dir} -p {self.port} -U {self.settings.superuser} -d postgres"
+        """The socket asks for the superuser's password: it goes into a 0600 passfile in the
+        run's temp dir (deleted with it), never onto the terminal."""
+        assert self.root is not None
+        passfile = self.root / "pgpass"
+        write_passfile(passfile, self.settings.superuser, self.settings.superuser_password)
+        return (f"PGPASSFILE={shlex.quote(str(passfile))} psql -h {shlex.quote(str(self.socket_dir))} "
+                f"-p {self.port} -U {self.settings.superuser} -d postgres")
 
     def admin_conninfo(self, dbname: str = "postgres") -> str:
-        return f"host={self.socket_dir} port={self.port} user={self.settings.superuser} dbname={dbname}"
+        # make_conninfo quotes: a TMPDIR with a space in it is a legal socket dir.
+        return make_conninfo(host=str(self.socket_dir), port=self.port, user=self.settings.superuser,
+                             password=self.settings.superuser_password, dbname=dbname)
 
     def log_tail(self, lines: int = 30) -> str:
         chunks = []
@@ -238,3 +260,20 @@ class NativeServer(PostgresServer):
             except OSError:
                 continue
         return "\n".join(chunks)
+
+
+def check_socket_path(socket_dir: Path) -> None:
+    """One line with the fix instead of postgres's own complaint deep in a log."""
+    length = len(os.fsencode(socket_dir)) + SOCKET_FILE_LENGTH
+    if length > MAX_SOCKET_PATH:
+        raise InputError("TMPDIR", str(socket_dir.parent.parent), f"is too long: the server's socket path would be "
+                         f"{length} bytes, over the {MAX_SOCKET_PATH}-byte limit of Unix sockets",
+                         "point TMPDIR at a shorter directory, e.g. TMPDIR=/tmp")
+
+
+def write_passfile(path: Path, user: str, password: str) -> None:
+    def escaped(value: str) -> str:
+        return value.replace("\\", "\\\\").replace(":", "\\:")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(f"*:*:*:{escaped(user)}:{escaped(password)}\n")

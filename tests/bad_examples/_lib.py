@@ -46,6 +46,32 @@ def state_file(name: str) -> Path:
     return Path(os.environ["BAD_EXAMPLE_STATE"]) / name
 
 
+_held_locks: list[Any] = []
+SLEEPER = ("import fcntl, sys, time\n"
+           "lock = open(sys.argv[1], 'w'); fcntl.flock(lock, fcntl.LOCK_EX)\n"
+           "open(sys.argv[1] + '.held', 'w').close()\n"
+           "time.sleep(3600)")
+
+
+def hold_lock(name: str) -> None:
+    """Holds <state>/<name>.lock while this process lives. Pids inside the case's PID namespace
+    mean nothing to the test outside it; a lock it can take again shows the process is gone."""
+    import fcntl
+    lock = open(state_file(name + ".lock"), "w")
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    _held_locks.append(lock)
+
+
+def locked_sleeper(name: str) -> "subprocess.Popen[bytes]":
+    """A child that sleeps for an hour holding <state>/<name>.lock; returns once it holds it."""
+    import subprocess
+    path = state_file(name + ".lock")
+    child = subprocess.Popen([sys.executable, "-c", SLEEPER, str(path)])
+    while not Path(str(path) + ".held").exists():
+        time.sleep(0.01)
+    return child
+
+
 def unknown_scenario() -> None:
     print(f"unknown scenario {SCENARIO!r}", file=sys.stderr)
     sys.exit(2)

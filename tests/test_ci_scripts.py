@@ -1,0 +1,77 @@
+"""The CI scripts' control flow, with every tool they call replaced by a stub in a copy of the
+tree: .ci/run runs every leg even when the docker leg fails, prints each summary and exits
+non-zero at the end; ci/test.sh skips the docker tests with the reason where Docker cannot run,
+and runs them where it can."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from tests.support import REPO
+
+
+def _tree(tmp_path: Path, engine_ok: bool, docker_pytest_rc: int) -> Path:
+    root = tmp_path / "clone"
+    (root / "ci").mkdir(parents=True)
+    (root / ".ci").mkdir()
+    (root / ".venv" / "bin").mkdir(parents=True)
+    shutil.copy(REPO / ".ci" / "run", root / ".ci" / "run")
+    shutil.copy(REPO / "ci" / "test.sh", root / "ci" / "test.sh")
+    log = root / "calls.log"
+    stubs = {
+        "setup.sh": "exit 0",
+        "docker-engine.sh": "echo 'docker-engine: ERROR: no engine here' >&2; exit 1" if not engine_ok else "exit 0",
+        "standin-images.sh": "exit 0",
+        "actionlint.sh": "exit 0",
+    }
+    for name, body in stubs.items():
+        (root / "ci" / name).write_text(f"echo {name} >> {log}\n{body}\n")
+    (root / ".venv" / "bin" / "python").write_text(
+        "#!/bin/bash\n"
+        f'echo "python $* SKIP=${{HARNESS_SKIP_DOCKER_TESTS:-}} WHY=${{HARNESS_DOCKER_UNAVAILABLE:-}}" >> {log}\n'
+        'case "$*" in\n'
+        f'  *"--backend docker"*) echo "=== 1 failed, 5 passed in 1.0s ==="; exit {docker_pytest_rc} ;;\n'
+        "  *) echo '=== 9 passed ==='; exit 0 ;;\n"
+        "esac\n")
+    (root / ".venv" / "bin" / "python").chmod(0o755)
+    return root
+
+
+def _run(root: Path, script: str) -> tuple[int, str, str]:
+    done = subprocess.run(["bash", script], cwd=root, capture_output=True, text=True, timeout=60,
+                          env={k: v for k, v in os.environ.items() if not k.startswith("HARNESS_")})
+    return done.returncode, done.stdout + done.stderr, (root / "calls.log").read_text()
+
+
+def test_a_failing_docker_leg_still_prints_its_summary_and_the_other_legs_run(tmp_path: Path) -> None:
+    root = _tree(tmp_path, engine_ok=True, docker_pytest_rc=1)
+    code, output, calls = _run(root, ".ci/run")
+    assert code != 0, output
+    assert "docker backend: 1 failed, 5 passed in 1.0s (exit 1)" in output, output
+    assert "actionlint.sh" in calls and "python -m pytest -rs -p no:cacheprovider" in calls, calls
+    assert output.rstrip().endswith("FAILED legs: docker backend"), output
+
+
+def test_without_an_engine_the_docker_leg_is_not_run_and_the_tests_skip_with_the_reason(tmp_path: Path) -> None:
+    root = _tree(tmp_path, engine_ok=False, docker_pytest_rc=0)
+    code, output, calls = _run(root, ".ci/run")
+    assert "docker backend: NOT RUN: the Docker engine cannot run here" in output, output
+    assert "--backend docker" not in calls
+    assert "python -m pytest -rs -p no:cacheprovider SKIP=1 WHY=the Docker engine cannot run here" in calls, calls
+    assert code == 0, output  # a machine without Docker is not a failure, and is said
+
+
+def test_ci_test_sh_sets_up_docker_or_skips_its_tests_with_the_reason(tmp_path: Path) -> None:
+    root = _tree(tmp_path, engine_ok=True, docker_pytest_rc=0)
+    code, output, calls = _run(root, "ci/test.sh")
+    assert code == 0, output
+    assert calls.splitlines()[:3] == ["setup.sh", "docker-engine.sh", "standin-images.sh"], calls
+    assert "SKIP= WHY=" in calls  # the docker tests run
+    root = _tree(tmp_path / "no-engine", engine_ok=False, docker_pytest_rc=0)
+    code, output, calls = _run(root, "ci/test.sh")
+    assert code == 0, output
+    assert "test: docker tests will be SKIPPED: the Docker engine cannot run on this machine" in output
+    assert "SKIP=1 WHY=the Docker engine cannot run on this machine" in calls, calls

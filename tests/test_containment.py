@@ -1,0 +1,124 @@
+"""Nothing an example starts outlives its case, and every case ends within its timeout plus a
+few seconds whatever the example does (hostile examples under bad_examples/hostile)."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import sys
+import time
+from pathlib import Path
+
+import psycopg
+
+from harness.outcome import Outcome
+from harness.process import run_process
+from harness.reaper import processes_with_marker
+from harness.sandbox import CASE_MARKER_VARIABLE, CaseSandbox, Sandbox, namespace_flags
+from tests.support import BadRun, problems_of
+
+
+def _role_backends(bad: BadRun, role: str) -> list[tuple[int, str]]:
+    assert bad.session.server is not None
+    with psycopg.connect(bad.session.server.admin_conninfo(), autocommit=True) as conn:
+        return conn.execute("SELECT pid, datname FROM pg_stat_activity WHERE usename = %s", [role]).fetchall()
+
+
+def test_cases_run_in_a_pid_namespace_here() -> None:
+    # The machines this runs on are root with util-linux: the fallback would be a regression.
+    flags, why_not = namespace_flags()
+    assert flags is not None, why_not
+
+
+def test_a_double_forked_daemon_dies_with_its_case_and_fails_it(bad: BadRun) -> None:
+    start = time.monotonic()
+    result = bad.case("hostile/daemon", "connect_now")
+    assert time.monotonic() - start < 20, "the daemon's open stdout held the case"
+    assert result.outcome is Outcome.FAILED
+    assert problems_of(result)[0].startswith("left 1 process(es) running after it exited (killed by the harness)")
+    # The daemon held this lock while it lived: the lock is free now, so it is dead.
+    with open(bad.state_dir / "daemon.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    assert _role_backends(bad, "ex_hostile_daemon") == []
+
+
+def test_a_backend_left_open_is_terminated_and_named(bad: BadRun) -> None:
+    result = bad.case("hostile/backend-leaver", "connect_now")
+    assert result.outcome is Outcome.FAILED
+    problem = problems_of(result)[0]
+    assert problem.startswith("left 1 database connection(s) open after it exited (terminated by the harness)")
+    assert "database postgres" in problem and "pg_sleep(600)" in problem
+    deadline = time.monotonic() + 5
+    while _role_backends(bad, "ex_hostile_backend_leaver") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _role_backends(bad, "ex_hostile_backend_leaver") == []
+
+
+def test_a_checkpoint_flood_that_never_reads_stdin_still_times_out(bad: BadRun) -> None:
+    start = time.monotonic()
+    result = bad.case("hostile/stdin-flood", "connect_now")
+    elapsed = time.monotonic() - start
+    assert result.outcome is Outcome.FAILED
+    assert result.message == "timed out after 3 s; its process group was killed"
+    assert elapsed < 3 + 6, f"the case took {elapsed:.1f} s for a 3 s timeout"
+
+
+def test_a_daemon_holding_stdout_does_not_hold_the_case_without_a_namespace(tmp_path: Path) -> None:
+    """The fallback (no namespace): the daemon keeps stdout open, the case ends ~1 s after the
+    example's own exit, and the environment marker finds and kills the daemon."""
+    sandbox = CaseSandbox(None, "run-marker", tmp_path / "report.json")
+    start = time.monotonic()
+    run = run_process(["sh", "-c", "setsid sleep 300 & echo started >&2"], tmp_path, os.environ, 30, confine=sandbox)
+    assert time.monotonic() - start < 5
+    assert run.stdout_held
+    assert len(run.leftovers) == 1 and "sleep 300" in run.leftovers[0], run.leftovers
+    assert processes_with_marker(sandbox.marker, CASE_MARKER_VARIABLE) == []
+
+
+def test_the_fallback_is_said_once_per_run() -> None:
+    namespace_flags.cache_clear()
+    try:
+        sandbox = Sandbox(disabled=True)   # HARNESS_SANDBOX=none, as the native backend reads it from the Config
+        first, second = sandbox.notice(), sandbox.notice()
+        assert "no PID namespace for the cases (HARNESS_SANDBOX=none)" in first
+        assert second == ""
+        sandbox.cleanup()
+    finally:
+        namespace_flags.cache_clear()
+
+
+def test_the_examples_exit_code_comes_through_the_namespace(tmp_path: Path) -> None:
+    sandbox = Sandbox()
+    try:
+        run = run_process([sys.executable, "-c", "import sys; sys.exit(7)"], tmp_path, os.environ, 30,
+                          confine=sandbox.case())
+        assert run.exit_code == 7
+        killed = run_process([sys.executable, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGSEGV)"],
+                             tmp_path, os.environ, 30, confine=sandbox.case())
+        assert killed.exit_code == -11
+    finally:
+        sandbox.cleanup()
+
+
+def test_without_namespaces_the_run_says_so_once_and_still_kills_the_daemon(tmp_path: Path) -> None:
+    import json
+    import subprocess
+
+    from tests.support import BAD_EXAMPLES, REPO, lock_released_within
+
+    state = tmp_path / "state"
+    state.mkdir()
+    env = dict(os.environ, HARNESS_EXAMPLES=str(BAD_EXAMPLES), HARNESS_CACHE=str(tmp_path / "cache"),
+               BAD_EXAMPLE_STATE=str(state), BAD_EXAMPLE_PYTHON=sys.executable, HARNESS_SANDBOX="none")
+    ran = subprocess.run([sys.executable, "-m", "harness", "run", "--example", "hostile/daemon", "--example",
+                          "good/reference", "--scenario", "connect_now", "--out", str(tmp_path / "out") + "/"],
+                         cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    text = ran.stdout + ran.stderr
+    assert ran.returncode == 1, text
+    assert text.count("note: no PID namespace for the cases (HARNESS_SANDBOX=none)") == 1, text
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    daemon = next(e for e in results["examples"] if e["id"] == "hostile/daemon")["scenarios"][0]
+    assert daemon["outcome"] == "failed"
+    assert daemon["message"].startswith("left 1 process(es) running after it exited (killed by the harness)"), daemon
+    assert lock_released_within(state / "daemon.lock")
+    assert "clean-up: nothing of this run is left" in text
