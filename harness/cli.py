@@ -110,7 +110,7 @@ def cmd_run(args: argparse.Namespace, config: Config, console: Console) -> int:
     if not plan and not session.catalog.discovery.errors:
         console.print("[yellow]no case matches the filters[/]")
         return 4
-    total = sum(len(names) for _, names in plan)
+    total = sum(len(names) for _, names in plan) * len(config.via)
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                         console=console, transient=True, disable=args.json)
     with progress, session:

@@ -33,6 +33,11 @@ class FakeControls:
     gone: tuple[bool, float, int] = (True, 0.1, 0)
     actions: list[tuple[str, Any]] = field(default_factory=list)
     clock: datetime = T0
+    # PgBouncer's console as the test sets it (a pooled case): SHOW CLIENTS/SERVERS rows, POOLS, STATS
+    clients_now: list[dict[str, Any]] = field(default_factory=list)
+    servers_now: list[dict[str, Any]] = field(default_factory=list)
+    pool_now: dict[str, Any] = field(default_factory=dict)
+    stats_now: dict[str, Any] = field(default_factory=dict)
 
     def set_connection_limit(self, limit: int | None) -> None:
         self.actions.append(("connection_limit", limit))
@@ -59,6 +64,22 @@ class FakeControls:
 
     def tls_backends(self) -> list[dict[str, Any]]:
         return list(self.tls_now)
+
+    def wait_connections_gone(self, within: float) -> tuple[bool, float, int]:
+        self.actions.append(("wait_connections_gone", within))
+        return self.gone
+
+    def pooler_clients(self) -> list[dict[str, Any]]:
+        return list(self.clients_now)
+
+    def pooler_servers(self) -> list[dict[str, Any]]:
+        return list(self.servers_now)
+
+    def pooler_pool(self) -> dict[str, Any]:
+        return dict(self.pool_now)
+
+    def pooler_stats(self) -> dict[str, Any]:
+        return dict(self.stats_now)
 
     def server_clock(self) -> datetime:
         return self.clock
@@ -94,9 +115,10 @@ def example() -> Example:
                    folder=SPEC, manifest=SPEC / "example.yaml", run_command=("true",))
 
 
-def check_for(scenario: str, controls: FakeControls | None = None, **example_fields: Any) -> ScenarioCheck:
+def check_for(scenario: str, controls: FakeControls | None = None, *, topology: str = "direct",
+              **example_fields: Any) -> ScenarioCheck:
     ctx = CaseContext(example=replace(example(), **example_fields), scenario=SPEC_LOADED.scenarios[scenario], spec=SPEC_LOADED,
-                      db=CaseDatabase(ROLE, "secret", DBNAME), controls=controls or FakeControls())
+                      db=CaseDatabase(ROLE, "secret", DBNAME), controls=controls or FakeControls(), topology=topology)
     return REGISTRY[scenario](ctx)
 
 

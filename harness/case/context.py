@@ -51,6 +51,22 @@ class CaseControls(Protocol):
     def server_clock(self) -> datetime:
         """The server's clock as its log writes it (naive UTC), to cut the log at a checkpoint."""
 
+    def wait_connections_gone(self, within: float) -> tuple[bool, float, int]:
+        """The example's own connections: its backends straight to the server, its client
+        connections at PgBouncer through a pooler (whose server connections stay, by design)."""
+
+    def pooler_clients(self) -> list[dict[str, Any]]:
+        """PgBouncer's SHOW CLIENTS rows for the case database ([] straight to the server)."""
+
+    def pooler_servers(self) -> list[dict[str, Any]]:
+        """PgBouncer's SHOW SERVERS rows for the case database ([] straight to the server)."""
+
+    def pooler_pool(self) -> dict[str, Any]:
+        """PgBouncer's SHOW POOLS row of the case database ({} straight to the server)."""
+
+    def pooler_stats(self) -> dict[str, Any]:
+        """PgBouncer's SHOW STATS row of the case database ({} straight to the server)."""
+
 
 @dataclass(frozen=True)
 class Observation:
@@ -72,6 +88,11 @@ class CaseContext:
     db: "CaseDatabase"
     controls: CaseControls
     observation: Observation = field(default_factory=Observation)
+    topology: str = "direct"   # harness.pooler: direct, or through PgBouncer in one of its modes
+
+    @property
+    def pooled(self) -> bool:
+        return self.topology != "direct"
 
     def observed(self, observation: Observation) -> "CaseContext":
         """The same case once the process has ended and the server's record is read."""

@@ -31,6 +31,7 @@ class Finding:
     server_view: str = ""
     reproduce: str = ""
     seconds: float = 0.0
+    topology: str = "direct"            # harness.pooler: what the case ran through
 
 
 def judge(example: Example, finding: Finding, *, prune_known_failures: bool = False) -> ScenarioResult:
@@ -38,10 +39,11 @@ def judge(example: Example, finding: Finding, *, prune_known_failures: bool = Fa
     failure that passed is simply passed, since its entry is being removed."""
     name = finding.scenario
     if finding.not_applicable is not None:
-        return ScenarioResult(name, Outcome.NOT_APPLICABLE, message=finding.not_applicable)
+        return ScenarioResult(name, Outcome.NOT_APPLICABLE, message=finding.not_applicable, topology=finding.topology)
     if finding.undeclared is not None:
-        return ScenarioResult(name, Outcome.SKIPPED, message=finding.undeclared)
+        return ScenarioResult(name, Outcome.SKIPPED, message=finding.undeclared, topology=finding.topology)
     result = ScenarioResult(name, Outcome.PASSED, seconds=finding.seconds, observed=dict(finding.observed),
+                            topology=finding.topology,
                             stdout=finding.stdout[-OUTPUT_TAIL_CHARS:], stderr=finding.stderr)  # stderr: bounded by the pipeline (start and end)
     if finding.problems:
         summary = finding.problems[0]

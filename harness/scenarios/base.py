@@ -53,10 +53,20 @@ class ScenarioCheck:
     # False for a scenario whose connections must fail: then the check proves on its own that
     # the example reached the server (the harness otherwise requires an authorized session).
     expects_session: ClassVar[bool] = True
+    # Why the scenario cannot mean anything through PgBouncer (n/a for the pooled topologies),
+    # or None: it runs through every topology.
+    not_behind_pooler: ClassVar[str | None] = None
 
     def __init__(self, ctx: CaseContext) -> None:
         self.ctx = ctx
         self.expect = ctx.scenario.expect
+
+    @classmethod
+    def not_behind(cls, topology: str) -> str | None:
+        """The n/a reason of this scenario for `topology`, or None when it runs there."""
+        if topology == "direct" or cls.not_behind_pooler is None:
+            return None
+        return f"n/a through {topology}: {cls.not_behind_pooler}"
 
     def prepare(self) -> None:
         """Before the example starts (e.g. a connection limit for the role, through ctx.controls)."""
