@@ -12,6 +12,7 @@ from harness.case.context import CaseContext, Observation
 from harness.janitor import CaseDatabase
 from harness.manifest import Example
 from harness.observe import ActivitySample, ActivityTimeline, LogRecord
+from harness.pooler.log import PoolerRecord
 from harness.process import ProcessRun
 from harness.scenarios import REGISTRY, ScenarioCheck, Verdict
 from harness.spec import load_spec
@@ -65,7 +66,7 @@ class FakeControls:
     def tls_backends(self) -> list[dict[str, Any]]:
         return list(self.tls_now)
 
-    def wait_connections_gone(self, within: float) -> tuple[bool, float, int]:
+    def wait_connections_gone(self, within: float, floor: int = 0) -> tuple[bool, float, int]:
         self.actions.append(("wait_connections_gone", within))
         return self.gone
 
@@ -96,6 +97,18 @@ def record(seconds: float, message: str, *, pid: int = 100, severity: str = "LOG
     return LogRecord(T0 + timedelta(seconds=seconds), user, dbname, pid, severity, message, state)
 
 
+def pooler_client(client: int, opened: float, closed: float | None = None, tls: str = "no",
+                  dbname: str = DBNAME) -> list[PoolerRecord]:
+    """PgBouncer's log of one client connection: its login attempt and, if given, its close."""
+    name = f"C-0x{client:x}"
+    lines = [PoolerRecord(T0 + timedelta(seconds=opened), "LOG", name, dbname, ROLE,
+                          f"login attempt: db={dbname} user={ROLE} tls={tls}")]
+    if closed is not None:
+        lines.append(PoolerRecord(T0 + timedelta(seconds=closed), "LOG", name, dbname, ROLE,
+                                  "closing because: client close request (age=0s)"))
+    return lines
+
+
 def session_of(pid: int, opened: float, closed: float | None = None, tls: bool = False) -> list[LogRecord]:
     """The log lines of one backend: received, authorized (over TLS or not), and its disconnection."""
     ssl = " SSL enabled (protocol=TLSv1.3, cipher=TLS_AES_256_GCM_SHA384, bits=256)" if tls else ""
@@ -124,11 +137,11 @@ def check_for(scenario: str, controls: FakeControls | None = None, *, topology: 
 
 def verify(check: ScenarioCheck, data: dict[str, Any], *, log: list[LogRecord] = (),  # type: ignore[assignment]
            activity: ActivityTimeline | None = None, backends_left: int = 0,
-           process: ProcessRun | None = None) -> Verdict:
+           process: ProcessRun | None = None, pooler_log: list[PoolerRecord] = ()) -> Verdict:  # type: ignore[assignment]
     """The check's verdict on `data`, once the case was observed as given."""
     observation = Observation(process=process, log=tuple(log), timeline=activity or ActivityTimeline(),
                               backends_left=backends_left, server_time_before=T0_UTC,
-                              server_time_after=T0_UTC + timedelta(seconds=1))
+                              server_time_after=T0_UTC + timedelta(seconds=1), pooler_log=tuple(pooler_log))
     check.ctx = check.ctx.observed(observation)
     verdict = Verdict()
     check.verify(data, verdict)

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from harness.observe import ActivityTimeline, LogRecord
+from harness.pooler.log import PoolerRecord, open_clients_peak
 
 if TYPE_CHECKING:
     from harness.janitor import CaseDatabase
@@ -51,7 +52,7 @@ class CaseControls(Protocol):
     def server_clock(self) -> datetime:
         """The server's clock as its log writes it (naive UTC), to cut the log at a checkpoint."""
 
-    def wait_connections_gone(self, within: float) -> tuple[bool, float, int]:
+    def wait_connections_gone(self, within: float, floor: int = 0) -> tuple[bool, float, int]:
         """The example's own connections: its backends straight to the server, its client
         connections at PgBouncer through a pooler (whose server connections stay, by design)."""
 
@@ -78,6 +79,8 @@ class Observation:
     backends_left: int = 0
     server_time_before: datetime | None = None
     server_time_after: datetime | None = None
+    # PgBouncer's log during the case (a pooled case): the client side of its connections.
+    pooler_log: tuple[PoolerRecord, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -134,3 +137,19 @@ class CaseContext:
 
     def connections_authorized(self) -> list[LogRecord]:
         return [r for r in self.my_log() if r.message.startswith("connection authorized")]
+
+    # -- the client side, through a pooler ------------------------------------------------------
+    def my_pooler_log(self) -> list[PoolerRecord]:
+        return [r for r in self.observation.pooler_log if r.database == self.db.dbname]
+
+    def pooler_logins(self) -> list[PoolerRecord]:
+        """The example's client logins at PgBouncer (each a fresh client connection)."""
+        return [r for r in self.my_pooler_log() if r.is_login]
+
+    def pooler_client_peak(self) -> tuple[int, int]:
+        """(most client connections of the example open at once at PgBouncer, logins in all)."""
+        return open_clients_peak(self.my_pooler_log())
+
+    def pooler_handshake_errors(self) -> list[PoolerRecord]:
+        """TLS handshakes PgBouncer saw fail during the case (its log names no database for them)."""
+        return [r for r in self.observation.pooler_log if r.message.startswith("TLS handshake error")]

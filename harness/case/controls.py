@@ -76,10 +76,10 @@ class LiveControls:
         with psycopg.connect(self._admin.conninfo(), autocommit=True) as conn:
             return conn.execute("SELECT clock_timestamp() AT TIME ZONE 'UTC'").fetchone()[0]
 
-    def wait_connections_gone(self, within: float) -> tuple[bool, float, int]:
+    def wait_connections_gone(self, within: float, floor: int = 0) -> tuple[bool, float, int]:
         if self._pooler is None:
-            return self.wait_backends_gone(within)
-        return self._pooler.console.wait_clients_gone(self._db.dbname, within)
+            return self.wait_backends_gone(within, floor)
+        return self._pooler.console.wait_clients_gone(self._db.dbname, within, floor)
 
     def pooler_clients(self) -> list[dict[str, Any]]:
         return self._pooler.console.clients(self._db.dbname) if self._pooler else []

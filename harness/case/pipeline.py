@@ -19,6 +19,9 @@ from harness.messages import kept_stderr, stderr_excerpt
 from harness.outcome import ScenarioResult
 from harness.observe import ActivitySampler, ServerLog
 from harness.pooler import DIRECT
+from harness.pooler.known import known_behind_pooler
+from harness.pooler.log import log_size, read_since
+from harness.pooler.pgbouncer import PgBouncer
 from harness.process import run_process
 from harness.scenarios import REGISTRY, ScenarioCheck
 from harness.server.base import Admin
@@ -31,7 +34,10 @@ def run_case(session: HarnessSession, example: Example, scenario_name: str, topo
     finding = find(session, example, session.spec.scenarios[scenario_name], topology)
     if finding.not_applicable is None and finding.undeclared is None:
         finding = replace(finding, seconds=time.monotonic() - start)
-    return judge(example, finding, prune_known_failures=session.config.update_known_failures)
+    pooled_known = None if topology == DIRECT else known_behind_pooler(
+        session.config.paths.spec, tuple(session.spec.names), example.id, scenario_name, topology)
+    return judge(example, finding, prune_known_failures=session.config.update_known_failures,
+                 known_behind_pooler=pooled_known)
 
 
 def before_run(session: HarnessSession, example: Example, name: str, topology: str = DIRECT) -> Finding | None:
@@ -101,7 +107,7 @@ def run_on_server(session: HarnessSession, example: Example, scenario: Scenario,
         timeout = example.run_timeout or scenario.timeout_seconds
         endpoint = server.endpoint if pooler is None else pooler.endpoint
         env = case_environment(session.config.environ, endpoint, example, scenario, db)
-        observation = observe(session, server.admin, server_log, ctx, env, timeout, check)
+        observation = observe(session, server.admin, server_log, ctx, env, timeout, check, pooler)
         check.ctx = ctx = ctx.observed(observation)
         verdict = verify(check, ctx, timeout)
     except psycopg.OperationalError:
@@ -129,10 +135,11 @@ def _server_now(admin: Admin) -> datetime:
 
 
 def observe(session: HarnessSession, admin: Admin, server_log: ServerLog, ctx: CaseContext, env: dict[str, str],
-            timeout: float, check: ScenarioCheck) -> Observation:
+            timeout: float, check: ScenarioCheck, pooler: PgBouncer | None = None) -> Observation:
     """Runs the example's process while sampling pg_stat_activity, then reads what the server
-    logged for the case and waits for its backends to go."""
+    (and PgBouncer, for a pooled case) logged for the case and waits for its connections to go."""
     offset = server_log.end_offset()
+    pooler_offset = log_size(pooler.log_path) if pooler else 0
     before = _server_now(admin)
     case_id = f"{ctx.example.id}::{ctx.scenario.name}"
     with ActivitySampler(admin.conninfo(), ctx.db.dbname) as sampler:
@@ -147,8 +154,10 @@ def observe(session: HarnessSession, admin: Admin, server_log: ServerLog, ctx: C
     # connections stay pooled by design); straight to the server, its backends.
     _reached, _seconds, left = ctx.controls.wait_connections_gone(gone_within)
     time.sleep(0.05)  # the logging collector writes the last disconnection a moment later
+    pooler_log = tuple(read_since(pooler.log_path, pooler_offset)) if pooler else ()
     return Observation(process=run, log=tuple(server_log.read_since(offset)), timeline=sampler.timeline,
-                       backends_left=left, server_time_before=before, server_time_after=after)
+                       backends_left=left, server_time_before=before, server_time_after=after,
+                       pooler_log=pooler_log)
 
 
 def server_view(ctx: CaseContext) -> str:

@@ -49,13 +49,14 @@ class AdminConsole:
     def stats(self, database: str) -> dict[str, Any]:
         return next((row for row in self.show("STATS") if row.get("database") == database), {})
 
-    def wait_clients_gone(self, database: str, within: float) -> tuple[bool, float, int]:
-        """Polls SHOW CLIENTS until no client of `database` is left: (reached, seconds, count left)."""
+    def wait_clients_gone(self, database: str, within: float, floor: int = 0) -> tuple[bool, float, int]:
+        """Polls SHOW CLIENTS until at most `floor` clients of `database` are left: (reached,
+        seconds, count left)."""
         start = time.monotonic()
         while True:
             left = len(self.clients(database))
             elapsed = time.monotonic() - start
-            if left == 0:
+            if left <= floor:
                 return True, elapsed, left
             if elapsed >= within:
                 return False, elapsed, left

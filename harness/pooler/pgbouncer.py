@@ -207,6 +207,11 @@ class PgBouncer:
                 self.root = None
                 self.client_tls = None
 
+    @property
+    def log_path(self) -> Path:
+        assert self.root is not None
+        return self.root / "pgbouncer.log"
+
     def log_tail(self, lines: int = 30) -> str:
         if self.root is None:
             return ""
