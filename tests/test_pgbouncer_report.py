@@ -46,13 +46,14 @@ def test_the_matrix_has_a_cell_per_topology_with_its_reason() -> None:
 
 def test_the_readme_table_answers_per_example_and_topology(tmp_path: Path) -> None:
     table = readme_table(RUN)
-    assert "| `node/pg-client` | yes (2/2) | yes, except (1/2) |" in table
-    assert "pgbouncer-transaction · auth_wrong_password: expected failure: PgBouncer answers" in table
+    assert "| `node/pg-client` | yes: 2/2 pass | yes, except known: 1/2 pass; known: auth_wrong_password |" in table
+    assert ("- `auth_wrong_password`, expected failure: PgBouncer answers a wrong password with SASL authentication "
+            "failed — node/pg-client (pgbouncer-transaction)") in table
     readme = tmp_path / "README.md"
     readme.write_text(f"# title\n\n{README_START}\nold\n{README_END}\n\nafter\n")
     assert update_readme(readme, RUN) is True
     text = readme.read_text()
-    assert "old" not in text and text.endswith("\n\nafter\n") and "yes, except (1/2)" in text
+    assert "old" not in text and text.endswith("\n\nafter\n") and "yes, except known: 1/2 pass" in text
     assert update_readme(readme, RUN) is False
 
 

@@ -62,45 +62,63 @@ def cell_reason(case: dict[str, Any] | None) -> str:
 class WorksBehind:
     example: str
     answers: dict[str, str]     # topology -> the short answer
-    notes: list[str]            # the scenarios that do not work, with why
 
 
 def works_behind(run: dict[str, Any]) -> list[WorksBehind]:
-    """Per example and topology: yes (all that apply pass), or which scenarios do not and why."""
+    """Per example and topology: how many of the scenarios that apply pass, and by name the
+    expected failures (known incompatibilities) and the failures."""
     result = []
     topologies = topologies_of(run)
     for example in run.get("examples", []):
-        answers, notes = {}, []
+        answers = {}
         for topology in topologies:
             cases = [c for c in example.get("scenarios", []) if c.get("topology", DIRECT) == topology]
             ran = [c for c in cases if c.get("outcome") != NOT_APPLICABLE]
-            passed = [c for c in ran if c.get("outcome") == PASSED]
-            known = [c for c in ran if c.get("outcome") == XFAILED]
-            bad = [c for c in ran if c.get("outcome") in BAD]
             if not cases:
                 answers[topology] = "not run"
                 continue
-            answer = "yes" if len(passed) == len(ran) else ("no" if bad else "yes, except")
-            answers[topology] = f"{answer} ({len(passed)}/{len(ran)})"
-            for case in known + bad:
-                kind = "expected failure" if case["outcome"] == XFAILED else look(case["outcome"]).word
-                notes.append(f"{topology} · {case['name']}: {kind}: {cell_reason(case)[:220]}")
-        result.append(WorksBehind(example["id"], answers, notes))
+            passed = sum(c.get("outcome") == PASSED for c in ran)
+            known = [c["name"] for c in ran if c.get("outcome") == XFAILED]
+            bad = [c["name"] for c in ran if c.get("outcome") in BAD]
+            answer = "no" if bad else "yes, except known" if known else "yes"
+            parts = [f"{answer}: {passed}/{len(ran)} pass"]
+            if known:
+                parts.append("known: " + ", ".join(known))
+            if bad:
+                parts.append("**failing: " + ", ".join(bad) + "**")
+            answers[topology] = "; ".join(parts)
+        result.append(WorksBehind(example["id"], answers))
     return result
+
+
+def reasons(run: dict[str, Any]) -> list[str]:
+    """Each reason once, with the cases it explains: what is n/a because of the pooler, and the
+    expected and the failed cases of the pooled topologies."""
+    grouped: dict[tuple[str, str, str], list[str]] = {}
+    for example in run.get("examples", []):
+        for case in example.get("scenarios", []):
+            topology, outcome = case.get("topology", DIRECT), case.get("outcome", "")
+            if topology == DIRECT or outcome == PASSED:
+                continue
+            if outcome == NOT_APPLICABLE and not str(case.get("message", "")).startswith("n/a through"):
+                continue   # the example's own n/a (no pool, ...): the same straight to the server
+            reason = cell_reason(case).split(" | ")[0].removeprefix(f"n/a through {topology}: ")
+            kind = "expected failure" if outcome == XFAILED else look(outcome).word
+            grouped.setdefault((case["name"], kind, reason), []).append(f"{example['id']} ({topology})")
+    return [f"- `{name}`, {kind}: {reason} — {', '.join(where)}" for (name, kind, reason), where in grouped.items()]
 
 
 def readme_table(run: dict[str, Any]) -> str:
     topologies = topologies_of(run)
     lines = [README_START, "",
              f"PostgreSQL {run.get('postgres') or '?'}, PgBouncer {run.get('pooler') or '?'}, backend "
-             f"{run.get('backend') or '?'}; scenarios that pass out of those that apply.", "",
+             f"{run.get('backend') or '?'}: the scenarios that pass out of those that apply.", "",
              "| example | " + " | ".join(topologies) + " |", "|---|" + "---|" * len(topologies)]
-    rows = works_behind(run)
-    for row in rows:
+    for row in works_behind(run):
         lines.append(f"| `{row.example}` | " + " | ".join(row.answers.get(t, "") for t in topologies) + " |")
-    notes = [f"- `{row.example}` {note}" for row in rows for note in row.notes]
-    if notes:
-        lines += ["", "Where a sample does not work behind PgBouncer, and why:", "", *notes]
+    why = reasons(run)
+    if why:
+        lines += ["", "Why a case does not apply or does not work behind PgBouncer:", "", *why]
     lines += ["", README_END]
     return "\n".join(lines)
 

@@ -283,7 +283,7 @@ class NoPoolExhaustion(PoolCheck):
 
     checkpoints = ("after_pooled",)
     not_behind_pooler = ("behind PgBouncer the connection-per-request half queues at the pooler instead of being "
-                         "refused by the server (53300): that is the page's story 1, measured by story_pool_exhaustion")
+                         "refused by the server (53300): that is the page's story 1 (docs/pgbouncer.md)")
 
     def __init__(self, ctx: Any) -> None:
         super().__init__(ctx)
