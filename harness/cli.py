@@ -21,7 +21,7 @@ from harness.manifest import Example
 from harness.outcome import RunResult, ScenarioResult
 from harness.reporting import Written, write_run
 from harness.reporting.terminal import case_line, print_summary
-from harness.runner import Selection, assemble_run, collect_matrix, now, planned_cases, probe_or_error, wants_probe
+from harness.runner import Selection, assemble_run, with_fixes, collect_matrix, now, planned_cases, probe_or_error, wants_probe
 from harness.session import HarnessSession
 from harness.system_packages import packages_line
 from harness.toolchain import probe
@@ -110,7 +110,7 @@ def cmd_run(args: argparse.Namespace, config: Config, console: Console) -> int:
     if not plan and not session.catalog.discovery.errors:
         console.print("[yellow]no case matches the filters[/]")
         return 4
-    total = sum(len(names) for _, names in plan) * len(config.via)
+    total = sum(len(names) * len(with_fixes(session, example)) for example, names in plan)
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                         console=console, transient=True, disable=args.json)
     with progress, session:

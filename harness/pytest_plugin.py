@@ -20,7 +20,7 @@ from harness.outcome import Outcome, RunResult, ScenarioResult, scenario_from_js
 from harness.pooler import DIRECT, case_key
 from harness.probe import ProbeError
 from harness.reporting import write_run
-from harness.runner import assemble_run, lifecycle_probe, now
+from harness.runner import assemble_run, lifecycle_probe, now, with_fixes
 from harness.session import HarnessSession
 
 STATE = pytest.StashKey["HarnessPlugin"]()
@@ -160,7 +160,7 @@ class ExampleFile(pytest.File):
             return
         plugin.examples[example.id] = example
         lifecycle = False
-        for topology in plugin.harness.via:
+        for topology in with_fixes(session, example):
             for name, scenario in session.spec.scenarios.items():
                 if name in example.not_applicable:
                     if topology == DIRECT:

@@ -20,6 +20,7 @@ from harness.errors import HarnessError, ServerDied
 from harness.manifest import Example
 from harness.outcome import ExampleResult, RunResult, ScenarioResult
 from harness.pooler import DIRECT, case_key
+from harness.pooler.fixes import fixes_for
 from harness.probe import ProbeError, Target, run_probe
 from harness.session import HarnessSession
 
@@ -65,6 +66,15 @@ def now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def with_fixes(session: HarnessSession, example: Example) -> list[str]:
+    """The run's topologies for this example, each followed by its driver fixes' (spec/pgbouncer.yaml)."""
+    labels = []
+    for topology in session.config.via:
+        labels.append(topology)
+        labels += [fix.label(topology) for fix in fixes_for(session.config.paths.spec, example.id, topology)]
+    return labels
+
+
 def _run_example(session: HarnessSession, example: Example, names: list[str], stop: threading.Event,
                  on_case: CaseCallback | None, on_build: BuildCallback | None) -> tuple[dict[str, ScenarioResult], str]:
     """One example's cases, in order: its results by scenario, and a run-level error (or "")."""
@@ -74,7 +84,7 @@ def _run_example(session: HarnessSession, example: Example, names: list[str], st
     if on_build:
         on_build(example, "done")
     results: dict[str, ScenarioResult] = {}
-    for topology in session.config.via:
+    for topology in with_fixes(session, example):
         for name in names:
             if stop.is_set():
                 break
@@ -158,6 +168,8 @@ def assemble_run(session: HarnessSession | None, plan: Iterable[tuple[Example, l
                 elif name in example.not_applicable:
                     result.scenarios.append(judge(example, Finding(name, not_applicable=example.not_applicable[name],
                                                                    topology=topology)))
+        listed = {s.key for s in result.scenarios}
+        result.scenarios += [r for key, r in found.items() if key not in listed]   # a driver fix's rows
         missing = (session.missing.get(example.id) if session else None) or []
         result.settle(toolchain_missing="; ".join(s.line for s in missing))
         run.examples.append(result)

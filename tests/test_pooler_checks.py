@@ -106,3 +106,23 @@ def test_spec_pgbouncer_yaml_loads_and_covers_the_pooled_topologies_only() -> No
     assert known_behind_pooler(SPEC, names, "node/pg-client", "auth_wrong_password", POOLED) is not None
     assert known_behind_pooler(SPEC, names, "node/pg-client", "auth_wrong_password", "direct") is None
     assert DBNAME
+
+
+def test_a_driver_fix_is_a_setting_passed_from_outside_in_a_topology_of_its_own() -> None:
+    from pathlib import Path
+
+    from harness.pooler.fixes import applied, fix_of, fixes_for
+    fixes = fixes_for(SPEC, "java/hikaricp", POOLED)
+    assert [f.label(POOLED) for f in fixes] == [f"{POOLED}+prepareThreshold=0"]
+    assert fixes_for(SPEC, "java/hikaricp", "pgbouncer-session") == []
+    assert fixes_for(SPEC, "node/pg-pool", POOLED) == []
+    fix = fix_of(SPEC, f"{POOLED}+prepareThreshold=0")
+    assert fix is fixes[0] and fix_of(SPEC, POOLED) is None
+    with applied(fix) as env:
+        option = env["JAVA_TOOL_OPTIONS"]
+        properties = Path(option.split("=", 1)[1])
+        assert properties.read_text() == "dataSource.prepareThreshold=0\n"
+    assert not properties.parent.exists()
+    # Not a known incompatibility there: the fixed row must pass.
+    assert known_behind_pooler(SPEC, tuple(SPEC_LOADED.names), "java/hikaricp", "transaction", f"{POOLED}+prepareThreshold=0") is None
+    assert known_behind_pooler(SPEC, tuple(SPEC_LOADED.names), "java/hikaricp", "transaction", POOLED) is not None

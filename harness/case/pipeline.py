@@ -18,7 +18,8 @@ from harness.manifest import Example
 from harness.messages import kept_stderr, stderr_excerpt
 from harness.outcome import ScenarioResult
 from harness.observe import ActivitySampler, ServerLog
-from harness.pooler import DIRECT
+from harness.pooler import DIRECT, base_topology
+from harness.pooler.fixes import applied, fix_of
 from harness.pooler.known import known_behind_pooler
 from harness.pooler.log import log_size, read_since
 from harness.pooler.pgbouncer import PgBouncer
@@ -95,7 +96,7 @@ def run_on_server(session: HarnessSession, example: Example, scenario: Scenario,
     except psycopg.OperationalError:
         session.ensure_server_alive()
         raise
-    pooler = None if topology == DIRECT else session.poolers.get(topology, server)
+    pooler = None if topology == DIRECT else session.poolers.get(base_topology(topology), server)
     if pooler is not None:
         pooler.sync_auth()   # the role's SCRAM secret as ensure_role just set it
     controls = LiveControls(server, janitor, db, pooler)
@@ -107,7 +108,8 @@ def run_on_server(session: HarnessSession, example: Example, scenario: Scenario,
         timeout = example.run_timeout or scenario.timeout_seconds
         endpoint = server.endpoint if pooler is None else pooler.endpoint
         env = case_environment(session.config.environ, endpoint, example, scenario, db)
-        observation = observe(session, server.admin, server_log, ctx, env, timeout, check, pooler)
+        with applied(fix_of(session.config.paths.spec, topology)) as fix_env:
+            observation = observe(session, server.admin, server_log, ctx, {**env, **fix_env}, timeout, check, pooler)
         check.ctx = ctx = ctx.observed(observation)
         verdict = verify(check, ctx, timeout)
     except psycopg.OperationalError:

@@ -17,6 +17,11 @@ POOLER_MODES: dict[str, str] = {
 TOPOLOGIES: tuple[str, ...] = (DIRECT, *POOLER_MODES)
 
 
+def base_topology(topology: str) -> str:
+    """The topology without a driver fix's name ("pgbouncer-transaction+prepareThreshold=0")."""
+    return topology.partition("+")[0]
+
+
 def case_key(scenario: str, topology: str) -> str:
     return scenario if topology == DIRECT else f"{scenario}@{topology}"
 

@@ -43,6 +43,13 @@ POOL_SETTINGS: dict[str, str] = {
     "log_pooler_errors": "1",
     "stats_period": "60",
 }
+# Transaction mode as a busy PgBouncer runs it: every transaction may get another server
+# connection. PgBouncer keeps two per pool and hands out the one idle longest, so that a sample
+# relying on session state (a named prepared statement, a SET, an advisory lock) meets another
+# server connection on every run, not on one run in ten.
+MODE_SETTINGS: dict[str, dict[str, str]] = {
+    "transaction": {"min_pool_size": "2", "server_round_robin": "1"},
+}
 AUTH_SQL = ("SELECT rolname, rolpassword FROM pg_authid "
             "WHERE rolcanlogin AND rolpassword LIKE 'SCRAM-SHA-256$%' ORDER BY rolname")
 
@@ -84,6 +91,7 @@ def render_ini(*, server: Endpoint, listen_port: int, pool_mode: str, root: Path
         "client_tls_protocols": "tlsv1.2,tlsv1.3",
         "server_tls_sslmode": "disable",
         **POOL_SETTINGS,
+        **MODE_SETTINGS.get(pool_mode, {}),
         **(settings or {}),
     }
     lines += [f"{key} = {value}" for key, value in values.items()]
