@@ -88,6 +88,12 @@ def cmd_doctor(config: Config, catalog: Catalog, console: Console) -> int:
     except HarnessError as exc:
         missing_any = True
         console.print(f"[red]✘[/] {exc}", highlight=False)
+    from harness.pooler.pgbouncer import pgbouncer_version
+    try:  # only the pooled topologies (--via pgbouncer-*) need it
+        console.print(f"[green]✔[/] PgBouncer {pgbouncer_version()} (for --via pgbouncer-*)", highlight=False)
+    except (HarnessError, OSError) as exc:
+        console.print(f"[yellow]-[/] {str(exc).splitlines()[0]} (only --via pgbouncer-* needs it: apt-get install -y pgbouncer)",
+                      highlight=False)
     for example in catalog.examples:
         statuses = [probe(r) for r in example.requires]
         ok = all(s.found for s in statuses)

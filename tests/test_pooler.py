@@ -90,3 +90,63 @@ def test_a_real_pgbouncer_passes_scram_through_and_leaves_nothing(server: Native
         pooler.stop()  # twice is safe
     assert not root.exists(), f"{root} is left behind"
     assert pid is not None and not process_alive(pid), f"PgBouncer {pid} still runs"
+
+
+def _client(pooler: PgBouncer, **kwargs: object) -> psycopg.Connection:
+    endpoint = pooler.endpoint
+    return psycopg.connect(host=endpoint.host, port=endpoint.port, user="pooled_role", password="right-password",
+                           dbname="pooled_db", sslmode="disable", **kwargs)  # type: ignore[arg-type]
+
+
+def test_pause_waits_for_an_open_transaction_and_queries_wait_for_resume(server: NativeServer) -> None:
+    """PgBouncer's documented PAUSE semantics, on the real thing (the groundwork of the page's
+    cutover story): in transaction mode PAUSE returns only when the open transaction has ended;
+    a query sent while paused waits, and runs after RESUME."""
+    import threading
+    import time
+
+    pooler = PgBouncer(server, "transaction")
+    try:
+        pooler.start()
+        holder = _client(pooler)
+        holder.execute("BEGIN")
+        holder.execute("SELECT 1")              # the transaction holds a server connection
+        paused = threading.Event()
+        waited: list[float] = []
+        pause = threading.Thread(target=lambda: (waited.append(pooler.console.pause("pooled_db")), paused.set()))
+        pause.start()
+        assert not paused.wait(1.0), "PAUSE returned while a transaction was open"
+        holder.execute("COMMIT")
+        assert paused.wait(10), "PAUSE did not return after the transaction ended"
+        assert waited[0] >= 1.0
+        answered: list[float] = []
+        waiter = _client(pooler, autocommit=True)  # logging in works while paused; its query waits
+        started = time.monotonic()
+        query = threading.Thread(target=lambda: (waiter.execute("SELECT 1"), answered.append(time.monotonic() - started)))
+        query.start()
+        time.sleep(0.8)
+        assert answered == [], "a query ran while the database was paused"
+        pooler.console.resume("pooled_db")
+        query.join(10)
+        assert answered and answered[0] >= 0.8
+        holder.close()
+        waiter.close()
+    finally:
+        pooler.stop()
+
+
+def test_a_pause_longer_than_query_wait_timeout_disconnects_the_waiting_client(server: NativeServer) -> None:
+    """The limit of the technique: a query that waits longer than query_wait_timeout is cut off
+    with PgBouncer's own error."""
+    pooler = PgBouncer(server, "transaction", settings={"query_wait_timeout": "1"})
+    try:
+        pooler.start()
+        client = _client(pooler, autocommit=True)
+        client.execute("SELECT 1")
+        pooler.console.pause("pooled_db")
+        with pytest.raises(psycopg.OperationalError, match="query_wait_timeout"):
+            client.execute("SELECT 1")
+        pooler.console.resume("pooled_db")
+        client.close()
+    finally:
+        pooler.stop()

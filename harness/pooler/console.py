@@ -36,6 +36,17 @@ class AdminConsole:
         with self._connect() as conn, conn.cursor() as cur:
             cur.execute(statement)
 
+    def pause(self, database: str) -> float:
+        """PAUSE <database>: returns once PgBouncer has paused it, which is when every server
+        connection of it is released (in transaction mode: when open transactions have ended);
+        the seconds it took."""
+        started = time.monotonic()
+        self.command(f'PAUSE "{database}"')
+        return time.monotonic() - started
+
+    def resume(self, database: str) -> None:
+        self.command(f'RESUME "{database}"')
+
     def clients(self, database: str) -> list[dict[str, Any]]:
         """The client connections to `database` (the console's own excluded)."""
         return [row for row in self.show("CLIENTS") if row.get("database") == database]
