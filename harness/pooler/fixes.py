@@ -17,7 +17,7 @@ from harness.errors import InputError
 from harness.pooler.known import spec_entries
 from harness.server.native import TEMP_PREFIX
 
-KEYS = {"name", "examples", "topologies", "reason", "files", "env", "link"}
+KEYS = {"name", "examples", "topologies", "reason", "resolves", "files", "env", "link"}
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,7 @@ class DriverFix:
     env: dict[str, str] = field(default_factory=dict)     # {dir}: the temp dir holding `files`
     files: dict[str, str] = field(default_factory=dict)   # name -> content
     link: str = ""
+    resolves: tuple[str, ...] = ()   # the scenarios whose known incompatibility it fixes: they must pass
 
     def label(self, topology: str) -> str:
         return f"{topology}+{self.name}"
@@ -40,12 +41,13 @@ class DriverFix:
 @lru_cache(maxsize=4)
 def load_fixes(spec_dir: Path) -> tuple[DriverFix, ...]:
     fixes = []
-    for where, entry in spec_entries(spec_dir, "fixes", KEYS, ("name", "examples", "topologies", "reason", "env")):
+    for where, entry in spec_entries(spec_dir, "fixes", KEYS, ("name", "examples", "topologies", "reason", "resolves", "env")):
         if "+" in str(entry["name"]):
             raise InputError(where, "name", f"{entry['name']!r} has a '+'", "name the fix without '+' (it joins the topology)")
         fixes.append(DriverFix(str(entry["name"]), tuple(entry["examples"]), tuple(entry["topologies"]),
                                " ".join(str(entry["reason"]).split()), {str(k): str(v) for k, v in entry["env"].items()},
-                               {str(k): str(v) for k, v in (entry.get("files") or {}).items()}, str(entry.get("link", ""))))
+                               {str(k): str(v) for k, v in (entry.get("files") or {}).items()}, str(entry.get("link", "")),
+                               tuple(entry["resolves"])))
     return tuple(fixes)
 
 

@@ -15,6 +15,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -38,6 +39,10 @@ POOL_SETTINGS: dict[str, str] = {
     "ignore_startup_parameters": "extra_float_digits",
     "query_wait_timeout": "120",
     "server_login_retry": "1",
+    # Check a server connection (server_check_query) before handing it out again, however briefly
+    # it was idle: after the recovery scenarios' fault (terminated backends, a restart) PgBouncer
+    # then never lends a dead one. Its default (30 s) lends it, and the client sees 08P01.
+    "server_check_delay": "0",
     "log_connections": "1",
     "log_disconnections": "1",
     "log_pooler_errors": "1",
@@ -116,6 +121,7 @@ class PgBouncer:
         self.client_tls = None
         self._proc: subprocess.Popen[bytes] | None = None
         self._console_password = secrets.token_urlsafe(18)
+        self._auth_lock = threading.Lock()   # cases of several examples (-j) sync it at once
         self._user = RUN_AS_WHEN_ROOT if os.geteuid() == 0 else None
 
     @property
@@ -176,15 +182,15 @@ class PgBouncer:
         """The auth_file from pg_authid as it is now (a role made or given a new password since
         is known to PgBouncer after this), then RELOAD."""
         assert self.root is not None
-        with psycopg.connect(self.inner.admin.conninfo(), autocommit=True) as conn:
-            rows = [(str(r[0]), str(r[1])) for r in conn.execute(AUTH_SQL).fetchall()]
-        auth = self.root / "userlist.txt"
-        tmp = self.root / "userlist.txt.new"
-        write_private(tmp, render_auth_file(rows, self._console_password).encode())
-        self._own(tmp)
-        tmp.replace(auth)
-        if reload:
-            self.console.command("RELOAD")
+        with self._auth_lock:
+            with psycopg.connect(self.inner.admin.conninfo(), autocommit=True) as conn:
+                rows = [(str(r[0]), str(r[1])) for r in conn.execute(AUTH_SQL).fetchall()]
+            tmp = self.root / "userlist.txt.new"
+            write_private(tmp, render_auth_file(rows, self._console_password).encode())
+            self._own(tmp)
+            tmp.replace(self.root / "userlist.txt")   # PgBouncer never reads half a file
+            if reload:
+                self.console.command("RELOAD")
 
     def is_alive(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
