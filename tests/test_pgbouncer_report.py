@@ -72,3 +72,13 @@ def test_the_table_command_prints_it(tmp_path: Path, capsys: Any) -> None:
     path.write_text(json.dumps(RUN))
     assert main(["pgbouncer-table", str(path)]) == 0
     assert "| example | direct | pgbouncer-transaction |" in capsys.readouterr().out
+
+
+def test_the_page_connect_times_stay_the_direct_ones() -> None:
+    from harness.reporting.view import driver_figures
+    direct = case("connect_latency", "direct", "passed")
+    direct["observed"] = {"connect_p50_ms": 20.0, "tls": False}
+    pooled = case("connect_latency", "pgbouncer-session", "passed")
+    pooled["observed"] = {"connect_p50_ms": 3.0, "tls": False}
+    examples = run(direct, pooled, topologies=["direct", "pgbouncer-session"])["examples"]
+    assert driver_figures(examples)["node/pg-client"]["plain"]["connect_p50_ms"] == 20.0

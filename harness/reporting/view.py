@@ -248,7 +248,7 @@ def driver_figures(examples: list[dict[str, Any]]) -> dict[str, dict[str, dict[s
     A case counts when it ran (passed or not) and observed connect_p50_ms and whether it used TLS."""
     figures: dict[str, dict[str, dict[str, Any]]] = {}
     for example in examples:
-        for case in example.get("scenarios", []):
+        for case in direct_cases(example):   # the page's connect times are straight to the server
             observed = case.get("observed") or {}
             if case.get("outcome") in (PASSED, XPASSED, FAILED) and "connect_p50_ms" in observed \
                     and isinstance(observed.get("tls"), bool):
