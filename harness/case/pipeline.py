@@ -91,8 +91,6 @@ def run_on_server(session: HarnessSession, example: Example, scenario: Scenario,
         env = case_environment(session.config.environ, server.endpoint, example,
                                replace(scenario, params=check.run_params()), db)
         observation = observe(session, server.admin, server_log, ctx, env, timeout, check)
-        # Whatever of the role is still connected is terminated now, and named in the verdict.
-        observation = replace(observation, leftover_backends=tuple(janitor.close_leftover_backends(db.role)))
         check.ctx = ctx = ctx.observed(observation)
         verdict = verify(check, ctx, timeout)
     except psycopg.OperationalError:
@@ -107,7 +105,9 @@ def run_on_server(session: HarnessSession, example: Example, scenario: Scenario,
                 janitor.drop_case_database(db)
     run = ctx.process
     assert run is not None
-    problems = tuple(session.mask(p) for p in verdict.problems)
+    problems = tuple(verdict.problems)   # masked with the whole result in run_case
+    # The streams are masked whole, before they are cut into head and tail: a password split
+    # by the cut would escape a mask applied afterwards.
     run.stdout, run.stderr, run.stderr_head = session.mask(run.stdout), session.mask(run.stderr), session.mask(run.stderr_head)
     return Finding(scenario.name, problems=problems, diff="\n".join(verdict.diffs), observed=verdict.observed,
                    stdout=run.stdout, stderr=kept_stderr(run),
@@ -136,9 +136,13 @@ def observe(session: HarnessSession, admin: Admin, server_log: ServerLog, ctx: C
     after = _server_now(admin)
     gone_within = float(ctx.scenario.expect.get("backends_gone_within_seconds", 2))
     _reached, _seconds, left = wait_backends_gone(admin.conninfo(), ctx.db.dbname, gone_within)
+    # Whatever of the role is still connected is terminated now, and named in the verdict.
+    assert session.janitor is not None
+    leftovers = tuple(session.janitor.close_leftover_backends(ctx.db.role))
     time.sleep(0.05)  # the logging collector writes the last disconnection a moment later
     return Observation(process=run, log=tuple(server_log.read_since(offset)), timeline=sampler.timeline,
                        backends_left=left, server_time_before=before, server_time_after=after,
+                       leftover_backends=leftovers,
                        statement_stats=read_statement_stats(admin.conninfo(), ctx.db.dbname, ctx.db.role))
 
 

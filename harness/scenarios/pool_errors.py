@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from harness.scenarios.base import Verdict, scenario
-from harness.scenarios.pools import ClosingPool
+from harness.scenarios.pools import STUCK_STATES, ClosingPool
 
 
 @scenario("pool_release_on_error")
@@ -24,7 +24,6 @@ class PoolReleaseOnError(ClosingPool):
         "after_close": "a client that was never released (released only on the success path) keeps the pool's "
                        "close waiting",
     }
-    STUCK = ("idle in transaction", "idle in transaction (aborted)")
     SETTLE_SECONDS = 1.0
 
     def __init__(self, ctx: Any) -> None:
@@ -39,12 +38,10 @@ class PoolReleaseOnError(ClosingPool):
             deadline = time.monotonic() + self.SETTLE_SECONDS
             while True:
                 self.after_error = self.ctx.controls.backends()
-                if not any(state in self.STUCK for _pid, state in self.after_error) or time.monotonic() > deadline:
+                if not any(state in STUCK_STATES for _pid, state in self.after_error) or time.monotonic() > deadline:
                     break
                 time.sleep(0.05)
             self.error_checkpoint_at = self.ctx.controls.server_clock()
-        elif name == "after_close":
-            self.watch_close()
         else:
             super().on_checkpoint(name)
 
@@ -56,7 +53,7 @@ class PoolReleaseOnError(ClosingPool):
         if verdict.require(isinstance(pid, int), f"data.pid must be the failed client's backend pid "
                                                  f"(SELECT pg_backend_pid() before the failure), got {pid!r}"):
             self.judge_failed_client(pid, verdict)
-        stuck = [(p, state) for p, state in self.after_error if state in self.STUCK]
+        stuck = [(p, state) for p, state in self.after_error if state in STUCK_STATES]
         verdict.require(not stuck, f"{len(stuck)} backend(s) {sorted({s for _, s in stuck})} at checkpoint "
                                    "after_error: a client whose query failed went back to the pool (or was kept) "
                                    "without a rollback")

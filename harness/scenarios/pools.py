@@ -97,6 +97,10 @@ class PoolReuse(PoolCheck):
         verdict.require(set(distinct) <= logged, "data.pids names backends the server never saw for this case")
 
 
+# A backend a client left inside a transaction: it was not committed or rolled back.
+STUCK_STATES = ("idle in transaction", "idle in transaction (aborted)")
+
+
 class ClosingPool(PoolCheck):
     """The example closes its pool, then prints checkpoint `after_close`: every backend must be
     gone within closed_within_seconds."""
@@ -105,6 +109,12 @@ class ClosingPool(PoolCheck):
         super().__init__(ctx)
         self.close_seconds: float | None = None
         self.left_after_close = 0
+
+    def on_checkpoint(self, name: str) -> None:
+        if name == "after_close":
+            self.watch_close()
+        else:
+            super().on_checkpoint(name)
 
     def watch_close(self) -> None:
         within = float(self.expect["closed_within_seconds"])
@@ -135,8 +145,6 @@ class PoolRelease(ClosingPool):
     def on_checkpoint(self, name: str) -> None:
         if name == "after_work":
             self.after_work = self.ctx.controls.backends()
-        elif name == "after_close":
-            self.watch_close()
         else:
             super().on_checkpoint(name)
 
@@ -144,7 +152,7 @@ class PoolRelease(ClosingPool):
         burst_ok(verdict, "the work", data, int(self.ctx.params["concurrency"]))
         states = [state for _pid, state in self.after_work]
         verdict.observed["backends_after_work"] = states
-        stuck = states.count("idle in transaction") + states.count("idle in transaction (aborted)")
+        stuck = sum(state in STUCK_STATES for state in states)
         verdict.require(stuck == 0, f"{stuck} backend(s) were 'idle in transaction' after the work: a connection was "
                                     "not released (commit/rollback missing)")
         verdict.require(peak <= self.pool_max, f"the pool opened {peak} connections at once; its max is {self.pool_max}")
