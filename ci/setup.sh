@@ -16,6 +16,7 @@ cd "$ROOT"
 # The harness's own needs; the examples' come from their manifests.
 HARNESS_PACKAGES=(
   postgresql postgresql-contrib          # the throwaway server: initdb, pg_ctl, pg_stat_statements
+  pgbouncer                              # the pooled topologies (--via pgbouncer-session|-transaction)
   python3-venv                           # the harness's venv
   chromium                               # the report's browser test (tests/test_reports.py)
   shellcheck                             # actionlint checks the workflow's run: blocks with it

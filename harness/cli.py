@@ -23,7 +23,7 @@ from harness.manifest import Example
 from harness.outcome import RunResult, ScenarioResult
 from harness.reporting import Written, write_run
 from harness.reporting.terminal import case_line, print_summary
-from harness.runner import Selection, assemble_run, collect_matrix, now, planned_cases, probe_or_error, wants_probe
+from harness.runner import Selection, assemble_run, collect_matrix, with_fixes, now, planned_cases, probe_or_error, wants_probe
 from harness.sandbox import after_run
 from harness.session import HarnessSession
 from harness.system_packages import packages_line
@@ -99,6 +99,12 @@ def cmd_doctor(config: Config, catalog: Catalog, console: Console) -> int:
     except HarnessError as exc:
         missing_any = True
         console.print(f"[red]✘[/] {exc}", highlight=False)
+    from harness.pooler.pgbouncer import pgbouncer_version
+    try:  # only the pooled topologies (--via pgbouncer-*) need it
+        console.print(f"[green]✔[/] PgBouncer {pgbouncer_version()} (for --via pgbouncer-*)", highlight=False)
+    except (HarnessError, OSError) as exc:
+        console.print(f"[yellow]-[/] {str(exc).splitlines()[0]} (only --via pgbouncer-* needs it: apt-get install -y pgbouncer)",
+                      highlight=False)
     for example in catalog.examples:
         statuses = [probe(r) for r in example.requires]
         ok = all(s.found for s in statuses)
@@ -130,7 +136,7 @@ def _run(args: argparse.Namespace, config: Config, out: Path, console: Console) 
     if not plan and not session.catalog.discovery.errors:
         console.print("[yellow]no case matches the filters[/]")
         return ExitCode.USAGE_ERROR
-    total = sum(len(names) for _, names in plan)
+    total = sum(len(names) * len(with_fixes(session, example)) for example, names in plan)
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                         console=console, transient=True, disable=args.json)
     with progress, session:

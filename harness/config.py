@@ -17,6 +17,7 @@ from typing import Any
 from harness.backends import REGISTRY as BACKENDS
 from harness.backends import unknown_backend
 from harness.errors import InputError
+from harness.pooler import DIRECT, TOPOLOGIES, parse_topologies
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_REMOTE_RTT_MS = 40.0
@@ -53,6 +54,9 @@ class Option:
 OPTIONS: tuple[Option, ...] = (
     Option("backend", ("--backend",), "where PostgreSQL and the examples run (default: native)",
            pytest_flags=("--backend",), kwargs={"choices": tuple(BACKENDS), "default": "native"}),
+    Option("via", ("--via",), f"the topology each case runs through: {', '.join(TOPOLOGIES)} "
+           "(repeat it or give a comma-separated list to run several; default: direct)",
+           pytest_flags=("--via",), kwargs={"action": "append", "default": None, "metavar": "TOPOLOGY"}),
     Option("rebuild", ("--rebuild",), "build every example even if its sources did not change",
            pytest_flags=("--rebuild",), kwargs={"action": "store_true"}),
     Option("remote_rtt_ms", ("--remote-rtt-ms",),
@@ -93,6 +97,7 @@ def new_run_id() -> str:
 @dataclass(frozen=True)
 class Config:
     backend: str = "native"
+    via: tuple[str, ...] = (DIRECT,)       # the topologies each case runs through (harness.pooler)
     rebuild: bool = False
     keep: bool = False
     remote_rtt_ms: float = DEFAULT_REMOTE_RTT_MS
@@ -109,6 +114,7 @@ class Config:
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
             raise unknown_backend(self.backend)
+        object.__setattr__(self, "via", parse_topologies(self.via))
 
     @property
     def results_path(self) -> Path:

@@ -44,6 +44,7 @@ class KnownFailure:
     scenario: str
     reason: str
     link: str = ""
+    error: str = ""   # text the failure must show to count as this known failure ("" : any failure)
 
 
 @dataclass(frozen=True)

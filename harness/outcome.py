@@ -69,10 +69,17 @@ class ScenarioResult:
     failure: Failure | None = None
     stdout: str = ""
     stderr: str = ""
+    topology: str = "direct"   # harness.pooler: straight to the server or through PgBouncer
+
+    @property
+    def key(self) -> str:
+        """The case's key within its example: the scenario, then @topology unless direct."""
+        return self.name if self.topology == "direct" else f"{self.name}@{self.topology}"
 
     def to_json(self) -> dict[str, Any]:
         return {
             "name": self.name,
+            "topology": self.topology,
             "outcome": self.outcome.value,
             "seconds": round(self.seconds, 3),
             "message": self.message,
@@ -97,7 +104,8 @@ def scenario_from_json(data: dict[str, Any]) -> ScenarioResult:
         failure = Failure(summary=data.get("message", ""), reproduce=data.get("reproduce", ""), rendered=data["details"])
     return ScenarioResult(name=data["name"], outcome=Outcome(data["outcome"]), seconds=float(data.get("seconds", 0)),
                           message=data.get("message", ""), observed=dict(data.get("observed") or {}), failure=failure,
-                          stdout=data.get("stdout", ""), stderr=data.get("stderr", ""))
+                          stdout=data.get("stdout", ""), stderr=data.get("stderr", ""),
+                          topology=data.get("topology", "direct"))
 
 
 @dataclass
@@ -153,6 +161,9 @@ class RunResult:
     lifecycle_probe: dict[str, Any] | None = None
     started: datetime = field(default_factory=_utc_now)
     finished: datetime = field(default_factory=_utc_now)
+    topologies: list[str] = field(default_factory=lambda: ["direct"])   # --via
+    # PgBouncer's version when a pooled topology ran ("" otherwise)
+    pooler: str = ""
 
     @property
     def seconds(self) -> float:
@@ -173,6 +184,8 @@ class RunResult:
             "schema": 1,
             "backend": self.backend,
             "postgres": self.postgres,
+            "topologies": self.topologies,
+            "pooler": self.pooler,
             "started": self.started.isoformat(timespec="seconds"),
             "finished": self.finished.isoformat(timespec="seconds"),
             "seconds": round(self.seconds, 3),

@@ -19,9 +19,10 @@ from harness.config import OPTIONS, Config, add_pytest_options, build_config
 from harness.errors import HarnessError, InputError, ServerDied
 from harness.manifest import Example, load_manifest, marker_name
 from harness.outcome import Outcome, RunResult, ScenarioResult, scenario_from_json
+from harness.pooler import DIRECT, case_key
 from harness.probe import ProbeError
 from harness.reporting import write_run
-from harness.runner import assemble_run, lifecycle_probe, now
+from harness.runner import assemble_run, lifecycle_probe, now, with_fixes
 from harness.session import HarnessSession
 
 STATE = pytest.StashKey["HarnessPlugin"]()
@@ -94,7 +95,7 @@ class HarnessPlugin:
 
     def record(self, example: Example, result: ScenarioResult) -> None:
         self.examples[example.id] = example
-        self.results.setdefault(example.id, {})[result.name] = result
+        self.results.setdefault(example.id, {})[result.key] = result
 
     def run_result(self) -> RunResult:
         """The same assembly as the CLI's: every selected example (one deselected by -k/-m is not
@@ -103,7 +104,8 @@ class HarnessPlugin:
         plan = [(example, session.spec.names) for example_id, example in sorted(self.examples.items())
                 if self.selected is None or example_id in self.selected]
         return assemble_run(self._session, plan, self.results, errors=[], started=self.started,
-                            postgres=self.postgres, probe=self.probe, backend=self.harness.backend)
+                            postgres=self.postgres, probe=self.probe, backend=self.harness.backend,
+                            topologies=self.harness.via)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -172,16 +174,20 @@ class ExampleFile(pytest.File):
             return
         plugin.examples[example.id] = example
         lifecycle = False
-        for name, scenario in session.spec.scenarios.items():
-            if name in example.not_applicable:
-                plugin.not_applicable.append((example.id, name, example.not_applicable[name]))
-                continue
-            item = ScenarioItem.from_parent(self, name=name, nodeid=f"{example.id}::{name}", example=example)
-            for marker in (example.language, example.marker, scenario.group):
-                item.add_marker(marker)
-            item.extra_keyword_matches.update({example.id, example.language, example.name})
-            lifecycle = lifecycle or scenario.group == "lifecycle"
-            yield item
+        for topology in with_fixes(session, example):
+            for name, scenario in session.spec.scenarios.items():
+                if name in example.not_applicable:
+                    if topology == DIRECT:
+                        plugin.not_applicable.append((example.id, name, example.not_applicable[name]))
+                    continue
+                key = case_key(name, topology)
+                item = ScenarioItem.from_parent(self, name=key, nodeid=f"{example.id}::{key}", example=example,
+                                                scenario=name, topology=topology)
+                for marker in (example.language, example.marker, scenario.group):
+                    item.add_marker(marker)
+                item.extra_keyword_matches.update({example.id, example.language, example.name, topology})
+                lifecycle = lifecycle or scenario.group == "lifecycle"
+                yield item
         if lifecycle and not plugin.probe_collected:
             # Collected (so that pytest's "collected / selected" counts include it) with the
             # first example that has lifecycle cases; it answers to every example's -k and -m.
@@ -264,15 +270,17 @@ class ManifestError(pytest.Item):
 
 
 class ScenarioItem(pytest.Item):
-    def __init__(self, *, example: Example, **kwargs: Any) -> None:
+    def __init__(self, *, example: Example, scenario: str, topology: str = DIRECT, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.example = example
+        self.scenario = scenario
+        self.topology = topology
 
     def runtest(self) -> None:
         plugin: HarnessPlugin = self.config.stash[STATE]
         session = plugin.start_server()
         try:
-            result = run_case(session, self.example, self.name)
+            result = run_case(session, self.example, self.scenario, self.topology)
         except ServerDied as exc:
             # One run-level error instead of a failure for every remaining case.
             pytest.exit(f"{self.nodeid}: {exc}", returncode=3)

@@ -19,6 +19,8 @@ from harness.docs import samples_of
 from harness.errors import HarnessError, ServerDied
 from harness.manifest import Example
 from harness.outcome import ExampleResult, RunResult, ScenarioResult
+from harness.pooler import DIRECT, case_key
+from harness.pooler.fixes import fixes_for
 from harness.probe import ProbeError, Target, run_probe
 from harness.session import HarnessSession
 
@@ -64,6 +66,15 @@ def now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def with_fixes(session: HarnessSession, example: Example) -> list[str]:
+    """The run's topologies for this example, each followed by its driver fixes' (spec/pgbouncer.yaml)."""
+    labels = []
+    for topology in session.config.via:
+        labels.append(topology)
+        labels += [fix.label(topology) for fix in fixes_for(session.config.paths.spec, example.id, topology)]
+    return labels
+
+
 def _run_example(session: HarnessSession, example: Example, names: list[str], stop: threading.Event,
                  on_case: CaseCallback | None, on_build: BuildCallback | None) -> tuple[dict[str, ScenarioResult], str]:
     """One example's cases, in order: its results by scenario, and a run-level error (or "")."""
@@ -73,19 +84,21 @@ def _run_example(session: HarnessSession, example: Example, names: list[str], st
     if on_build:
         on_build(example, "done")
     results: dict[str, ScenarioResult] = {}
-    for name in names:
-        if stop.is_set():
-            break
-        if on_case:
-            on_case(example, name, None)
-        try:
-            results[name] = run_case(session, example, name)
-        except ServerDied as exc:
-            # Every later case would fail for the same reason: stop with one clear error.
-            stop.set()
-            return results, f"{example.id}::{name}: {exc}"
-        if on_case:
-            on_case(example, name, results[name])
+    for topology in with_fixes(session, example):
+        for name in names:
+            if stop.is_set():
+                break
+            key = case_key(name, topology)
+            if on_case:
+                on_case(example, key, None)
+            try:
+                results[key] = run_case(session, example, name, topology)
+            except ServerDied as exc:
+                # Every later case would fail for the same reason: stop with one clear error.
+                stop.set()
+                return results, f"{example.id}::{key}: {exc}"
+            if on_case:
+                on_case(example, key, results[key])
     return results, ""
 
 
@@ -131,24 +144,32 @@ def run_matrix(session: HarnessSession, plan: Iterable[tuple[Example, list[str]]
 
 def assemble_run(session: HarnessSession | None, plan: Iterable[tuple[Example, list[str]]],
                  results: Mapping[str, Mapping[str, ScenarioResult]], *, errors: list[str], started: datetime,
-                 postgres: str = "", probe: dict[str, Any] | None = None, backend: str = "") -> RunResult:
+                 postgres: str = "", probe: dict[str, Any] | None = None, backend: str = "",
+                 topologies: Iterable[str] | None = None) -> RunResult:
     """The one RunResult of a run: per planned example, its cases in spec order (a not-applicable
     case that did not run is judged here, the same way), its build, and its own outcome."""
     finished = now()
+    topologies = list(topologies or (session.config.via if session else (DIRECT,)))
     run = RunResult(backend=backend or (session.config.backend if session else ""),
                     postgres=(session.postgres_version if session else "") or postgres,
-                    errors=list(errors), lifecycle_probe=probe, started=started, finished=finished)
+                    errors=list(errors), lifecycle_probe=probe, started=started, finished=finished,
+                    topologies=topologies, pooler=session.pooler_version if session else "")
     for example, names in plan:
         result = ExampleResult(example.id, example.language, example.driver, samples=samples_of(example.folder))
         build = session.builds.get(example.id) if session else None
         if build is not None:
             result.build_seconds, result.build_cached = build.seconds, build.cached
         found = results.get(example.id, {})
-        for name in names:
-            if name in found:
-                result.scenarios.append(found[name])
-            elif name in example.not_applicable:
-                result.scenarios.append(judge(example, Finding(name, not_applicable=example.not_applicable[name])))
+        for topology in topologies:
+            for name in names:
+                key = case_key(name, topology)
+                if key in found:
+                    result.scenarios.append(found[key])
+                elif name in example.not_applicable:
+                    result.scenarios.append(judge(example, Finding(name, not_applicable=example.not_applicable[name],
+                                                                   topology=topology)))
+        listed = {s.key for s in result.scenarios}
+        result.scenarios += [r for key, r in found.items() if key not in listed]   # a driver fix's rows
         missing = (session.missing.get(example.id) if session else None) or []
         result.settle(toolchain_missing="; ".join(s.line for s in missing))
         run.examples.append(result)

@@ -16,12 +16,13 @@ from harness.build import BuildResult
 from harness.catalog import Catalog, load_catalog
 from harness.config import Config
 from harness.credentials import Credentials
-from harness.errors import ServerDied
+from harness.errors import HarnessError, ServerDied
 from harness.gate import CaseGate
 from harness.interrupts import deferred
 from harness.janitor import Janitor
 from harness.manifest import Example
 from harness.observe import ServerLog
+from harness.pooler.fleet import Poolers
 from harness.sandbox import run_notes
 from harness.server.base import PostgresServer
 from harness.spec import Spec
@@ -42,11 +43,23 @@ class HarnessSession:
         self.builds: dict[str, BuildResult] = {}
         self.missing: dict[str, list[ToolStatus]] = {}
         self.gate = CaseGate()
+        self.poolers = Poolers()   # a PgBouncer per pooled topology (--via), started on first use
 
     @property
     def run_id(self) -> str:
         """Labels everything the docker backend makes for this run (containers, networks)."""
         return self.config.run_id
+
+    @property
+    def pooler_version(self) -> str:
+        """PgBouncer's version when the run goes through it ("" for a direct-only run)."""
+        if all(topology == "direct" for topology in self.config.via):
+            return ""
+        from harness.pooler.pgbouncer import pgbouncer_version
+        try:
+            return pgbouncer_version()
+        except (HarnessError, OSError):
+            return ""
 
     @property
     def catalog(self) -> Catalog:
@@ -92,9 +105,12 @@ class HarnessSession:
                 if "executor" in self.__dict__:  # made only once a case needed it
                     self.executor.cleanup()
             finally:
-                if self.server is not None:
-                    self.server.stop()
-                    self.server = None
+                try:
+                    self.poolers.stop_all()
+                finally:
+                    if self.server is not None:
+                        self.server.stop()
+                        self.server = None
 
     def __enter__(self) -> "HarnessSession":
         try:

@@ -13,6 +13,7 @@ from harness.case.context import CaseContext, Observation
 from harness.janitor import CaseDatabase
 from harness.manifest import Example
 from harness.observe import ActivitySample, ActivityTimeline, LogRecord
+from harness.pooler.log import PoolerRecord
 from harness.process import ProcessRun
 from harness.scenarios import REGISTRY, ScenarioCheck, Verdict
 from harness.spec import load_spec
@@ -35,6 +36,11 @@ class FakeControls:
     actions: list[tuple[str, Any]] = field(default_factory=list)
     clock: datetime = T0
     stats: list[tuple[tuple[str, int], ...]] = field(default_factory=list)  # one per statement_stats() call
+    # PgBouncer's console as the test sets it (a pooled case): SHOW CLIENTS/SERVERS rows, POOLS, STATS
+    clients_now: list[dict[str, Any]] = field(default_factory=list)
+    servers_now: list[dict[str, Any]] = field(default_factory=list)
+    pool_now: dict[str, Any] = field(default_factory=dict)
+    stats_now: dict[str, Any] = field(default_factory=dict)
 
     def set_connection_limit(self, limit: int | None) -> None:
         self.actions.append(("connection_limit", limit))
@@ -62,6 +68,22 @@ class FakeControls:
     def tls_backends(self) -> list[dict[str, Any]]:
         return list(self.tls_now)
 
+    def wait_connections_gone(self, within: float, floor: int = 0) -> tuple[bool, float, int]:
+        self.actions.append(("wait_connections_gone", within))
+        return self.gone
+
+    def pooler_clients(self) -> list[dict[str, Any]]:
+        return list(self.clients_now)
+
+    def pooler_servers(self) -> list[dict[str, Any]]:
+        return list(self.servers_now)
+
+    def pooler_pool(self) -> dict[str, Any]:
+        return dict(self.pool_now)
+
+    def pooler_stats(self) -> dict[str, Any]:
+        return dict(self.stats_now)
+
     def server_clock(self) -> datetime:
         return self.clock
 
@@ -79,6 +101,18 @@ class FakeControls:
 def record(seconds: float, message: str, *, pid: int = 100, severity: str = "LOG", state: str = "00000",
            user: str = ROLE, dbname: str = DBNAME) -> LogRecord:
     return LogRecord(T0 + timedelta(seconds=seconds), user, dbname, pid, severity, message, state)
+
+
+def pooler_client(client: int, opened: float, closed: float | None = None, tls: str = "no",
+                  dbname: str = DBNAME) -> list[PoolerRecord]:
+    """PgBouncer's log of one client connection: its login attempt and, if given, its close."""
+    name = f"C-0x{client:x}"
+    lines = [PoolerRecord(T0 + timedelta(seconds=opened), "LOG", name, dbname, ROLE,
+                          f"login attempt: db={dbname} user={ROLE} tls={tls}")]
+    if closed is not None:
+        lines.append(PoolerRecord(T0 + timedelta(seconds=closed), "LOG", name, dbname, ROLE,
+                                  "closing because: client close request (age=0s)"))
+    return lines
 
 
 def session_of(pid: int, opened: float, closed: float | None = None, tls: bool = False) -> list[LogRecord]:
@@ -100,20 +134,23 @@ def example() -> Example:
                    folder=SPEC, manifest=SPEC / "example.yaml", run_command=("true",))
 
 
-def check_for(scenario: str, controls: FakeControls | None = None, **example_fields: Any) -> ScenarioCheck:
+def check_for(scenario: str, controls: FakeControls | None = None, *, topology: str = "direct",
+              **example_fields: Any) -> ScenarioCheck:
     ctx = CaseContext(example=replace(example(), **example_fields), scenario=SPEC_LOADED.scenarios[scenario], spec=SPEC_LOADED,
-                      db=CaseDatabase(ROLE, "secret", DBNAME), controls=controls or FakeControls())
+                      db=CaseDatabase(ROLE, "secret", DBNAME), controls=controls or FakeControls(), topology=topology)
     return REGISTRY[scenario](ctx)
 
 
 def verify(check: ScenarioCheck, data: dict[str, Any], *, log: Sequence[LogRecord] = (),
            activity: ActivityTimeline | None = None, backends_left: int = 0,
-           process: ProcessRun | None = None, stats: tuple[tuple[str, int], ...] = ()) -> Verdict:
+           process: ProcessRun | None = None, stats: tuple[tuple[str, int], ...] = (),
+           pooler_log: Sequence[PoolerRecord] = ()) -> Verdict:
     """The check's verdict on `data`, once the case was observed as given (`stats`: the role's
     pg_stat_statements at the end, as (normalized text, calls))."""
     observation = Observation(process=process, log=tuple(log), timeline=activity or ActivityTimeline(),
                               backends_left=backends_left, server_time_before=T0_UTC,
-                              server_time_after=T0_UTC + timedelta(seconds=1), statement_stats=stats)
+                              server_time_after=T0_UTC + timedelta(seconds=1), statement_stats=stats,
+                              pooler_log=tuple(pooler_log))
     check.ctx = check.ctx.observed(observation)
     verdict = Verdict()
     check.verify(data, verdict)

@@ -19,10 +19,12 @@ from harness.server.native import TEMP_PREFIX
 from tests.support import BAD_EXAMPLES, REPO, lock_released_within, process_alive
 
 PHASES = {
-    # phase: (example to run, what shows the phase has begun)
-    "startup": ("slow/run", None),
-    "build": ("slow/building", "build.pid"),
-    "scenario": ("slow/run", "run.pid"),
+    # phase: (example to run, what shows the phase has begun, extra flags)
+    "startup": ("slow/run", None, ()),
+    "build": ("slow/building", "build.pid", ()),
+    "scenario": ("slow/run", "run.pid", ()),
+    # the case runs through a PgBouncer the harness started: it goes too, with its dir
+    "pooled-scenario": ("slow/run", "run.pid", ("--via", "pgbouncer-transaction")),
 }
 
 
@@ -52,7 +54,7 @@ def _wait_for(condition, seconds: float = 60.0) -> None:  # type: ignore[no-unty
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=["SIGINT", "SIGTERM", "SIGHUP"])
 @pytest.mark.parametrize("phase", list(PHASES))
 def test_a_signal_leaves_nothing_behind(phase: str, signum: int, tmp_path: Path) -> None:
-    example, marker = PHASES[phase]
+    example, marker, flags = PHASES[phase]
     state = tmp_path / "state"
     state.mkdir()
     # The run's temp dirs go to a parent of their own, so other runs on the machine do not count;
@@ -62,7 +64,7 @@ def test_a_signal_leaves_nothing_behind(phase: str, signum: int, tmp_path: Path)
     env = dict(os.environ, HARNESS_EXAMPLES=str(BAD_EXAMPLES), HARNESS_CACHE=str(tmp_path / "cache"),
                BAD_EXAMPLE_STATE=str(state), BAD_EXAMPLE_PYTHON=sys.executable, TMPDIR=str(parent))
     before = _server_dirs(parent)
-    proc = subprocess.Popen([sys.executable, "-m", "harness", "run", "--example", example,
+    proc = subprocess.Popen([sys.executable, "-m", "harness", "run", "--example", example, *flags,
                              "--out", str(tmp_path / "results.json")],
                             cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from harness.observe import ActivityTimeline, LogRecord
 from harness.statements import StatementCount
 from harness.statements import count as count_statements
+from harness.pooler.log import PoolerRecord, open_clients_peak
 
 if TYPE_CHECKING:
     from harness.janitor import CaseDatabase
@@ -56,6 +57,22 @@ class CaseControls(Protocol):
     def server_clock(self) -> datetime:
         """The server's clock as its log writes it (naive UTC), to cut the log at a checkpoint."""
 
+    def wait_connections_gone(self, within: float, floor: int = 0) -> tuple[bool, float, int]:
+        """The example's own connections: its backends straight to the server, its client
+        connections at PgBouncer through a pooler (whose server connections stay, by design)."""
+
+    def pooler_clients(self) -> list[dict[str, Any]]:
+        """PgBouncer's SHOW CLIENTS rows for the case database ([] straight to the server)."""
+
+    def pooler_servers(self) -> list[dict[str, Any]]:
+        """PgBouncer's SHOW SERVERS rows for the case database ([] straight to the server)."""
+
+    def pooler_pool(self) -> dict[str, Any]:
+        """PgBouncer's SHOW POOLS row of the case database ({} straight to the server)."""
+
+    def pooler_stats(self) -> dict[str, Any]:
+        """PgBouncer's SHOW STATS row of the case database ({} straight to the server)."""
+
 
 @dataclass(frozen=True)
 class Observation:
@@ -71,6 +88,8 @@ class Observation:
     statement_stats: tuple[tuple[str, int], ...] = ()
     # Connections of the example's role still open after its process ended (now terminated).
     leftover_backends: tuple[str, ...] = ()
+    # PgBouncer's log during the case (a pooled case): the client side of its connections.
+    pooler_log: tuple[PoolerRecord, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -81,6 +100,11 @@ class CaseContext:
     db: "CaseDatabase"
     controls: CaseControls
     observation: Observation = field(default_factory=Observation)
+    topology: str = "direct"   # harness.pooler: direct, or through PgBouncer in one of its modes
+
+    @property
+    def pooled(self) -> bool:
+        return self.topology != "direct"
 
     def observed(self, observation: Observation) -> "CaseContext":
         """The same case once the process has ended and the server's record is read."""
@@ -126,3 +150,19 @@ class CaseContext:
 
     def connections_authorized(self) -> list[LogRecord]:
         return [r for r in self.my_log() if r.message.startswith("connection authorized")]
+
+    # -- the client side, through a pooler ------------------------------------------------------
+    def my_pooler_log(self) -> list[PoolerRecord]:
+        return [r for r in self.observation.pooler_log if r.database == self.db.dbname]
+
+    def pooler_logins(self) -> list[PoolerRecord]:
+        """The example's client logins at PgBouncer (each a fresh client connection)."""
+        return [r for r in self.my_pooler_log() if r.is_login]
+
+    def pooler_client_peak(self) -> tuple[int, int]:
+        """(most client connections of the example open at once at PgBouncer, logins in all)."""
+        return open_clients_peak(self.my_pooler_log())
+
+    def pooler_handshake_errors(self) -> list[PoolerRecord]:
+        """TLS handshakes PgBouncer saw fail during the case (its log names no database for them)."""
+        return [r for r in self.observation.pooler_log if r.message.startswith("TLS handshake error")]

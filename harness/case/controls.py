@@ -5,7 +5,7 @@ by undo() when the case ends, so no check has to clean up after itself."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from psycopg import sql
@@ -15,13 +15,18 @@ from harness.observe import backends_of, terminate_backends, wait_backends_gone
 from harness.server.base import Admin, PostgresServer
 from harness.statements import read_statement_stats
 
+if TYPE_CHECKING:
+    from harness.pooler.pgbouncer import PgBouncer
+
 TLS_SQL = ("SELECT a.pid, s.ssl, s.version, s.cipher FROM pg_stat_activity a JOIN pg_stat_ssl s USING (pid) "
            "WHERE a.datname = %s AND a.backend_type = 'client backend'")
 
 
 class LiveControls:
-    def __init__(self, server: PostgresServer, janitor: Janitor, db: CaseDatabase) -> None:
+    def __init__(self, server: PostgresServer, janitor: Janitor, db: CaseDatabase,
+                 pooler: "PgBouncer | None" = None) -> None:
         self._server = server
+        self._pooler = pooler
         self._admin: Admin = server.admin
         self._janitor = janitor
         self._db = db
@@ -74,6 +79,22 @@ class LiveControls:
 
     def statement_stats(self) -> tuple[tuple[str, int], ...]:
         return read_statement_stats(self._admin.conninfo(), self._db.dbname, self._db.role)
+    def wait_connections_gone(self, within: float, floor: int = 0) -> tuple[bool, float, int]:
+        if self._pooler is None:
+            return self.wait_backends_gone(within, floor)
+        return self._pooler.console.wait_clients_gone(self._db.dbname, within, floor)
+
+    def pooler_clients(self) -> list[dict[str, Any]]:
+        return self._pooler.console.clients(self._db.dbname) if self._pooler else []
+
+    def pooler_servers(self) -> list[dict[str, Any]]:
+        return self._pooler.console.servers(self._db.dbname) if self._pooler else []
+
+    def pooler_pool(self) -> dict[str, Any]:
+        return self._pooler.console.pool(self._db.dbname) if self._pooler else {}
+
+    def pooler_stats(self) -> dict[str, Any]:
+        return self._pooler.console.stats(self._db.dbname) if self._pooler else {}
 
     def query(self, statement: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
         with psycopg.connect(self._admin.conninfo(self._db.dbname), autocommit=True) as conn:

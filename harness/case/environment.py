@@ -49,6 +49,7 @@ def case_environment(inherited: Mapping[str, str], endpoint: Endpoint, example: 
     return env
 
 
-def reproduce_command(backend: str, example: Example, scenario: str) -> str:
+def reproduce_command(backend: str, example: Example, scenario: str, topology: str = "direct") -> str:
     option = "" if backend == "native" else f" --backend {backend}"
-    return f"python -m harness run --example {example.id} --scenario {scenario}{option}"
+    via = "" if topology == "direct" else f" --via {topology}"
+    return f"python -m harness run --example {example.id} --scenario {scenario}{option}{via}"

@@ -17,8 +17,13 @@ from harness.case.protocol import verify
 from harness.credentials import mask_all
 from harness.manifest import Example
 from harness.messages import kept_stderr, stderr_excerpt
-from harness.observe import ActivitySampler, ServerLog, wait_backends_gone
+from harness.observe import ActivitySampler, ServerLog
 from harness.outcome import ScenarioResult
+from harness.pooler import DIRECT, base_topology
+from harness.pooler.fixes import applied, fix_of
+from harness.pooler.known import known_behind_pooler
+from harness.pooler.log import log_size, read_since
+from harness.pooler.pgbouncer import PgBouncer
 from harness.process import run_process
 from harness.scenarios import REGISTRY, ScenarioCheck
 from harness.server.base import Admin
@@ -27,31 +32,44 @@ from harness.spec import Scenario
 from harness.statements import read_statement_stats, summary_lines
 
 
-def run_case(session: HarnessSession, example: Example, scenario_name: str) -> ScenarioResult:
+def run_case(session: HarnessSession, example: Example, scenario_name: str, topology: str = DIRECT) -> ScenarioResult:
     start = time.monotonic()
-    finding = find(session, example, session.spec.scenarios[scenario_name])
+    finding = find(session, example, session.spec.scenarios[scenario_name], topology)
     if finding.not_applicable is None and finding.undeclared is None:
         finding = replace(finding, seconds=time.monotonic() - start)
-    return mask_all(judge(example, finding, prune_known_failures=session.config.update_known_failures),
-                    session.credentials)
+    # A driver fix's row keeps its topology's other known incompatibilities; the ones it resolves must pass.
+    fix = fix_of(session.config.paths.spec, topology)
+    pooled_known = None if topology == DIRECT or (fix and scenario_name in fix.resolves) else known_behind_pooler(
+        session.config.paths.spec, tuple(session.spec.names), example.id, scenario_name, base_topology(topology))
+    return mask_all(judge(example, finding, prune_known_failures=session.config.update_known_failures,
+                          known_behind_pooler=pooled_known), session.credentials)
 
 
-def before_run(session: HarnessSession, example: Example, name: str) -> Finding | None:
-    """A case that does not run: not applicable, or not declared by the example."""
+def before_run(session: HarnessSession, example: Example, name: str, topology: str = DIRECT) -> Finding | None:
+    """A case that does not run: not applicable (to the example, or to the topology), or not
+    declared by the example."""
     if name in example.not_applicable:
-        return Finding(name, not_applicable=example.not_applicable[name])
+        return Finding(name, not_applicable=example.not_applicable[name], topology=topology)
     if name not in example.applies:
         manifest = example.manifest.relative_to(session.config.paths.examples.parent)
-        return Finding(name, undeclared=f"not declared in {manifest}: "
-                                        "add it under scenarios.applies or scenarios.not_applicable")
+        return Finding(name, topology=topology, undeclared=f"not declared in {manifest}: "
+                                                           "add it under scenarios.applies or scenarios.not_applicable")
+    check_class = REGISTRY.get(name)
+    reason = check_class.not_behind(topology) if check_class is not None else None
+    if reason is not None:
+        return Finding(name, not_applicable=reason, topology=topology)
     return None
 
 
-def find(session: HarnessSession, example: Example, scenario: Scenario) -> Finding:
-    skipped = before_run(session, example, scenario.name)
+def find(session: HarnessSession, example: Example, scenario: Scenario, topology: str = DIRECT) -> Finding:
+    skipped = before_run(session, example, scenario.name, topology)
     if skipped is not None:
         return skipped
-    reproduce = reproduce_command(session.config.backend, example, scenario.name)
+    return replace(find_running(session, example, scenario, topology), topology=topology)
+
+
+def find_running(session: HarnessSession, example: Example, scenario: Scenario, topology: str) -> Finding:
+    reproduce = reproduce_command(session.config.backend, example, scenario.name, topology)
     session.prepare_example(example)
     if example.id in session.missing:
         lines = [status.line for status in session.missing[example.id]]
@@ -69,11 +87,11 @@ def find(session: HarnessSession, example: Example, scenario: Scenario) -> Findi
         return Finding(scenario.name, reproduce=reproduce, problems=(
             f"the harness has no check for scenario {scenario.name!r}", "add a ScenarioCheck for it in harness/scenarios/"))
     with session.gate.enter(check_class.exclusive):
-        return replace(run_on_server(session, example, scenario, check_class), reproduce=reproduce)
+        return replace(run_on_server(session, example, scenario, check_class, topology), reproduce=reproduce)
 
 
 def run_on_server(session: HarnessSession, example: Example, scenario: Scenario,
-                  check_class: type[ScenarioCheck]) -> Finding:
+                  check_class: type[ScenarioCheck], topology: str = DIRECT) -> Finding:
     session.ensure_server_alive()
     server, janitor, server_log = session.server, session.janitor, session.server_log
     assert server is not None and janitor is not None and server_log is not None
@@ -82,15 +100,21 @@ def run_on_server(session: HarnessSession, example: Example, scenario: Scenario,
     except psycopg.OperationalError:
         session.ensure_server_alive()
         raise
-    controls = LiveControls(server, janitor, db)
-    ctx = CaseContext(example=example, scenario=scenario, spec=session.spec, db=db, controls=controls)
+    pooler = None if topology == DIRECT else session.poolers.get(base_topology(topology), server)
+    if pooler is not None:
+        pooler.sync_auth()   # the role's SCRAM secret as ensure_role just set it
+    controls = LiveControls(server, janitor, db, pooler)
+    ctx = CaseContext(example=example, scenario=scenario, spec=session.spec, db=db, controls=controls,
+                      topology=topology)
     check = check_class(ctx)
     try:
         check.prepare()
         timeout = example.run_timeout or scenario.timeout_seconds
-        env = case_environment(session.config.environ, server.endpoint, example,
+        endpoint = server.endpoint if pooler is None else pooler.endpoint
+        env = case_environment(session.config.environ, endpoint, example,
                                replace(scenario, params=check.run_params()), db)
-        observation = observe(session, server.admin, server_log, ctx, env, timeout, check)
+        with applied(fix_of(session.config.paths.spec, topology)) as fix_env:
+            observation = observe(session, server.admin, server_log, ctx, {**env, **fix_env}, timeout, check, pooler)
         check.ctx = ctx = ctx.observed(observation)
         verdict = verify(check, ctx, timeout)
     except psycopg.OperationalError:
@@ -120,10 +144,11 @@ def _server_now(admin: Admin) -> datetime:
 
 
 def observe(session: HarnessSession, admin: Admin, server_log: ServerLog, ctx: CaseContext, env: dict[str, str],
-            timeout: float, check: ScenarioCheck) -> Observation:
+            timeout: float, check: ScenarioCheck, pooler: PgBouncer | None = None) -> Observation:
     """Runs the example's process while sampling pg_stat_activity, then reads what the server
-    logged for the case and waits for its backends to go."""
+    (and PgBouncer, for a pooled case) logged for the case and waits for its connections to go."""
     offset = server_log.end_offset()
+    pooler_offset = log_size(pooler.log_path) if pooler else 0
     before = _server_now(admin)
     case_id = f"{ctx.example.id}::{ctx.scenario.name}"
     with ActivitySampler(admin.conninfo(), ctx.db.dbname) as sampler:
@@ -135,14 +160,18 @@ def observe(session: HarnessSession, admin: Admin, server_log: ServerLog, ctx: C
             session.executor.after_case(case_id)
     after = _server_now(admin)
     gone_within = float(ctx.scenario.expect.get("backends_gone_within_seconds", 2))
-    _reached, _seconds, left = wait_backends_gone(admin.conninfo(), ctx.db.dbname, gone_within)
-    # Whatever of the role is still connected is terminated now, and named in the verdict.
+    # Through a pooler the example's own connections are its clients at PgBouncer (whose server
+    # connections stay pooled by design); straight to the server, its backends.
+    _reached, _seconds, left = ctx.controls.wait_connections_gone(gone_within)
+    # Whatever of the role is still connected straight to the server is terminated now, and named
+    # in the verdict; PgBouncer's pooled server connections are not the example's.
     assert session.janitor is not None
-    leftovers = tuple(session.janitor.close_leftover_backends(ctx.db.role))
+    leftovers = tuple(session.janitor.close_leftover_backends(ctx.db.role)) if pooler is None else ()
     time.sleep(0.05)  # the logging collector writes the last disconnection a moment later
+    pooler_log = tuple(read_since(pooler.log_path, pooler_offset)) if pooler else ()
     return Observation(process=run, log=tuple(server_log.read_since(offset)), timeline=sampler.timeline,
                        backends_left=left, server_time_before=before, server_time_after=after,
-                       leftover_backends=leftovers,
+                       leftover_backends=leftovers, pooler_log=pooler_log,
                        statement_stats=read_statement_stats(admin.conninfo(), ctx.db.dbname, ctx.db.role))
 
 

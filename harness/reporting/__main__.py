@@ -3,7 +3,9 @@
   python -m harness.reporting build reports/results.json            reports next to the file
   python -m harness.reporting merge a/results.json b/results.json --out site
                                                                      one run from several (CI jobs)
-  python -m harness.reporting markdown reports/results.json         a Markdown summary (CI job summary)"""
+  python -m harness.reporting markdown reports/results.json         a Markdown summary (CI job summary)
+  python -m harness.reporting pgbouncer-table reports/results.json --readme README.md
+                                                                     README's "works behind PgBouncer?" table"""
 
 from __future__ import annotations
 
@@ -31,9 +33,11 @@ def merge(runs: list[dict[str, Any]]) -> dict[str, Any]:
     examples: dict[str, dict[str, Any]] = {}
     errors: list[str] = []
     probe = None
+    topologies: list[str] = []
     for run in runs:
+        topologies += [t for t in run.get("topologies") or ["direct"] if t not in topologies]
         for example in run.get("examples", []):
-            examples[example["id"]] = example
+            examples[example["id"]] = _merge_cases(examples.get(example["id"]), example)
         errors += [e for e in run.get("errors", []) if e not in errors]
         probe = ((run.get("lifecycle") or {}).get("probe")) or probe
 
@@ -54,10 +58,24 @@ def merge(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "finished": moment("finished", max),
         "seconds": max((float(r.get("seconds") or 0) for r in runs), default=0.0),  # the jobs ran side by side
         "errors": errors,
+        "topologies": topologies,
+        "pooler": distinct("pooler"),
         "examples": merged_examples,
         "lifecycle": {"probe": probe, "drivers": driver_figures(merged_examples)},
     }
     return merged
+
+
+def _merge_cases(earlier: dict[str, Any] | None, later: dict[str, Any]) -> dict[str, Any]:
+    """One example of two runs: the later run's cases win, per scenario and topology (a direct
+    run and a pooled run of CI's jobs add up)."""
+    if earlier is None:
+        return later
+    def key(case: dict[str, Any]) -> tuple[str, str]:
+        return case["name"], case.get("topology", "direct")
+    later_keys = {key(c) for c in later.get("scenarios", [])}
+    kept = [c for c in earlier.get("scenarios", []) if key(c) not in later_keys]
+    return {**later, "scenarios": kept + list(later.get("scenarios", []))}
 
 
 def markdown(run: dict[str, Any]) -> str:
@@ -96,6 +114,9 @@ def main(argv: list[str] | None = None) -> int:
     combine.add_argument("--out", type=Path, required=True)
     summary = sub.add_parser("markdown", help="print a Markdown summary of results.json files (merged)")
     summary.add_argument("results", type=Path, nargs="+")
+    table = sub.add_parser("pgbouncer-table", help="print (or write into README.md) the 'works behind PgBouncer?' table")
+    table.add_argument("results", type=Path, nargs="+")
+    table.add_argument("--readme", type=Path, help="replace the table between its markers in this file")
     args = parser.parse_args(argv)
 
     if args.command == "build":
@@ -105,6 +126,14 @@ def main(argv: list[str] | None = None) -> int:
         args.out.mkdir(parents=True, exist_ok=True)
         write_results_json(run, args.out / "results.json")
         paths = write_reports(run, args.out)
+    elif args.command == "pgbouncer-table":
+        from harness.reporting.pgbouncer import readme_table, update_readme
+        run = merge([load(p) for p in args.results])
+        if args.readme:
+            print(f"{args.readme}: {'updated' if update_readme(args.readme, run) else 'unchanged'}")
+        else:
+            print(readme_table(run))
+        return 0
     else:
         sys.stdout.write(markdown(merge([load(p) for p in args.results])))
         return 0

@@ -155,12 +155,17 @@ def outcome_counts(run: dict[str, Any]) -> Counter[str]:
 
 # -- the matrix -------------------------------------------------------------------------------
 
+def direct_cases(example: dict[str, Any]) -> list[dict[str, Any]]:
+    """The example's cases straight to the server (the pooled ones are the PgBouncer matrix's)."""
+    return [s for s in example.get("scenarios", []) if s.get("topology", "direct") == "direct"]
+
+
 def scenario_order(run: dict[str, Any]) -> list[str]:
     """Every scenario name of the run once, in spec order (each example lists them in spec order)."""
     names: list[str] = []
     for example in run.get("examples", []):
         previous = -1
-        for scenario in example.get("scenarios", []):
+        for scenario in direct_cases(example):
             name = scenario["name"]
             if name in names:
                 previous = names.index(name)
@@ -178,7 +183,7 @@ class MatrixRow:
 
 def matrix_rows(run: dict[str, Any]) -> list[MatrixRow]:
     examples = run.get("examples", [])
-    by_example = [{s["name"]: s for s in e.get("scenarios", [])} for e in examples]
+    by_example = [{s["name"]: s for s in direct_cases(e)} for e in examples]
     return [MatrixRow(name, [cases.get(name) for cases in by_example]) for name in scenario_order(run)]
 
 
@@ -243,7 +248,7 @@ def driver_figures(examples: list[dict[str, Any]]) -> dict[str, dict[str, dict[s
     A case counts when it ran (passed or not) and observed connect_p50_ms and whether it used TLS."""
     figures: dict[str, dict[str, dict[str, Any]]] = {}
     for example in examples:
-        for case in example.get("scenarios", []):
+        for case in direct_cases(example):   # the page's connect times are straight to the server
             observed = case.get("observed") or {}
             if case.get("outcome") in (PASSED, XPASSED, FAILED) and "connect_p50_ms" in observed \
                     and isinstance(observed.get("tls"), bool):

@@ -53,10 +53,23 @@ class ScenarioCheck:
     # False for a scenario whose connections must fail: then the check proves on its own that
     # the example reached the server (the harness otherwise requires an authorized session).
     expects_session: ClassVar[bool] = True
+    # Why the scenario cannot mean anything through PgBouncer (n/a for the pooled topologies),
+    # or None: it runs through every topology.
+    not_behind_pooler: ClassVar[str | None] = None
+    # The same, for transaction pooling only (a client has no server connection of its own there).
+    not_in_transaction_pooling: ClassVar[str | None] = None
 
     def __init__(self, ctx: CaseContext) -> None:
         self.ctx = ctx
         self.expect = ctx.scenario.expect
+
+    @classmethod
+    def not_behind(cls, topology: str) -> str | None:
+        """The n/a reason of this scenario for `topology`, or None when it runs there."""
+        reason = None if topology == "direct" else cls.not_behind_pooler
+        if reason is None and topology.startswith("pgbouncer-transaction"):
+            reason = cls.not_in_transaction_pooling
+        return None if reason is None else f"n/a through {topology}: {reason}"
 
     def prepare(self) -> None:
         """Before the example starts (e.g. a connection limit for the role, through ctx.controls)."""

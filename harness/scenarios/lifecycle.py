@@ -21,6 +21,16 @@ from harness.stats import percentile
 SSL_ENABLED = "SSL enabled (protocol="
 
 
+def pooler_tls(clients: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """SHOW CLIENTS rows as pg_stat_ssl rows: PgBouncer writes a client's TLS as version/cipher."""
+    rows = []
+    for client in clients:
+        version, _, cipher = str(client.get("tls") or "").partition("/")
+        rows.append({"pid": client.get("port"), "ssl": bool(version), "version": version or None,
+                     "cipher": cipher or None})
+    return rows
+
+
 def error_of(data: dict[str, Any], verdict: Verdict) -> dict[str, Any] | None:
     error = data.get("error")
     if not isinstance(error, dict):
@@ -77,15 +87,16 @@ class TlsVerifyFull(ScenarioCheck):
     def on_checkpoint(self, name: str) -> None:
         if name != "connected":
             super().on_checkpoint(name)
-        self.seen = self.ctx.controls.tls_backends()
+        self.seen = pooler_tls(self.ctx.controls.pooler_clients()) if self.ctx.pooled else self.ctx.controls.tls_backends()
 
     def verify(self, data: dict[str, Any], verdict: Verdict) -> None:
-        if not verdict.require(bool(self.seen), "no backend of the example was open at checkpoint 'connected' "
+        where = "PgBouncer's SHOW CLIENTS shows connection(s)" if self.ctx.pooled else "pg_stat_ssl shows backend(s)"
+        if not verdict.require(bool(self.seen), "no connection of the example was open at checkpoint 'connected' "
                                                 "(print the checkpoint while holding the connection)"):
             return
         plain = [b["pid"] for b in self.seen if not b["ssl"]]
         if plain:
-            verdict.fail(f"pg_stat_ssl shows backend(s) {plain} unencrypted: the connection did not use TLS "
+            verdict.fail(f"{where} {plain} unencrypted: the connection did not use TLS "
                          "(take PGSSLMODE=verify-full and PGSSLROOTCERT from the environment)")
             if data.get("ssl") is True:
                 verdict.fail("data.ssl says true, but the server's pg_stat_ssl says the backend is not encrypted")
@@ -94,6 +105,13 @@ class TlsVerifyFull(ScenarioCheck):
         verdict.observed.update(tls_version=first["version"], tls_cipher=first["cipher"])
         verdict.require(first["version"] in self.expect["tls_versions"],
                         f"TLS version {first['version']!r} is not one of {self.expect['tls_versions']}")
+        if self.ctx.pooled:
+            # The example's own pg_stat_ssl row is PgBouncer's server connection, not its own:
+            # the client's TLS is PgBouncer's to tell (SHOW CLIENTS, and its log of the login).
+            verdict.observed["tls_at"] = "pgbouncer"
+            unencrypted = [r.message[:120] for r in self.ctx.pooler_logins() if r.tls in ("", "no")]
+            verdict.require(not unencrypted, f"PgBouncer's log shows login(s) without TLS: {unencrypted[:2]}")
+            return
         verdict.compare("data (the backend's own pg_stat_ssl row)",
                         {"ssl": True, "version": first["version"], "cipher": first["cipher"]},
                         {k: data.get(k) for k in ("ssl", "version", "cipher")})
@@ -130,11 +148,16 @@ class RefusedCertificate(ScenarioCheck):
 @scenario("tls_wrong_ca")
 class TlsWrongCa(RefusedCertificate):
     def require_attempt(self, verdict: Verdict) -> None:
-        refused = [r for r in self.ctx.log if r.message.startswith("could not accept SSL connection")]
-        verdict.require(bool(refused), "the server saw no TLS handshake aborted by a client during the case: "
-                                       "the example did not try TLS against this server")
-        if refused:
-            verdict.observed["server_saw"] = refused[0].message[:160]
+        if self.ctx.pooled:
+            aborted = [r.message for r in self.ctx.pooler_handshake_errors()]
+            verdict.require(bool(aborted), "PgBouncer saw no TLS handshake aborted by a client during the case: "
+                                           "the example did not try TLS against it")
+        else:
+            aborted = [r.message for r in self.ctx.log if r.message.startswith("could not accept SSL connection")]
+            verdict.require(bool(aborted), "the server saw no TLS handshake aborted by a client during the case: "
+                                           "the example did not try TLS against this server")
+        if aborted:
+            verdict.observed["server_saw"] = aborted[0][:160]
 
 
 @scenario("tls_wrong_host")
@@ -155,6 +178,14 @@ class TlsWrongHost(RefusedCertificate):
     def require_attempt(self, verdict: Verdict) -> None:
         """The handshake succeeds and the client hangs up before its startup message: the server
         logs only `connection received` for that backend, never `connection authorized`."""
+        if self.ctx.pooled:
+            # PgBouncer logs nothing for a client that hangs up after the handshake: what remains
+            # is the driver's error (checked) and that no login reached PgBouncer.
+            logins = self.ctx.pooler_logins()
+            verdict.require(not logins, f"PgBouncer logged {len(logins)} login(s) of the example: the certificate "
+                                        "was accepted: " + "; ".join(r.message[:100] for r in logins[:2]))
+            verdict.observed["server_saw"] = "PgBouncer records no line for a client that hangs up after the handshake"
+            return
         authorized = {r.pid for r in self.ctx.log if r.message.startswith("connection authorized")}
         dropped = [r for r in self.ctx.log if r.message.startswith("connection received: host=")
                    and "[local]" not in r.message and r.pid not in authorized]
@@ -180,6 +211,9 @@ class RefusedLogin(ScenarioCheck):
 
 @scenario("plaintext_refused")
 class PlaintextRefused(RefusedLogin):
+    not_behind_pooler = ("pg_hba.conf's hostssl line then judges PgBouncer's own connection to the server, not the "
+                         "example's: the client's TLS ends at PgBouncer (client_tls_sslmode), so what the scenario "
+                         "asks of the client is not what the server refuses")
     def prepare(self) -> None:
         self.ctx.controls.force_hostssl(True)
 
@@ -239,9 +273,22 @@ class ConnectLatency(ScenarioCheck):
         queries = _durations(data, "query_ms", int(params["queries"]), verdict)
         tls = self.ctx.scenario.connection.tls
         authorized = self.ctx.connections_authorized()
-        verdict.require(len(authorized) >= int(params["connections"]),
-                        f"the server authorized {len(authorized)} connection(s) of the role, "
-                        f"fewer than the {params['connections']} fresh connections reported")
+        if self.ctx.pooled:
+            # The fresh connections are the example's logins at PgBouncer; the server sees only
+            # the few PgBouncer opens for them.
+            logins = self.ctx.pooler_logins()
+            verdict.require(len(logins) >= int(params["connections"]),
+                            f"PgBouncer logged {len(logins)} login(s) of the example, "
+                            f"fewer than the {params['connections']} fresh connections reported")
+            wrong_logins = [r for r in logins if (r.tls not in ("", "no")) != tls]
+            verdict.require(not wrong_logins, f"{len(wrong_logins)} login(s) at PgBouncer were {'not ' if tls else ''}"
+                                              f"encrypted, but the scenario connects {'with' if tls else 'without'} TLS")
+            verdict.observed["server_connections"] = len(authorized)
+            authorized = []
+        else:
+            verdict.require(len(authorized) >= int(params["connections"]),
+                            f"the server authorized {len(authorized)} connection(s) of the role, "
+                            f"fewer than the {params['connections']} fresh connections reported")
         wrong = [r for r in authorized if (SSL_ENABLED in r.message) != tls]
         verdict.require(not wrong, f"{len(wrong)} connection(s) were {'not ' if tls else ''}encrypted, "
                                    f"but the scenario connects {'with' if tls else 'without'} TLS")

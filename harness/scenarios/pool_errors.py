@@ -18,6 +18,10 @@ class PoolReleaseOnError(ClosingPool):
     (data.pid) is gone or idle, never idle in transaction. Then the pool still answers, closes
     (checkpoint `after_close`) and the program exits."""
 
+    not_in_transaction_pooling = (
+        "the check follows the failed client by its backend pid (pg_backend_pid()); in transaction pooling a "
+        "client has no server connection of its own between transactions, so that pid names whichever one "
+        "PgBouncer lent it for that statement")
     checkpoints = ("after_error", "after_close")
     stuck_hints = {
         "after_error": "the failed statement's error was not caught, or the client's release waits",

@@ -1,0 +1,74 @@
+"""PgBouncer's admin console: the client side of a pooled case (SHOW CLIENTS, SERVERS, POOLS,
+STATS) and its commands (RELOAD, PAUSE, RESUME, KILL). The console speaks only the simple query
+protocol, so every statement goes through a client-side-binding cursor."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import time
+
+import psycopg
+from psycopg import ClientCursor
+
+
+@dataclass(frozen=True)
+class AdminConsole:
+    host: str
+    port: int
+    user: str
+    password: str
+
+    def _connect(self, timeout: float = 5) -> psycopg.Connection[Any]:
+        return psycopg.connect(host=self.host, port=self.port, user=self.user, password=self.password,
+                               dbname="pgbouncer", sslmode="disable", autocommit=True,
+                               connect_timeout=max(1, int(timeout)), cursor_factory=ClientCursor)
+
+    def show(self, what: str) -> list[dict[str, Any]]:
+        """`SHOW <what>` as rows of column -> value."""
+        with self._connect() as conn, conn.cursor() as cur:
+            cur.execute(f"SHOW {what}")
+            names = [c.name for c in cur.description or ()]
+            return [dict(zip(names, row)) for row in cur.fetchall()]
+
+    def command(self, statement: str) -> None:
+        with self._connect() as conn, conn.cursor() as cur:
+            cur.execute(statement)
+
+    def pause(self, database: str) -> float:
+        """PAUSE <database>: returns once PgBouncer has paused it, which is when every server
+        connection of it is released (in transaction mode: when open transactions have ended);
+        the seconds it took."""
+        started = time.monotonic()
+        self.command(f'PAUSE "{database}"')
+        return time.monotonic() - started
+
+    def resume(self, database: str) -> None:
+        self.command(f'RESUME "{database}"')
+
+    def clients(self, database: str) -> list[dict[str, Any]]:
+        """The client connections to `database` (the console's own excluded)."""
+        return [row for row in self.show("CLIENTS") if row.get("database") == database]
+
+    def servers(self, database: str) -> list[dict[str, Any]]:
+        return [row for row in self.show("SERVERS") if row.get("database") == database]
+
+    def pool(self, database: str) -> dict[str, Any]:
+        return next((row for row in self.show("POOLS") if row.get("database") == database), {})
+
+    def stats(self, database: str) -> dict[str, Any]:
+        return next((row for row in self.show("STATS") if row.get("database") == database), {})
+
+    def wait_clients_gone(self, database: str, within: float, floor: int = 0) -> tuple[bool, float, int]:
+        """Polls SHOW CLIENTS until at most `floor` clients of `database` are left: (reached,
+        seconds, count left)."""
+        start = time.monotonic()
+        while True:
+            left = len(self.clients(database))
+            elapsed = time.monotonic() - start
+            if left <= floor:
+                return True, elapsed, left
+            if elapsed >= within:
+                return False, elapsed, left
+            time.sleep(0.05)

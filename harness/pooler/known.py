@@ -1,0 +1,86 @@
+"""The known incompatibilities of PgBouncer (spec/pgbouncer.yaml): expected failures of pooled
+cases, each with its reason and the error the failure must show."""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from harness.errors import InputError
+from harness.manifest import KnownFailure
+from harness.pooler import POOLER_MODES
+
+FILE = "pgbouncer.yaml"
+KEYS = {"scenario", "topologies", "error", "reason", "link", "examples", "max_prepared_statements"}
+
+
+@dataclass(frozen=True)
+class PoolerIncompatibility:
+    scenario: str
+    topologies: tuple[str, ...]
+    reason: str
+    error: str
+    link: str = ""
+    examples: tuple[str, ...] = ("*",)
+    max_prepared_statements: bool = False   # PgBouncer 1.21+ with max_prepared_statements would change it
+
+    def covers(self, example_id: str, scenario: str, topology: str) -> bool:
+        return (scenario == self.scenario and topology in self.topologies
+                and any(fnmatch.fnmatch(example_id, pattern) for pattern in self.examples))
+
+    def as_known_failure(self) -> KnownFailure:
+        return KnownFailure(self.scenario, self.reason, self.link, error=self.error)
+
+
+def spec_entries(spec_dir: Path, section: str, keys: set[str], required: tuple[str, ...]) -> list[tuple[str, dict[str, Any]]]:
+    """The entries of one section of spec/pgbouncer.yaml, checked for unknown and missing keys
+    and for pooled topologies: (where, entry) each."""
+    path = spec_dir / FILE
+    if not path.exists():
+        return []
+    raw = yaml.safe_load(path.read_text()) or {}
+    found = []
+    for i, entry in enumerate(raw.get(section) or []):
+        where = f"{section}[{i}]"
+        if not isinstance(entry, dict):
+            raise InputError(path, where, "is not a mapping", f"give {', '.join(required)}")
+        unknown = set(entry) - keys
+        if unknown:
+            raise InputError(path, f"{where}.{sorted(unknown)[0]}", "is not a known key", f"use one of: {', '.join(sorted(keys))}")
+        missing = [key for key in required if not entry.get(key)]
+        if missing:
+            raise InputError(path, f"{where}.{missing[0]}", "is missing", f"every entry gives {', '.join(required)}")
+        bad = [t for t in entry["topologies"] if t not in POOLER_MODES]
+        if bad:
+            raise InputError(path, f"{where}.topologies", f"{bad[0]!r} is not a pooled topology", f"use {', '.join(POOLER_MODES)}")
+        found.append((f"{path}: {where}", entry))
+    return found
+
+
+@lru_cache(maxsize=4)
+def load_incompatibilities(spec_dir: Path, scenario_names: tuple[str, ...]) -> tuple[PoolerIncompatibility, ...]:
+    found = []
+    for where, entry in spec_entries(spec_dir, "known_failures", KEYS, ("scenario", "topologies", "error", "reason")):
+        names = entry["scenario"] if isinstance(entry["scenario"], list) else [entry["scenario"]]
+        unknown = [name for name in names if name not in scenario_names]
+        if unknown:
+            raise InputError(where, "scenario", f"{unknown[0]!r} is not a scenario of spec/scenarios/",
+                             "name a scenario that exists (or a list of them)")
+        found += [PoolerIncompatibility(
+            scenario=name, topologies=tuple(entry["topologies"]), reason=" ".join(str(entry["reason"]).split()),
+            error=str(entry["error"]), link=str(entry.get("link", "")), examples=tuple(entry.get("examples") or ("*",)),
+            max_prepared_statements=bool(entry.get("max_prepared_statements", False))) for name in names]
+    return tuple(found)
+
+
+def known_behind_pooler(spec_dir: Path, scenario_names: tuple[str, ...], example_id: str, scenario: str,
+                        topology: str) -> KnownFailure | None:
+    for entry in load_incompatibilities(spec_dir, scenario_names):
+        if entry.covers(example_id, scenario, topology):
+            return entry.as_known_failure()
+    return None

@@ -1,0 +1,238 @@
+"""A real PgBouncer (Debian's package) in front of the run's PostgreSQL, on this machine.
+
+Everything lives in one temp dir that stop() deletes: the generated pgbouncer.ini, the auth_file
+(each login role's SCRAM secret as pg_authid holds it, so that PgBouncer checks the client's
+password and then logs in to the server with the same keys), its log, and its own TLS material
+(a CA of its own: clients that verify the certificate are handed that CA). It listens on loopback
+only. PgBouncer refuses to run as root: as root it runs as the `postgres` account, as the
+native server does. The harness reaches its admin console as a user only it knows."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psycopg
+
+from harness.errors import HarnessError
+from harness.pooler.console import AdminConsole
+from harness.server.base import SERVER_ADDRESS, UNNAMED_ADDRESS, Endpoint, PostgresServer, free_port
+from harness.server.native import RUN_AS_WHEN_ROOT, TEMP_PREFIX
+from harness.server.tls import make_run_tls, write_private
+
+CONSOLE_USER = "harness_pooler_admin"
+# What PgBouncer sizes for the compatibility matrix: large enough that it never queues a case of
+# the matrix (the stories size their own); a case's limits stay the server's and the example's.
+POOL_SETTINGS: dict[str, str] = {
+    "max_client_conn": "1000",
+    "default_pool_size": "100",
+    "reserve_pool_size": "0",
+    # pgjdbc sends extra_float_digits at startup; PgBouncer rejects startup parameters it does not
+    # track unless told to ignore them (the usual setting for JDBC clients).
+    "ignore_startup_parameters": "extra_float_digits",
+    "query_wait_timeout": "120",
+    "server_login_retry": "1",
+    # Check a server connection (server_check_query) before handing it out again, however briefly
+    # it was idle: after the recovery scenarios' fault (terminated backends, a restart) PgBouncer
+    # then never lends a dead one. Its default (30 s) lends it, and the client sees 08P01.
+    "server_check_delay": "0",
+    "log_connections": "1",
+    "log_disconnections": "1",
+    "log_pooler_errors": "1",
+    "stats_period": "60",
+}
+# Transaction mode as a busy PgBouncer runs it: every transaction may get another server
+# connection. PgBouncer keeps two per pool and hands out the one idle longest, so that a sample
+# relying on session state (a named prepared statement, a SET, an advisory lock) meets another
+# server connection on every run, not on one run in ten.
+MODE_SETTINGS: dict[str, dict[str, str]] = {
+    "transaction": {"min_pool_size": "2", "server_round_robin": "1"},
+}
+AUTH_SQL = ("SELECT rolname, rolpassword FROM pg_authid "
+            "WHERE rolcanlogin AND rolpassword LIKE 'SCRAM-SHA-256$%' ORDER BY rolname")
+
+
+def find_pgbouncer() -> str:
+    found = shutil.which("pgbouncer") or ("/usr/sbin/pgbouncer" if Path("/usr/sbin/pgbouncer").exists() else None)
+    if not found:
+        raise HarnessError("PgBouncer not found (the pgbouncer topologies need it).\n"
+                           "  fix: apt-get install -y pgbouncer   (bash ci/setup.sh installs it)")
+    return found
+
+
+def pgbouncer_version(binary: str | None = None) -> str:
+    out = subprocess.run([binary or find_pgbouncer(), "--version"], capture_output=True, text=True, check=True)
+    first = out.stdout.splitlines()[0] if out.stdout else ""
+    return first.replace("PgBouncer", "").strip() or first   # "PgBouncer 1.18.0" -> "1.18.0"
+
+
+def quote_auth(value: str) -> str:
+    return '"' + value.replace('"', '""') + '"'
+
+
+def render_ini(*, server: Endpoint, listen_port: int, pool_mode: str, root: Path,
+               settings: dict[str, str] | None = None) -> str:
+    """pgbouncer.ini: every database name goes to the run's server (the `*` fallback entry)."""
+    lines = ["[databases]", f"* = host={server.host} port={server.port}", "", "[pgbouncer]"]
+    values = {
+        "listen_addr": f"{SERVER_ADDRESS},{UNNAMED_ADDRESS}",
+        "listen_port": str(listen_port),
+        "unix_socket_dir": "",   # loopback TCP only
+        "auth_type": "scram-sha-256",
+        "auth_file": str(root / "userlist.txt"),
+        "admin_users": CONSOLE_USER,
+        "pool_mode": pool_mode,
+        "logfile": str(root / "pgbouncer.log"),
+        "client_tls_sslmode": "allow",
+        "client_tls_cert_file": str(root / "tls" / "pooler.crt"),
+        "client_tls_key_file": str(root / "tls" / "pooler.key"),
+        "client_tls_protocols": "tlsv1.2,tlsv1.3",
+        "server_tls_sslmode": "disable",
+        **POOL_SETTINGS,
+        **MODE_SETTINGS.get(pool_mode, {}),
+        **(settings or {}),
+    }
+    lines += [f"{key} = {value}" for key, value in values.items()]
+    return "\n".join(lines) + "\n"
+
+
+def render_auth_file(secrets_by_role: list[tuple[str, str]], console_password: str) -> str:
+    rows = [(CONSOLE_USER, console_password), *secrets_by_role]
+    return "".join(f"{quote_auth(user)} {quote_auth(secret)}\n" for user, secret in rows)
+
+
+class PgBouncer:
+    """One PgBouncer process in one pool mode, in front of `inner` (already started)."""
+
+    def __init__(self, inner: PostgresServer, pool_mode: str, settings: dict[str, str] | None = None) -> None:
+        self.inner = inner
+        self.pool_mode = pool_mode
+        self.settings = settings or {}
+        self.binary = find_pgbouncer()
+        self.root: Path | None = None
+        self.port = 0
+        self.client_tls = None
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._console_password = secrets.token_urlsafe(18)
+        self._auth_lock = threading.Lock()   # cases of several examples (-j) sync it at once
+        self._user = RUN_AS_WHEN_ROOT if os.geteuid() == 0 else None
+
+    @property
+    def endpoint(self) -> Endpoint:
+        return Endpoint(SERVER_ADDRESS, self.port, self.client_tls)
+
+    @property
+    def console(self) -> AdminConsole:
+        return AdminConsole(SERVER_ADDRESS, self.port, CONSOLE_USER, self._console_password)
+
+    def _own(self, path: Path) -> None:
+        if self._user:
+            shutil.chown(path, self._user, self._user)
+
+    # -- lifecycle --------------------------------------------------------------------------
+    def start(self) -> None:
+        # Name first, create second: a signal between the two still leaves stop() the path.
+        self.root = Path(tempfile.gettempdir()) / f"{TEMP_PREFIX}pgbouncer-{secrets.token_hex(6)}"
+        self.root.mkdir(mode=0o700)
+        self._own(self.root)
+        self.client_tls, pair = make_run_tls(self.root / "tls", "pgbouncer " + self.root.name[-12:])
+        (self.root / "tls" / "pooler.crt").write_bytes(pair.certificate_pem)
+        write_private(self.root / "tls" / "pooler.key", pair.key_pem)
+        for name in ("tls", "tls/pooler.crt", "tls/pooler.key"):
+            self._own(self.root / name)
+        self.sync_auth(reload=False)
+        last = ""
+        for _attempt in range(3):  # another process can take the free port between pick and bind
+            self.port = free_port()
+            ini = self.root / "pgbouncer.ini"
+            ini.write_text(render_ini(server=self.inner.endpoint, listen_port=self.port, pool_mode=self.pool_mode,
+                                      root=self.root, settings=self.settings))
+            self._own(ini)
+            self._proc = subprocess.Popen([self.binary, str(ini)], user=self._user, cwd="/", stdin=subprocess.DEVNULL,
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                          start_new_session=True)  # Ctrl-C reaches the harness, which stops it in order
+            if self._wait_ready(10):
+                return
+            last = self.log_tail()
+            self._kill()
+            if "Address already in use" not in last:
+                break
+        raise HarnessError(f"PgBouncer did not start:\n{last}")
+
+    def _wait_ready(self, seconds: float) -> bool:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if self._proc is None or self._proc.poll() is not None:
+                return False
+            try:
+                self.console.show("VERSION")
+                return True
+            except psycopg.Error:
+                time.sleep(0.05)
+        return False
+
+    def sync_auth(self, reload: bool = True) -> None:
+        """The auth_file from pg_authid as it is now (a role made or given a new password since
+        is known to PgBouncer after this), then RELOAD."""
+        assert self.root is not None
+        with self._auth_lock:
+            with psycopg.connect(self.inner.admin.conninfo(), autocommit=True) as conn:
+                rows = [(str(r[0]), str(r[1])) for r in conn.execute(AUTH_SQL).fetchall()]
+            tmp = self.root / "userlist.txt.new"
+            write_private(tmp, render_auth_file(rows, self._console_password).encode())
+            self._own(tmp)
+            tmp.replace(self.root / "userlist.txt")   # PgBouncer never reads half a file
+            if reload:
+                self.console.command("RELOAD")
+
+    def is_alive(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def _kill(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        # SIGINT: PgBouncer's safe shutdown; then the whole group, whatever is left.
+        for sig, wait in ((signal.SIGINT, 3.0), (signal.SIGKILL, 5.0)):
+            try:
+                os.killpg(proc.pid, sig)
+            except ProcessLookupError:
+                break
+            try:
+                proc.wait(timeout=wait)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+
+    def stop(self) -> None:
+        """Stops PgBouncer and deletes its dir. Safe to call twice."""
+        try:
+            self._kill()
+        finally:
+            if self.root is not None:
+                shutil.rmtree(self.root, ignore_errors=True)
+                self.root = None
+                self.client_tls = None
+
+    @property
+    def log_path(self) -> Path:
+        assert self.root is not None
+        return self.root / "pgbouncer.log"
+
+    def log_tail(self, lines: int = 30) -> str:
+        if self.root is None:
+            return ""
+        try:
+            return "\n".join((self.root / "pgbouncer.log").read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def connect_hint(self) -> str:
+        return f"psql -h {SERVER_ADDRESS} -p {self.port} -U {CONSOLE_USER} pgbouncer  (PgBouncer {self.pool_mode} mode)"

@@ -1,0 +1,152 @@
+"""The pooled topologies: --via parsed once for the CLI and pytest, PgBouncer's generated files,
+and a real PgBouncer in front of a real server: SCRAM through it, its admin console, and nothing
+left after stop()."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from harness.config import build_config
+from harness.errors import InputError
+from harness.pooler import TOPOLOGIES, case_key, parse_topologies
+from harness.pooler.pgbouncer import CONSOLE_USER, PgBouncer, render_auth_file, render_ini
+from harness.server.base import Endpoint, ServerSettings
+from harness.server.native import NativeServer
+from tests.support import process_alive
+
+
+def test_via_takes_several_topologies_in_order_once_each() -> None:
+    assert parse_topologies(None) == ("direct",)
+    assert parse_topologies(["pgbouncer-transaction,direct", "direct"]) == ("pgbouncer-transaction", "direct")
+    assert build_config({"via": ["direct", "pgbouncer-session"]}, environ={}).via == ("direct", "pgbouncer-session")
+    assert build_config({}, environ={}).via == ("direct",)
+
+
+def test_an_unknown_topology_names_the_option_and_the_known_ones() -> None:
+    with pytest.raises(InputError) as error:
+        build_config({"via": ["pgbouncer"]}, environ={})
+    text = error.value.render()
+    assert "--via" in text and "'pgbouncer'" in text
+    assert all(name in text for name in TOPOLOGIES)
+
+
+def test_a_pooled_case_is_keyed_by_its_topology() -> None:
+    assert case_key("param_query", "direct") == "param_query"
+    assert case_key("param_query", "pgbouncer-transaction") == "param_query@pgbouncer-transaction"
+
+
+def test_the_generated_ini_listens_on_loopback_only_and_authenticates_with_scram(tmp_path: Path) -> None:
+    ini = render_ini(server=Endpoint("127.0.0.1", 5999, None), listen_port=6001, pool_mode="transaction", root=tmp_path)
+    lines = dict(line.split(" = ", 1) for line in ini.splitlines() if " = " in line)
+    assert lines["listen_addr"] == "127.0.0.1,127.0.0.2"
+    assert lines["unix_socket_dir"] == ""
+    assert lines["auth_type"] == "scram-sha-256"
+    assert lines["pool_mode"] == "transaction"
+    assert lines["*"] == "host=127.0.0.1 port=5999"
+    assert lines["admin_users"] == CONSOLE_USER
+    auth = render_auth_file([('we"ird', "SCRAM-SHA-256$4096:abc")], "pw")
+    assert auth.splitlines() == [f'"{CONSOLE_USER}" "pw"', '"we""ird" "SCRAM-SHA-256$4096:abc"']
+
+
+@pytest.fixture(scope="module")
+def server() -> NativeServer:
+    with NativeServer(ServerSettings(superuser_password="unused")) as running:
+        with psycopg.connect(running.admin.conninfo(), autocommit=True) as conn:
+            conn.execute("CREATE ROLE pooled_role LOGIN PASSWORD 'right-password'")
+            conn.execute("CREATE DATABASE pooled_db OWNER pooled_role")
+        yield running
+
+
+@pytest.mark.parametrize("mode", ["session", "transaction"])
+def test_a_real_pgbouncer_passes_scram_through_and_leaves_nothing(server: NativeServer, mode: str) -> None:
+    pooler = PgBouncer(server, mode)
+    try:
+        pooler.start()
+        root, pid = pooler.root, pooler._proc.pid if pooler._proc else None
+        assert root is not None and root.name.startswith("pg-harness-")
+        endpoint = pooler.endpoint
+        assert endpoint.host == "127.0.0.1" and endpoint.port != server.port and endpoint.tls is not None
+        with psycopg.connect(host=endpoint.host, port=endpoint.port, user="pooled_role", password="right-password",
+                             dbname="pooled_db", sslmode="verify-full", sslrootcert=str(endpoint.tls.ca)) as conn:
+            # The server sees PgBouncer's own connection; the client side is PgBouncer's SHOW CLIENTS.
+            assert conn.execute("SELECT current_user, inet_server_port()").fetchone() == ("pooled_role", server.port)
+            clients = pooler.console.clients("pooled_db")
+            assert [c["user"] for c in clients] == ["pooled_role"] and clients[0]["tls"].startswith("TLSv1.")
+            assert pooler.console.pool("pooled_db")["pool_mode"] == mode
+        with pytest.raises(psycopg.OperationalError, match="SASL authentication failed|password authentication failed"):
+            psycopg.connect(host=endpoint.host, port=endpoint.port, user="pooled_role", password="wrong",
+                            dbname="pooled_db", sslmode="disable").close()
+        # A role made after the start is known once the auth_file is synced.
+        with psycopg.connect(server.admin.conninfo(), autocommit=True) as conn:
+            conn.execute(f"CREATE ROLE later_role_{mode} LOGIN PASSWORD 'later' IN ROLE pooled_role")
+        pooler.sync_auth()
+        psycopg.connect(host=endpoint.host, port=endpoint.port, user=f"later_role_{mode}", password="later",
+                        dbname="pooled_db", sslmode="disable").close()
+    finally:
+        pooler.stop()
+        pooler.stop()  # twice is safe
+    assert not root.exists(), f"{root} is left behind"
+    assert pid is not None and not process_alive(pid), f"PgBouncer {pid} still runs"
+
+
+def _client(pooler: PgBouncer, **kwargs: object) -> psycopg.Connection:
+    endpoint = pooler.endpoint
+    return psycopg.connect(host=endpoint.host, port=endpoint.port, user="pooled_role", password="right-password",
+                           dbname="pooled_db", sslmode="disable", **kwargs)  # type: ignore[arg-type]
+
+
+def test_pause_waits_for_an_open_transaction_and_queries_wait_for_resume(server: NativeServer) -> None:
+    """PgBouncer's documented PAUSE semantics, on the real thing (the groundwork of the page's
+    cutover story): in transaction mode PAUSE returns only when the open transaction has ended;
+    a query sent while paused waits, and runs after RESUME."""
+    import threading
+    import time
+
+    pooler = PgBouncer(server, "transaction")
+    try:
+        pooler.start()
+        holder = _client(pooler)
+        holder.execute("BEGIN")
+        holder.execute("SELECT 1")              # the transaction holds a server connection
+        paused = threading.Event()
+        waited: list[float] = []
+        pause = threading.Thread(target=lambda: (waited.append(pooler.console.pause("pooled_db")), paused.set()))
+        pause.start()
+        assert not paused.wait(1.0), "PAUSE returned while a transaction was open"
+        holder.execute("COMMIT")
+        assert paused.wait(10), "PAUSE did not return after the transaction ended"
+        assert waited[0] >= 1.0
+        answered: list[float] = []
+        waiter = _client(pooler, autocommit=True)  # logging in works while paused; its query waits
+        started = time.monotonic()
+        query = threading.Thread(target=lambda: (waiter.execute("SELECT 1"), answered.append(time.monotonic() - started)))
+        query.start()
+        time.sleep(0.8)
+        assert answered == [], "a query ran while the database was paused"
+        pooler.console.resume("pooled_db")
+        query.join(10)
+        assert answered and answered[0] >= 0.8
+        holder.close()
+        waiter.close()
+    finally:
+        pooler.stop()
+
+
+def test_a_pause_longer_than_query_wait_timeout_disconnects_the_waiting_client(server: NativeServer) -> None:
+    """The limit of the technique: a query that waits longer than query_wait_timeout is cut off
+    with PgBouncer's own error."""
+    pooler = PgBouncer(server, "transaction", settings={"query_wait_timeout": "1"})
+    try:
+        pooler.start()
+        client = _client(pooler, autocommit=True)
+        client.execute("SELECT 1")
+        pooler.console.pause("pooled_db")
+        with pytest.raises(psycopg.OperationalError, match="query_wait_timeout"):
+            client.execute("SELECT 1")
+        pooler.console.resume("pooled_db")
+        client.close()
+    finally:
+        pooler.stop()
