@@ -161,11 +161,10 @@ class CaseContext:
         return served
 
     def reached_server(self) -> bool:
-        """The output came from the server: a session of the role logged in during the case or,
-        through PgBouncer, the client logged in there and the role's statements reached the server."""
-        if not self.pooled:
-            return bool(self.connections_authorized())
-        return bool(self.pooler_logins()) and bool(self.served_by_server())
+        """The example really logged in as its role during the case: a session of the role
+        authorized by the server or, through PgBouncer, the client's login there (PgBouncer checks
+        the SCRAM proof itself; its server connections may predate the case, in a warm pool)."""
+        return bool(self.pooler_logins()) if self.pooled else bool(self.connections_authorized())
 
     # -- the client side, through a pooler ------------------------------------------------------
     def my_pooler_log(self) -> list[PoolerRecord]:
