@@ -32,6 +32,7 @@ class LiveControls:
         self._db = db
         self._limited = False
         self._hostssl = False
+        self._pool_sized = False
 
     # -- actions ----------------------------------------------------------------------------
     def set_connection_limit(self, limit: int | None) -> None:
@@ -44,6 +45,11 @@ class LiveControls:
 
     def restart_server(self) -> None:
         self._server.restart()
+
+    def set_pooler_pool_size(self, size: int | None) -> None:
+        if self._pooler is not None:
+            self._pooler.size_pool(self._db.dbname, size)
+            self._pool_sized = size is not None
 
     def set_case_setting(self, name: str, value: str) -> None:
         with psycopg.connect(self._admin.conninfo(), autocommit=True) as conn:
@@ -60,6 +66,8 @@ class LiveControls:
             self.set_connection_limit(None)
         if self._hostssl:
             self.force_hostssl(False)
+        if self._pool_sized:
+            self.set_pooler_pool_size(None)
 
     # -- looks ------------------------------------------------------------------------------
     def backends(self) -> list[tuple[int, str]]:
