@@ -9,6 +9,7 @@ from typing import Any
 
 from harness.reporting.pool_exhaustion_chart import exhaustion_chart
 from harness.reporting.pool_exhaustion_view import exhaustion_stories, figure
+from harness.reporting.view import look
 
 # (column, key of observed.pool_exhaustion)
 COLUMNS = (("requests", "requests"), ("served", "succeeded"), ("refused (53300)", "refused"),
@@ -39,12 +40,15 @@ def pool_exhaustion_section(run: dict[str, Any]) -> str:
     head = "".join(f"<th>{_e(name)}</th>" for name, _ in COLUMNS)
     for story in stories:
         rows = "".join(
-            f'<tr><td class="name">{_e(r.label)}</td><td>{_e(r.outcome)}</td>'
+            f'<tr><td class="name">{_e(r.label)}</td><td title="{_e(r.message)}">{_e(look(r.outcome).short)}</td>'
             + "".join(f'<td class="num">{_e(figure(r, key))}</td>' for _, key in COLUMNS) + "</tr>"
             for r in story.runs)
         parts.append(f"<h3>{_e(story.example)}</h3>"
                      f'<table class="observed"><thead><tr><th>run</th><th>outcome</th>{head}</tr></thead>'
                      f"<tbody>{rows}</tbody></table>")
+        for r in story.runs:
+            if r.outcome != "passed" and r.message:
+                parts.append(f'<p class="na-note">{_e(r.label)}: {_e(look(r.outcome).word)}: {_e(r.message)}</p>')
         if story.missing:
             parts.append(f'<p class="na-note">{_e(story.missing)}</p>')
         chart = exhaustion_chart(story)

@@ -19,6 +19,7 @@ class StoryRun:
     topology: str
     outcome: str
     figures: dict[str, Any]   # observed.pool_exhaustion ({} when the case produced none)
+    message: str = ""         # why it failed, or its known failure's reason
 
     @property
     def label(self) -> str:
@@ -58,7 +59,7 @@ def exhaustion_stories(run: dict[str, Any]) -> list[ExhaustionStory]:
     stories = []
     for example in run.get("examples", []):
         runs = [StoryRun(str(c.get("topology") or BEFORE), str(c.get("outcome", "")),
-                         dict((c.get("observed") or {}).get("pool_exhaustion") or {}))
+                         dict((c.get("observed") or {}).get("pool_exhaustion") or {}), str(c.get("message") or ""))
                 for c in example.get("scenarios", [])
                 if c.get("name") == SCENARIO and c.get("outcome") not in ("not_applicable", "skipped")
                 and str(c.get("topology") or BEFORE).partition("+")[0] in (BEFORE, AFTER)]
