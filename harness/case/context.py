@@ -155,6 +155,22 @@ class CaseContext:
     def connections_authorized(self) -> list[LogRecord]:
         return [r for r in self.my_log() if r.message.startswith("connection authorized")]
 
+    def served_by_server(self) -> set[int]:
+        """The backends the server logged serving the case's role during the case: the ones that
+        logged in then and, through PgBouncer, also the pooled ones already open that ran its
+        statements (a warm pool's server connections predate the case)."""
+        served = {r.pid for r in self.connections_authorized()}
+        if self.pooled:
+            served |= {r.pid for r in self.my_log() if r.message.startswith(("statement:", "execute"))}
+        return served
+
+    def reached_server(self) -> bool:
+        """The output came from the server: a session of the role logged in during the case or,
+        through PgBouncer, the client logged in there and the role's statements reached the server."""
+        if not self.pooled:
+            return bool(self.connections_authorized())
+        return bool(self.pooler_logins()) and bool(self.served_by_server())
+
     # -- the client side, through a pooler ------------------------------------------------------
     def my_pooler_log(self) -> list[PoolerRecord]:
         return [r for r in self.observation.pooler_log if r.database == self.db.dbname]
