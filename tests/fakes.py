@@ -51,6 +51,9 @@ class FakeControls:
     def restart_server(self) -> None:
         self.actions.append(("restart", None))
 
+    def set_pooler_pool_size(self, size: int | None) -> None:
+        self.actions.append(("pooler_pool_size", size))
+
     def set_case_setting(self, name: str, value: str) -> None:
         self.actions.append(("setting", (name, value)))
 

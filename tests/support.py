@@ -77,8 +77,8 @@ class BadRun:
         errors = "\n".join(e.render() for e in self.session.catalog.discovery.errors)
         raise AssertionError(f"{example_id} is not among the discovered examples\n{errors}")
 
-    def case(self, example_id: str, scenario: str) -> ScenarioResult:
-        return run_case(self.session, self.example(example_id), scenario)
+    def case(self, example_id: str, scenario: str, topology: str = "direct") -> ScenarioResult:
+        return run_case(self.session, self.example(example_id), scenario, topology)
 
 
 def problems_of(result: ScenarioResult) -> list[str]:

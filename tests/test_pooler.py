@@ -150,3 +150,38 @@ def test_a_pause_longer_than_query_wait_timeout_disconnects_the_waiting_client(s
         client.close()
     finally:
         pooler.stop()
+
+
+def test_a_database_sized_by_a_case_gets_that_many_server_connections_and_back(server: NativeServer) -> None:
+    """size_pool (the pool-exhaustion story's control): PgBouncer's server pool of one database
+    capped at a size by an entry of its own and a RELOAD, four concurrent queries then share two
+    server connections; without the entry the database is back on the `*` defaults."""
+    import threading
+
+    pooler = PgBouncer(server, "transaction")
+    try:
+        pooler.start()
+        with _client(pooler, autocommit=True) as first:   # the `*` entry's pool exists first (a warm case)
+            first.execute("SELECT 1")
+        pooler.size_pool("pooled_db", 2)
+        assert "pooled_db = host=" in (pooler.root / "pgbouncer.ini").read_text()   # type: ignore[operator]
+        clients = [_client(pooler, autocommit=True) for _ in range(4)]
+        seen: list[int] = []
+        queries = [threading.Thread(target=lambda c=c: c.execute("SELECT pg_sleep(0.5)")) for c in clients]
+        for query in queries:
+            query.start()
+        for _ in range(8):
+            seen.append(len(pooler.console.servers("pooled_db")))
+            threading.Event().wait(0.1)
+        for query in queries:
+            query.join(10)
+        assert max(seen) == 2, seen
+        assert int(pooler.console.pool("pooled_db")["cl_waiting"]) == 0
+        for client in clients:
+            client.close()
+        pooler.size_pool("pooled_db", None)
+        assert "pooled_db = host=" not in (pooler.root / "pgbouncer.ini").read_text()   # type: ignore[operator]
+        with _client(pooler, autocommit=True) as again:
+            assert again.execute("SELECT 1").fetchone() == (1,)
+    finally:
+        pooler.stop()

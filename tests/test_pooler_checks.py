@@ -153,5 +153,9 @@ def test_a_driver_fix_is_a_setting_passed_from_outside_in_a_topology_of_its_own(
         assert properties.read_text() == "dataSource.prepareThreshold=0\n"
     assert not properties.parent.exists()
     # The scenarios it resolves must pass in its row; its topology's other known failures stay.
-    assert {"transaction", "pool_release"} <= set(fix.resolves)
+    assert {"transaction", "pool_release", "story_pool_exhaustion"} <= set(fix.resolves)
+    # The story's pooled half as written is a known failure of pgjdbc (named statements); the fix's row must pass.
+    story = known_behind_pooler(SPEC, tuple(SPEC_LOADED.names), "java/hikaricp", "story_pool_exhaustion", POOLED)
+    assert story is not None and story.error == 'prepared statement "S_' and not story.intermittent
+    assert known_behind_pooler(SPEC, tuple(SPEC_LOADED.names), "node/pg-pool", "story_pool_exhaustion", POOLED) is None
     assert known_behind_pooler(SPEC, tuple(SPEC_LOADED.names), "java/hikaricp", "auth_wrong_password", POOLED) is not None

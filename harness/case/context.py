@@ -34,6 +34,10 @@ class CaseControls(Protocol):
 
     def restart_server(self) -> None: ...
 
+    def set_pooler_pool_size(self, size: int | None) -> None:
+        """PgBouncer's server pool for the case database: at most `size` server connections
+        (None: back to the default); nothing straight to the server."""
+
     def set_case_setting(self, name: str, value: str) -> None:
         """A setting for the role in the case database only (gone with the database)."""
 

@@ -32,6 +32,7 @@ class LiveControls:
         self._db = db
         self._limited = False
         self._hostssl = False
+        self._pool_sized = False
 
     # -- actions ----------------------------------------------------------------------------
     def set_connection_limit(self, limit: int | None) -> None:
@@ -51,6 +52,11 @@ class LiveControls:
             # not the sample's, which is what the scenario judges.
             self._pooler.console.wait_servers(self._db.dbname, 1, 10.0, not_in=before)
 
+    def set_pooler_pool_size(self, size: int | None) -> None:
+        if self._pooler is not None:
+            self._pooler.size_pool(self._db.dbname, size)
+            self._pool_sized = size is not None
+
     def set_case_setting(self, name: str, value: str) -> None:
         with psycopg.connect(self._admin.conninfo(), autocommit=True) as conn:
             conn.execute(sql.SQL("ALTER ROLE {} IN DATABASE {} SET {} = {}").format(
@@ -66,6 +72,8 @@ class LiveControls:
             self.set_connection_limit(None)
         if self._hostssl:
             self.force_hostssl(False)
+        if self._pool_sized:
+            self.set_pooler_pool_size(None)
 
     # -- looks ------------------------------------------------------------------------------
     def backends(self) -> list[tuple[int, str]]:

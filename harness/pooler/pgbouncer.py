@@ -78,9 +78,12 @@ def quote_auth(value: str) -> str:
 
 
 def render_ini(*, server: Endpoint, listen_port: int, pool_mode: str, root: Path,
-               settings: dict[str, str] | None = None) -> str:
-    """pgbouncer.ini: every database name goes to the run's server (the `*` fallback entry)."""
-    lines = ["[databases]", f"* = host={server.host} port={server.port}", "", "[pgbouncer]"]
+               settings: dict[str, str] | None = None, pool_sizes: dict[str, int] | None = None) -> str:
+    """pgbouncer.ini: every database name goes to the run's server (the `*` fallback entry); a
+    database in `pool_sizes` gets an entry of its own with that server pool size (a story's)."""
+    sized = [f"{name} = host={server.host} port={server.port} pool_size={size} max_db_connections={size}"
+             for name, size in sorted((pool_sizes or {}).items())]
+    lines = ["[databases]", *sized, f"* = host={server.host} port={server.port}", "", "[pgbouncer]"]
     values = {
         "listen_addr": f"{SERVER_ADDRESS},{UNNAMED_ADDRESS}",
         "listen_port": str(listen_port),
@@ -122,6 +125,7 @@ class PgBouncer:
         self._proc: subprocess.Popen[bytes] | None = None
         self._console_password = secrets.token_urlsafe(18)
         self._auth_lock = threading.Lock()   # cases of several examples (-j) sync it at once
+        self._pool_sizes: dict[str, int] = {}   # database -> its server pool size, while a case sets one
         self._user = RUN_AS_WHEN_ROOT if os.geteuid() == 0 else None
 
     @property
@@ -151,11 +155,8 @@ class PgBouncer:
         last = ""
         for _attempt in range(3):  # another process can take the free port between pick and bind
             self.port = free_port()
-            ini = self.root / "pgbouncer.ini"
-            ini.write_text(render_ini(server=self.inner.endpoint, listen_port=self.port, pool_mode=self.pool_mode,
-                                      root=self.root, settings=self.settings))
-            self._own(ini)
-            self._proc = subprocess.Popen([self.binary, str(ini)], user=self._user, cwd="/", stdin=subprocess.DEVNULL,
+            self._write_ini()
+            self._proc = subprocess.Popen([self.binary, str(self.root / "pgbouncer.ini")], user=self._user, cwd="/", stdin=subprocess.DEVNULL,
                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                           start_new_session=True)  # Ctrl-C reaches the harness, which stops it in order
             if self._wait_ready(10):
@@ -165,6 +166,26 @@ class PgBouncer:
             if "Address already in use" not in last:
                 break
         raise HarnessError(f"PgBouncer did not start:\n{last}")
+
+    def _write_ini(self) -> None:
+        assert self.root is not None
+        ini = self.root / "pgbouncer.ini"
+        tmp = ini.with_suffix(".new")
+        tmp.write_text(render_ini(server=self.inner.endpoint, listen_port=self.port, pool_mode=self.pool_mode,
+                                  root=self.root, settings=self.settings, pool_sizes=self._pool_sizes))
+        self._own(tmp)
+        tmp.replace(ini)   # PgBouncer never reads half a file
+
+    def size_pool(self, database: str, size: int | None) -> None:
+        """Gives `database` a server pool of `size` connections (at most, in all), or back to the
+        default (None), and RELOADs. Other databases keep theirs."""
+        with self._auth_lock:
+            if size is None:
+                self._pool_sizes.pop(database, None)
+            else:
+                self._pool_sizes[database] = size
+            self._write_ini()
+            self.console.command("RELOAD")
 
     def _wait_ready(self, seconds: float) -> bool:
         deadline = time.monotonic() + seconds

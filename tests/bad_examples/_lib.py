@@ -297,3 +297,51 @@ def pooled_then_unpooled(pool: MiniPool) -> dict[str, Any]:
         with connect() as conn:
             conn.execute("SELECT pg_sleep(%s)", [PARAMS["sleep_seconds"]])
     return {"pooled": pooled, "unpooled": run_burst(PARAMS["requests"], unpooled_request)}
+
+
+# -- the pool-exhaustion story, done right -----------------------------------------------------
+def story_request(pool: MiniPool, seconds: float) -> float:
+    """One request: a connection from the service's pool, its query; returns the pool wait (ms)."""
+    start = time.perf_counter()
+    with pool.connection() as conn:
+        waited = (time.perf_counter() - start) * 1000
+        # Never a named server-side statement (psycopg prepares after 5 runs on a connection):
+        # in transaction pooling the next run may meet another server connection.
+        conn.execute("SELECT pg_sleep(%s)", [seconds], prepare=False)
+    return waited
+
+
+def story_load(pools: list[MiniPool], request: Any = story_request) -> dict[str, Any]:
+    """The story's steady load (PARAMS: waves of wave_size requests per service, long_per_wave of
+    them long), each service's requests through pools[service]; the result per service."""
+    from concurrent.futures import ThreadPoolExecutor
+    tally = [{"succeeded": 0, "refused": 0, "failed": 0, "errors": [], "wait_ms": [], "latency_ms": []}
+             for _ in range(PARAMS["services"])]
+    lock = threading.Lock()
+
+    def one(service: int, seconds: float) -> None:
+        start = time.perf_counter()
+        try:
+            waited = request(pools[service], seconds)
+        except Exception as exc:  # noqa: BLE001 - a failed request is data
+            code = error_text(exc)
+            with lock:
+                tally[service]["refused" if code == "53300" else "failed"] += 1
+                tally[service]["errors"] = sorted(set(tally[service]["errors"]) | {code})
+            return
+        with lock:
+            tally[service]["succeeded"] += 1
+            tally[service]["wait_ms"].append(round(waited, 3))
+            tally[service]["latency_ms"].append(round((time.perf_counter() - start) * 1000, 3))
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=2 * PARAMS["services"] * PARAMS["wave_size"]) as executor:
+        for wave in range(PARAMS["waves"]):
+            time.sleep(max(0.0, started + wave * PARAMS["wave_interval_ms"] / 1000 - time.perf_counter()))
+            for service in range(PARAMS["services"]):
+                for i in range(PARAMS["wave_size"]):
+                    long = i < PARAMS["long_per_wave"]
+                    executor.submit(one, service, PARAMS["long_seconds"] if long else PARAMS["short_seconds"])
+    for pool in set(pools):
+        pool.close()
+    return {"services": tally}

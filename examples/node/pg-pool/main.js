@@ -405,6 +405,50 @@ const scenarios = {
     return { sizes: results }
   },
 
+  // The page's first story: params.services services, each with a pool of its own (the page's
+  // createPool, max params.pool.max), under one steady load. Every wave_interval_ms each service
+  // gets wave_size requests at once; long_per_wave of them hold their connection for a long
+  // query. A request whose connection the server refuses (53300) is counted, not thrown.
+  story_pool_exhaustion: async (p) => {
+    const pools = Array.from({ length: p.services }, () => createPool(p.pool))
+    const results = pools.map(() => ({ succeeded: 0, refused: 0, failed: 0, errors: [], wait_ms: [], latency_ms: [] }))
+    const request = async (pool, result, seconds) => {
+      const start = performance.now()
+      try {
+        const acquired = await withClient(pool, async (client) => {
+          const at = performance.now() // the wait for a pooled client ends here
+          await sleep(client, seconds)
+          return at
+        })
+        result.wait_ms.push(ms(acquired - start))
+        result.latency_ms.push(ms(performance.now() - start))
+        result.succeeded++
+      } catch (err) {
+        if (err.code === '53300') result.refused++ // too many connections for role
+        else result.failed++
+        const what = err.code || err.message
+        if (!result.errors.includes(what)) result.errors.push(what)
+      }
+    }
+    try {
+      const started = performance.now()
+      const requests = []
+      for (let wave = 0; wave < p.waves; wave++) {
+        const due = started + wave * p.wave_interval_ms // a steady pace, whatever the last wave is doing
+        await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - performance.now())))
+        pools.forEach((pool, i) => {
+          for (let j = 0; j < p.wave_size; j++) {
+            requests.push(request(pool, results[i], j < p.long_per_wave ? p.long_seconds : p.short_seconds))
+          }
+        })
+      }
+      await Promise.all(requests)
+      return { services: results, elapsed_ms: ms(performance.now() - started) }
+    } finally {
+      await Promise.all(pools.map((pool) => pool.end()))
+    }
+  },
+
   no_pool_exhaustion: async (p) => {
     const pooled = await withPool(p.pool, (pool) => burst(p.requests, () => sleep(pool, p.sleep_seconds)))
     await checkpoint('after_pooled') // the pool is closed: the harness counts its connections

@@ -11,6 +11,7 @@ import decimal
 import json
 import os
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -296,6 +297,50 @@ def story_pool_sizing(params):
     return {"sizes": results}
 
 
+def story_pool_exhaustion(params):
+    """The page's first story: params["services"] services, each with an engine (a pool) of its
+    own, max params["pool"]["max"], under one steady load. Every wave_interval_ms each service
+    gets wave_size requests at once; long_per_wave of them hold their connection for a long
+    query. A request whose connection the server refuses (53300) is counted, not raised."""
+    engines = [make_engine(params["pool"]) for _ in range(params["services"])]
+    results = [{"succeeded": 0, "refused": 0, "failed": 0, "errors": [], "wait_ms": [], "latency_ms": []}
+               for _ in engines]
+    counting = threading.Lock()
+    query = text("SELECT pg_sleep(:s)")
+
+    def request(service, seconds):
+        result, start = results[service], time.perf_counter()
+        try:
+            with engines[service].connect() as conn:  # a pooled connection, or a new one, or a wait
+                acquired = time.perf_counter()
+                conn.execute(query, {"s": seconds})
+        except Exception as e:  # each failure is data: refused (53300) or failed
+            code = sqlstate(e)
+            with counting:
+                result["refused" if code == "53300" else "failed"] += 1
+                if code not in result["errors"]:
+                    result["errors"].append(code)
+            return
+        with counting:
+            result["succeeded"] += 1
+            result["wait_ms"].append(round((acquired - start) * 1000, 3))
+            result["latency_ms"].append(round((time.perf_counter() - start) * 1000, 3))
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=2 * params["services"] * params["wave_size"]) as executor:
+        for wave in range(params["waves"]):
+            # A steady pace, whatever the last wave is still doing.
+            time.sleep(max(0.0, started + wave * params["wave_interval_ms"] / 1000 - time.perf_counter()))
+            for service in range(params["services"]):
+                for i in range(params["wave_size"]):
+                    long = i < params["long_per_wave"]
+                    executor.submit(request, service, params["long_seconds"] if long else params["short_seconds"])
+    elapsed_ms = round((time.perf_counter() - started) * 1000, 3)
+    for engine in engines:
+        engine.dispose()
+    return {"services": results, "elapsed_ms": elapsed_ms}
+
+
 def transaction(params):
     prefix = params["name_prefix"]
 
@@ -553,6 +598,7 @@ SCENARIOS = {
     "connect_now": connect_now, "select_rows": select_rows, "param_query": param_query,
     "active_users": active_users, "related_rows": related_rows, "transaction": transaction,
     "story_orm_n_plus_one": story_orm_n_plus_one, "story_pool_sizing": story_pool_sizing,
+    "story_pool_exhaustion": story_pool_exhaustion,
     "error_sqlstate": error_sqlstate, "types": types,
     "pool_bounded": pool_bounded, "pool_reuse": pool_reuse, "pool_release": pool_release,
     "pool_acquire_timeout": pool_acquire_timeout, "pool_release_on_error": pool_release_on_error,

@@ -88,6 +88,10 @@ elif SCENARIO == "pool_recovery_restart":
     second = lib.sleep_burst(pool, PARAMS["concurrency"], PARAMS["sleep_seconds"])
     pool.close()
     lib.result({"first": first, "second": second})
+elif SCENARIO == "story_pool_exhaustion":
+    pools = [MiniPool(PARAMS["pool"]["max"], PARAMS["pool"]["acquire_timeout_ms"], validate=False)
+             for _ in range(PARAMS["services"])]   # one pool per service
+    lib.result(lib.story_load(pools))
 elif SCENARIO == "tls_verify_full":
     lib.result(lib.tls_self_report())
 elif SCENARIO == "tls_wrong_ca":

@@ -288,6 +288,9 @@ public final class Main {
                 for (JsonNode size : params.path("sizes")) results.add(poolSizeRun(size.asInt(), params));
                 return data;
             }
+            case "story_pool_exhaustion":
+                data.set("services", poolExhaustion(params));
+                return data;
             case "no_pool_exhaustion": {
                 int n = params.path("requests").asInt();
                 try (HikariDataSource ds = openPool(poolParams)) {
@@ -723,6 +726,78 @@ public final class Main {
         run.put("elapsed_ms", (System.nanoTime() - t0) / 1e6);
         checkpoint("after_" + size);
         return run;
+    }
+
+    /**
+     * The page's first story: params.services services, each with a HikariCP pool of its own
+     * (maximumPoolSize params.pool.max), under one steady load. Every wave_interval_ms each service
+     * gets wave_size requests at once; long_per_wave of them hold their connection for a long
+     * query. A request whose connection the server refuses (53300) is counted, not thrown.
+     */
+    static ArrayNode poolExhaustion(JsonNode params) throws Exception {
+        int services = params.path("services").asInt();
+        int waveSize = params.path("wave_size").asInt();
+        ArrayNode results = JSON.createArrayNode();
+        List<HikariDataSource> pools = new ArrayList<>();
+        ExecutorService threads = Executors.newFixedThreadPool(2 * services * waveSize);
+        try {
+            for (int s = 0; s < services; s++) {
+                pools.add(openPool(params.path("pool")));
+                ObjectNode result = results.addObject().put("succeeded", 0).put("refused", 0).put("failed", 0);
+                result.putArray("errors");
+                result.putArray("wait_ms");
+                result.putArray("latency_ms");
+            }
+            List<Future<?>> requests = new ArrayList<>();
+            long t0 = System.nanoTime();
+            for (int wave = 0; wave < params.path("waves").asInt(); wave++) {
+                // A steady pace, whatever the last wave is still doing.
+                long dueMs = (t0 + wave * params.path("wave_interval_ms").asLong() * 1_000_000L - System.nanoTime()) / 1_000_000L;
+                if (dueMs > 0) Thread.sleep(dueMs);
+                for (int s = 0; s < services; s++) {
+                    for (int i = 0; i < waveSize; i++) {
+                        double seconds = params.path(i < params.path("long_per_wave").asInt() ? "long_seconds" : "short_seconds").asDouble();
+                        HikariDataSource ds = pools.get(s);
+                        ObjectNode result = (ObjectNode) results.get(s);
+                        requests.add(threads.submit(() -> storyRequest(ds, result, seconds)));
+                    }
+                }
+            }
+            for (Future<?> f : requests) f.get();
+        } finally {
+            threads.shutdownNow();
+            for (HikariDataSource ds : pools) ds.close();
+        }
+        return results;
+    }
+
+    /** One request of the story: borrow, run the query, give back; its outcome tallied in `result`. */
+    static void storyRequest(HikariDataSource ds, ObjectNode result, double seconds) {
+        long start = System.nanoTime();
+        try (Connection conn = ds.getConnection()) {   // an idle connection, or a wait for one
+            long acquired = System.nanoTime();
+            try (PreparedStatement ps = conn.prepareStatement("SELECT pg_sleep(?)")) {
+                ps.setDouble(1, seconds);
+                ps.executeQuery().close();
+            }
+            long done = System.nanoTime();
+            synchronized (result) {
+                result.put("succeeded", result.get("succeeded").asInt() + 1);
+                ((ArrayNode) result.get("wait_ms")).add((acquired - start) / 1e6);
+                ((ArrayNode) result.get("latency_ms")).add((done - start) / 1e6);
+            }
+        } catch (SQLException e) {
+            // HikariCP's timeout carries the SQLSTATE of the pool's last failed connect (53300 when refused).
+            String code = e.getSQLState() != null ? e.getSQLState() : String.valueOf(e.getMessage());
+            synchronized (result) {
+                String outcome = "53300".equals(code) ? "refused" : "failed";
+                result.put(outcome, result.get(outcome).asInt() + 1);
+                ArrayNode errors = (ArrayNode) result.get("errors");
+                for (JsonNode seen : errors) if (seen.asText().equals(code)) return;
+                errors.add(code);
+                System.err.println("story request failed: " + e);
+            }
+        }
     }
 
     static double sleepOf(JsonNode params) {

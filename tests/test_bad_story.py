@@ -1,0 +1,55 @@
+"""The page's first story (story_pool_exhaustion) on the real server and the real PgBouncer, proven
+by two deliberately wrong implementations: services that share one pool instead of one each, and
+a refused connection (53300) swallowed and reported as a served request. good/reference, with one
+pool per service, passes both halves (straight to the server, and through PgBouncer in
+transaction mode)."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.outcome import Outcome
+from tests.support import BadRun, problems_of
+
+SCENARIO = "story_pool_exhaustion"
+POOLED = "pgbouncer-transaction"
+
+
+@pytest.mark.parametrize("topology", ["direct", POOLED])
+def test_one_pool_per_service_passes_both_halves(bad: BadRun, topology: str) -> None:
+    result = bad.case("good/reference", SCENARIO, topology)
+    assert result.outcome is Outcome.PASSED, result.failure.render() if result.failure else result.message
+    figures = result.observed["pool_exhaustion"]
+    if topology == "direct":
+        assert figures["server_refusals"] > 0 and figures["refused"] > 0 and figures["peak_backends"] == 40
+    else:
+        assert figures["refused"] == 0 and figures["peak_backends"] <= 40 and figures["pooler_client_peak"] == 20
+
+
+def test_one_shared_pool_never_exhausts_the_budget(bad: BadRun) -> None:
+    result = bad.case("bad/story-one-pool", SCENARIO)
+    assert result.outcome is Outcome.FAILED
+    assert problems_of(result) == [
+        "the server refused no connection (53300) under a budget of 40: the services' pools never outgrew it "
+        "(4 independent pools of 20 expected)",
+        "the server's backends peaked at 20 (connection log), not at the budget of 40: the pools did not exhaust it"]
+
+
+def test_one_shared_pool_shows_at_pgbouncer_as_one_pools_clients(bad: BadRun) -> None:
+    result = bad.case("bad/story-one-pool", SCENARIO, POOLED)
+    assert result.outcome is Outcome.FAILED
+    problems = problems_of(result)
+    assert problems[-1] == ("the example had 5 client connection(s) open at once at PgBouncer: 4 independent pools "
+                            "of 5 have more than one pool's 5 and at most 20")
+    # One pool of 5 for the load of four also gives up on requests waiting too long for it.
+    assert all(p.startswith("through PgBouncer 0 request(s) were refused and ") for p in problems[:-1]), problems
+
+
+def test_a_swallowed_refusal_is_caught_by_the_servers_count(bad: BadRun) -> None:
+    result = bad.case("bad/story-swallows-refusals", SCENARIO)
+    assert result.outcome is Outcome.FAILED
+    [problem] = problems_of(result)
+    figures = result.observed["pool_exhaustion"]
+    assert figures["refused"] == 0 and figures["server_refusals"] > 0
+    assert problem.startswith(f"the example reports {figures['requests']} requests served, the server ran "
+                              f"{figures['requests'] - figures['server_refusals']} of their queries"), problem
