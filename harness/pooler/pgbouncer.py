@@ -192,7 +192,8 @@ class PgBouncer:
     def route(self, database: str, to: Endpoint | None) -> None:
         """Points `database` at another server (None: back to the run's server), then RELOAD.
         PgBouncer closes that database's server connections to the old address as they are
-        released; the other databases keep theirs."""
+        released; the other databases keep theirs. Pointing back removes the entry, and PgBouncer
+        then disconnects that database's clients ("database removed"): only after the case."""
         with self._ini_lock:
             if to is None:
                 self._routes.pop(database, None)

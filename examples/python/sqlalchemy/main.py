@@ -11,6 +11,7 @@ import decimal
 import json
 import os
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -45,6 +46,13 @@ class Holding(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     symbol: Mapped[str]
     shares: Mapped[int]
+
+
+# One row per write of the cutover story, with an id the writer made.
+class Ledger(Base):
+    __tablename__ = "ledger"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    writer: Mapped[int]
 
 
 # Core table for the `types` scenario: the column types tell SQLAlchemy how to bind and read.
@@ -294,6 +302,48 @@ def story_pool_sizing(params):
                         "wait_ms": [round(w, 3) for w, _ in timings],
                         "latency_ms": [round(t, 3) for _, t in timings]})
     return {"sizes": results}
+
+
+def ledger_stream(params):
+    """The page's cutover story, seen from a service: `writers` threads, each committing a
+    short transaction (a ledger row with an id it made) every interval_ms. An id counts as
+    acknowledged only once COMMIT returned; a failure is reported with its error. It knows
+    nothing of PgBouncer's PAUSE/RESUME: the harness does that at checkpoint `streaming`."""
+    engine = make_engine(params.get("pool"))
+    acknowledged, failed, latency_ms = [], [], []
+    lock, streaming = threading.Lock(), threading.Event()
+    streaming.set()
+
+    def writer(w):
+        n = 0
+        while streaming.is_set():
+            n += 1
+            row_id = w * 1000000 + n
+            start = time.perf_counter()
+            try:
+                with Session(engine) as session, session.begin():  # BEGIN ... COMMIT on exit
+                    session.add(Ledger(id=row_id, writer=w))
+                outcome = (acknowledged, row_id)
+            except exc.DBAPIError as e:
+                print(f"transaction {row_id} failed: {e.orig}")
+                outcome = (failed, {"id": row_id, "sqlstate": getattr(e.orig, "pgcode", None),
+                                    "message": str(e.orig).strip()})
+            with lock:
+                outcome[0].append(outcome[1])
+                latency_ms.append([row_id, round((time.perf_counter() - start) * 1000, 3)])  # checkout to COMMIT
+            time.sleep(params["interval_ms"] / 1000)
+
+    threads = [threading.Thread(target=writer, args=(w,)) for w in range(1, params["writers"] + 1)]
+    for thread in threads:
+        thread.start()
+    time.sleep(params["stream_before_seconds"])
+    checkpoint("streaming")
+    time.sleep(params["stream_after_seconds"])
+    streaming.clear()
+    for thread in threads:
+        thread.join()
+    engine.dispose()
+    return {"acknowledged": acknowledged, "failed": failed, "latency_ms": latency_ms}
 
 
 def transaction(params):
@@ -553,6 +603,7 @@ SCENARIOS = {
     "connect_now": connect_now, "select_rows": select_rows, "param_query": param_query,
     "active_users": active_users, "related_rows": related_rows, "transaction": transaction,
     "story_orm_n_plus_one": story_orm_n_plus_one, "story_pool_sizing": story_pool_sizing,
+    "story_pause_resume_cutover": ledger_stream, "story_pause_resume_limit": ledger_stream,
     "error_sqlstate": error_sqlstate, "types": types,
     "pool_bounded": pool_bounded, "pool_reuse": pool_reuse, "pool_release": pool_release,
     "pool_acquire_timeout": pool_acquire_timeout, "pool_release_on_error": pool_release_on_error,
