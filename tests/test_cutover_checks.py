@@ -116,3 +116,21 @@ def test_a_report_without_latencies_or_ids_is_refused() -> None:
     assert latency_figures([]) is None and latency_figures([[1, 2, 3]]) is None
     verdict = verify(cutover(controls(OLD, NEW)), {"acknowledged": ["1"], "failed": []})
     assert verdict.problems[0].startswith("data.acknowledged must list the ids")
+
+
+def test_the_reports_show_the_story_beside_the_pages_figure() -> None:
+    from harness.reporting.cutover_view import cutover_rows, cutover_section
+
+    figures = {"pause_window_ms": 150.4, "pause_returned_ms": 20.1, "max_latency_warm_ms": 1101.9, "acknowledged": 7,
+               "on_old_server": 4, "on_new_server": 3, "lost": 0, "twice": 0, "errors": {}}
+    limit = {**figures, "query_wait_timeout_s": "1", "cut_off": 2, "errors": {"08P01: query_wait_timeout": 2}}
+    run = {"examples": [{"id": "fake/pool", "scenarios": [
+        {"name": "story_pause_resume_cutover", "topology": POOLED, "outcome": "passed", "observed": {"cutover": figures}},
+        {"name": "story_pause_resume_limit", "topology": POOLED, "outcome": "passed", "observed": {"cutover": limit}},
+        {"name": "connect_now", "outcome": "passed", "observed": {}}]}]}
+    story, cut = cutover_rows(run)
+    assert "pause window 150.4 ms" in story.line() and "errors: none" in story.line()
+    assert cut.is_limit and "2 clients cut off" in cut.line() and "2 × 08P01: query_wait_timeout" in cut.line()
+    html = cutover_section(run)
+    assert "3 seconds" in html and html.count("<tr>") == 3 and "1101.9" in html
+    assert cutover_section({"examples": []}) == ""

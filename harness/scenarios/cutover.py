@@ -61,7 +61,8 @@ def latency_figures(value: Any) -> dict[str, Any] | None:
 
 
 def error_summary(failed: list[dict[str, Any]]) -> dict[str, int]:
-    return dict(Counter(f"{f.get('sqlstate') or '-'}: {str(f.get('message', ''))[:120]}" for f in failed).most_common(5))
+    return dict(Counter(f"{f.get('sqlstate') or '-'}: {' '.join(str(f.get('message', '')).split())[:120]}"
+                        for f in failed).most_common(5))
 
 
 @scenario("story_pause_resume_cutover")
