@@ -46,7 +46,7 @@ class HarnessSession:
         self.gate = CaseGate()
         self.poolers = Poolers()   # a PgBouncer per pooled topology (--via), started on first use
         # The cutover story's second server, made like the first, started on first use.
-        self.standby = StandbyServer(lambda: self.backend.make_server(self.config, self.credentials.superuser),
+        self.standby = StandbyServer(lambda: self.backend.make_server(self.config, self.credentials.superuser, "standby"),
                                      self.credentials.for_role)
 
     @property
