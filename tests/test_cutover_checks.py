@@ -134,3 +134,15 @@ def test_the_reports_show_the_story_beside_the_pages_figure() -> None:
     html = cutover_section(run)
     assert "3 seconds" in html and html.count("<tr>") == 3 and "1101.9" in html
     assert cutover_section({"examples": []}) == ""
+
+
+def test_pgjdbcs_named_statements_are_the_java_samples_known_failure_of_the_story() -> None:
+    from harness.pooler.known import known_behind_pooler
+    from tests.fakes import SPEC_LOADED
+    from tests.support import SPEC
+
+    names = tuple(SPEC_LOADED.names)
+    for scenario in ("story_pause_resume_cutover", "story_pause_resume_limit"):
+        known = known_behind_pooler(SPEC, names, "java/hikaricp", scenario, POOLED)
+        assert known is not None and 'prepared statement "S_' in str(known)
+        assert known_behind_pooler(SPEC, names, "node/pg-pool", scenario, POOLED) is None

@@ -124,5 +124,5 @@ def test_a_driver_fix_is_a_setting_passed_from_outside_in_a_topology_of_its_own(
         assert properties.read_text() == "dataSource.prepareThreshold=0\n"
     assert not properties.parent.exists()
     # The scenarios it resolves must pass in its row; its topology's other known failures stay.
-    assert set(fix.resolves) == {"transaction", "pool_release"}
+    assert set(fix.resolves) == {"transaction", "pool_release", "story_pause_resume_cutover", "story_pause_resume_limit"}
     assert known_behind_pooler(SPEC, tuple(SPEC_LOADED.names), "java/hikaricp", "auth_wrong_password", POOLED) is not None
