@@ -45,6 +45,8 @@ class KnownFailure:
     reason: str
     link: str = ""
     error: str = ""   # text the failure must show to count as this known failure ("" : any failure)
+    also: tuple[str, ...] = ()   # other texts that count as the documented error (any one of them)
+    intermittent: bool = False   # fails in some runs only (timing): a pass is then not an unexpected pass
 
 
 @dataclass(frozen=True)

@@ -174,6 +174,21 @@ class CaseContext:
     def connections_authorized(self) -> list[LogRecord]:
         return [r for r in self.my_log() if r.message.startswith("connection authorized")]
 
+    def served_by_server(self) -> set[int]:
+        """The backends the server logged serving the case's role during the case: the ones that
+        logged in then and, through PgBouncer, also the pooled ones already open that ran its
+        statements (a warm pool's server connections predate the case)."""
+        served = {r.pid for r in self.connections_authorized()}
+        if self.pooled:
+            served |= {r.pid for r in self.my_log() if r.message.startswith(("statement:", "execute"))}
+        return served
+
+    def reached_server(self) -> bool:
+        """The example really logged in as its role during the case: a session of the role
+        authorized by the server or, through PgBouncer, the client's login there (PgBouncer checks
+        the SCRAM proof itself; its server connections may predate the case, in a warm pool)."""
+        return bool(self.pooler_logins()) if self.pooled else bool(self.connections_authorized())
+
     # -- the client side, through a pooler ------------------------------------------------------
     def my_pooler_log(self) -> list[PoolerRecord]:
         return [r for r in self.observation.pooler_log if r.database == self.db.dbname]

@@ -54,7 +54,13 @@ class LiveControls:
         self._hostssl = on
 
     def restart_server(self) -> None:
+        before = self._pooler.console.server_pids(self._db.dbname) if self._pooler else set()
         self._server.restart()
+        if self._pooler is not None and self._pooler.min_pool_size:
+            # PgBouncer logs in again on its own (min_pool_size). Until it has, a failed login of its
+            # own makes it answer clients with 08P01 for server_login_retry: the pooler's recovery,
+            # not the sample's, which is what the scenario judges.
+            self._pooler.console.wait_servers(self._db.dbname, 1, 10.0, not_in=before)
 
     def set_case_setting(self, name: str, value: str) -> None:
         with psycopg.connect(self._admin.conninfo(), autocommit=True) as conn:

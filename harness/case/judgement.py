@@ -56,7 +56,8 @@ def judge(example: Example, finding: Finding, *, prune_known_failures: bool = Fa
     known = known_behind_pooler or example.known_failures.get(name)
     if known is None:
         return result
-    if result.outcome is Outcome.FAILED and known.error and not _shows(result, finding, known.error):
+    if result.outcome is Outcome.FAILED and known.error and not any(
+            _shows(result, finding, error) for error in (known.error, *known.also)):
         result.message = (f"failed, but without the documented error {known.error!r} of its known failure "
                           f"({known.reason}) | {result.message}")
         return result
@@ -65,6 +66,8 @@ def judge(example: Example, finding: Finding, *, prune_known_failures: bool = Fa
         result.message = f"known failure: {known.reason} {known.link}".strip() + f" | {result.message}"
     elif prune_known_failures:
         result.message = "passed (removed from known_failures)"
+    elif known.intermittent:
+        result.message = f"passed this run; known to fail in some runs: {known.reason} {known.link}".strip()
     elif known_behind_pooler is not None:
         result.outcome = Outcome.XPASSED
         result.message = (f"listed as a known incompatibility behind PgBouncer ({known.reason}) but it passed: "

@@ -103,6 +103,7 @@ def run_on_server(session: HarnessSession, example: Example, scenario: Scenario,
     pooler = None if topology == DIRECT else session.poolers.get(base_topology(topology), server)
     if pooler is not None:
         pooler.sync_auth()   # the role's SCRAM secret as ensure_role just set it
+        pooler.warm(db.dbname, db.role, db.password)
     controls = LiveControls(server, janitor, db, pooler,
                             (session.standby, session.spec.fixture, example.id, scenario.name) if pooler else None)
     ctx = CaseContext(example=example, scenario=scenario, spec=session.spec, db=db, controls=controls,

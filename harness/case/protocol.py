@@ -76,8 +76,10 @@ def verify(check: ScenarioCheck, ctx: CaseContext, timeout: float) -> Verdict:
             check.verify(data, verdict)
         except Exception as exc:  # noqa: BLE001 - a malformed result must not crash the run
             verdict.fail(f"the result's data could not be checked: {type(exc).__name__}: {exc}")
-    if check.expects_session and not ctx.connections_authorized():
-        verdict.fail("the server saw no connection from this example's role: the output did not come from the server")
+    if check.expects_session and not ctx.reached_server():
+        verdict.fail("the server saw no connection from this example's role: the output did not come from the server"
+                     if not ctx.pooled else "PgBouncer logged no login of this example's role: the output did not "
+                     "come from the server")
     judge_statements(ctx, verdict)
     verdict.observed.setdefault("connections_opened", len(ctx.connections_authorized()))
     verdict.observed["process_seconds"] = round(ctx.process.elapsed, 3)

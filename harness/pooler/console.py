@@ -76,3 +76,19 @@ class AdminConsole:
             if elapsed >= within:
                 return False, elapsed, left
             time.sleep(0.05)
+
+    def server_pids(self, database: str) -> set[int]:
+        """The backend pids of PgBouncer's logged-in server connections to `database`."""
+        return {int(row["remote_pid"]) for row in self.servers(database)
+                if row.get("state") in ("idle", "used", "active") and row.get("remote_pid")}
+
+    def wait_servers(self, database: str, count: int, within: float, not_in: set[int] = frozenset()) -> bool:
+        """Polls SHOW SERVERS until PgBouncer holds `count` logged-in server connections to
+        `database` other than `not_in` (backend pids); False if it did not within `within` s."""
+        deadline = time.monotonic() + within
+        while len(self.server_pids(database) - not_in) < count:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
+        return True
+

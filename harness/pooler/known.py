@@ -16,7 +16,7 @@ from harness.manifest import KnownFailure
 from harness.pooler import POOLER_MODES
 
 FILE = "pgbouncer.yaml"
-KEYS = {"scenario", "topologies", "error", "reason", "link", "examples", "max_prepared_statements"}
+KEYS = {"scenario", "topologies", "error", "reason", "link", "examples", "max_prepared_statements", "intermittent"}
 
 
 @dataclass(frozen=True)
@@ -28,13 +28,16 @@ class PoolerIncompatibility:
     link: str = ""
     examples: tuple[str, ...] = ("*",)
     max_prepared_statements: bool = False   # PgBouncer 1.21+ with max_prepared_statements would change it
+    intermittent: bool = False   # fails in some runs only: a pass is allowed, a failure must show `error`
 
     def covers(self, example_id: str, scenario: str, topology: str) -> bool:
         return (scenario == self.scenario and topology in self.topologies
                 and any(fnmatch.fnmatch(example_id, pattern) for pattern in self.examples))
 
     def as_known_failure(self) -> KnownFailure:
-        return KnownFailure(self.scenario, self.reason, self.link, error=self.error)
+        first, *others = self.error.split(" | ")
+        return KnownFailure(self.scenario, self.reason, self.link, error=first, also=tuple(others),
+                            intermittent=self.intermittent)
 
 
 def spec_entries(spec_dir: Path, section: str, keys: set[str], required: tuple[str, ...]) -> list[tuple[str, dict[str, Any]]]:
@@ -74,7 +77,8 @@ def load_incompatibilities(spec_dir: Path, scenario_names: tuple[str, ...]) -> t
         found += [PoolerIncompatibility(
             scenario=name, topologies=tuple(entry["topologies"]), reason=" ".join(str(entry["reason"]).split()),
             error=str(entry["error"]), link=str(entry.get("link", "")), examples=tuple(entry.get("examples") or ("*",)),
-            max_prepared_statements=bool(entry.get("max_prepared_statements", False))) for name in names]
+            max_prepared_statements=bool(entry.get("max_prepared_statements", False)),
+            intermittent=bool(entry.get("intermittent", False))) for name in names]
     return tuple(found)
 
 

@@ -227,6 +227,21 @@ class PgBouncer:
             if reload:
                 self.console.command("RELOAD")
 
+    @property
+    def min_pool_size(self) -> int:
+        return int({**POOL_SETTINGS, **MODE_SETTINGS.get(self.pool_mode, {}), **self.settings}.get("min_pool_size", "0"))
+
+    def warm(self, dbname: str, role: str, password: str, within: float = 5.0) -> bool:
+        """Has PgBouncer open its min_pool_size server connections to the case's database before
+        the example starts, as a busy PgBouncer has them: a pool exists only once a client logged
+        in, and min_pool_size is filled while one is there. Without this, a short case runs on one
+        server connection, and a sample relying on session state passes or fails by timing."""
+        if self.min_pool_size == 0:
+            return True
+        with psycopg.connect(host=SERVER_ADDRESS, port=self.port, user=role, password=password, dbname=dbname,
+                             sslmode="disable", connect_timeout=5):
+            return self.console.wait_servers(dbname, self.min_pool_size, within)
+
     def is_alive(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 

@@ -65,6 +65,9 @@ class StoryPoolSizing(ScenarioCheck):
     """Checkpoints `before_<size>` and `after_<size>` around each size's burst; the example gets
     the sizes to run as params.sizes."""
 
+    not_behind_pooler = ("the rule sizes the sample's own pool against the server's cores; behind PgBouncer the "
+                         "connections that reach the server are PgBouncer's pool, not the sample's")
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.cores = 0

@@ -96,8 +96,7 @@ class PoolReuse(PoolCheck):
                         f"{self.pool_max} reuses its connections")
         verdict.require(opened <= self.pool_max,
                         f"the server logged {opened} connections for {len(pids)} sequential queries (max {self.pool_max})")
-        logged = {r.pid for r in self.ctx.connections_authorized()}
-        verdict.require(set(distinct) <= logged, "data.pids names backends the server never saw for this case")
+        verdict.require(set(distinct) <= self.ctx.served_by_server(), "data.pids names backends the server never saw for this case")
 
 
 # A backend a client left inside a transaction: it was not committed or rolled back.
