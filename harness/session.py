@@ -23,6 +23,7 @@ from harness.janitor import Janitor
 from harness.manifest import Example
 from harness.observe import ServerLog
 from harness.pooler.fleet import Poolers
+from harness.pooler.standby import StandbyServer
 from harness.sandbox import run_notes
 from harness.server.base import PostgresServer
 from harness.spec import Spec
@@ -44,6 +45,9 @@ class HarnessSession:
         self.missing: dict[str, list[ToolStatus]] = {}
         self.gate = CaseGate()
         self.poolers = Poolers()   # a PgBouncer per pooled topology (--via), started on first use
+        # The cutover story's second server, made like the first, started on first use.
+        self.standby = StandbyServer(lambda: self.backend.make_server(self.config, self.credentials.superuser, "standby"),
+                                     self.credentials.for_role)
 
     @property
     def run_id(self) -> str:
@@ -108,9 +112,12 @@ class HarnessSession:
                 try:
                     self.poolers.stop_all()
                 finally:
-                    if self.server is not None:
-                        self.server.stop()
-                        self.server = None
+                    try:
+                        self.standby.stop()
+                    finally:
+                        if self.server is not None:
+                            self.server.stop()
+                            self.server = None
 
     def __enter__(self) -> "HarnessSession":
         try:

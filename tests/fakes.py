@@ -41,6 +41,9 @@ class FakeControls:
     servers_now: list[dict[str, Any]] = field(default_factory=list)
     pool_now: dict[str, Any] = field(default_factory=dict)
     stats_now: dict[str, Any] = field(default_factory=dict)
+    # The cutover story: the second server's rows (SQL substring -> rows), PgBouncer's settings.
+    target_rows: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
+    pooler_settings: dict[str, str] = field(default_factory=dict)
 
     def set_connection_limit(self, limit: int | None) -> None:
         self.actions.append(("connection_limit", limit))
@@ -90,11 +93,39 @@ class FakeControls:
     def server_clock(self) -> datetime:
         return self.clock
 
+    def cutover_target(self) -> None:
+        self.actions.append(("cutover_target", None))
+
+    def pooler_pause(self) -> float:
+        self.actions.append(("pause", None))
+        return 0.001
+
+    def pooler_resume(self) -> None:
+        self.actions.append(("resume", None))
+
+    def pooler_route_to_target(self, on: bool) -> None:
+        self.actions.append(("route_to_target", on))
+
+    def pooler_configure(self, name: str, value: str | None) -> None:
+        self.actions.append(("pooler_configure", (name, value)))
+        if value is not None:
+            self.pooler_settings[name] = value
+
+    def pooler_setting(self, name: str) -> str:
+        return self.pooler_settings.get(name, "")
+
+    def query_target(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+        self.actions.append(("query_target", sql))
+        return next((rows for part, rows in self.target_rows.items() if part in sql), [])
+
     def statement_stats(self) -> tuple[tuple[str, int], ...]:
         self.actions.append(("statement_stats", None))
         return self.stats.pop(0) if self.stats else ()
 
     def query(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+        if sql.startswith("CREATE TABLE"):
+            self.actions.append(("query", sql))
+            return []
         for part, rows in self.rows.items():
             if part in sql:
                 return rows

@@ -183,5 +183,85 @@ def test_a_database_sized_by_a_case_gets_that_many_server_connections_and_back(s
         assert "pooled_db = host=" not in (pooler.root / "pgbouncer.ini").read_text()   # type: ignore[operator]
         with _client(pooler, autocommit=True) as again:
             assert again.execute("SELECT 1").fetchone() == (1,)
+def test_in_session_pooling_pause_waits_for_an_idle_client_to_disconnect(server: NativeServer) -> None:
+    """Why the cutover story is n/a through pgbouncer-session: there a server connection is the
+    client's until it disconnects, so PAUSE does not return while a pool holds an idle one."""
+    import threading
+
+    pooler = PgBouncer(server, "session")
+    try:
+        pooler.start()
+        idle = _client(pooler, autocommit=True)
+        idle.execute("SELECT 1")                 # logged in, not in a transaction
+        paused = threading.Event()
+        pause = threading.Thread(target=lambda: (pooler.console.pause("pooled_db"), paused.set()))
+        pause.start()
+        assert not paused.wait(1.5), "PAUSE returned while a session client was connected"
+        idle.close()
+        assert paused.wait(10), "PAUSE did not return after the client disconnected"
+        pooler.console.resume("pooled_db")
+    finally:
+        pooler.stop()
+
+
+def test_a_database_can_be_pointed_at_another_server_and_back(server: NativeServer, tmp_path: Path) -> None:
+    """The cutover's repoint: one database's entry goes to a second server (RELOAD) and its
+    client follows; pointing it back removes the entry. (min_pool_size 0: see the next test.)"""
+    pooler = PgBouncer(server, "transaction", settings={"min_pool_size": "0"})
+    with NativeServer(ServerSettings(superuser_password="unused")) as second:
+        try:
+            pooler.start()
+            with psycopg.connect(server.admin.conninfo(), autocommit=True) as conn:
+                secret = conn.execute("SELECT rolpassword FROM pg_authid WHERE rolname = 'pooled_role'").fetchone()[0]
+            with psycopg.connect(second.admin.conninfo(), autocommit=True) as conn:
+                conn.execute(f"CREATE ROLE pooled_role LOGIN PASSWORD '{secret}'")   # the same SCRAM secret
+                conn.execute("CREATE DATABASE pooled_db OWNER pooled_role")
+            with _client(pooler, autocommit=True) as client:
+                assert client.execute("SELECT inet_server_port()").fetchone() == (server.port,)
+                pooler.console.pause("pooled_db")
+                pooler.route("pooled_db", second.endpoint)
+                pooler.console.resume("pooled_db")
+                assert client.execute("SELECT inet_server_port()").fetchone() == (second.port,)
+                assert f"pooled_db = host={second.endpoint.host} port={second.port}" in (pooler.root / "pgbouncer.ini").read_text()
+            # Back: the entry goes, and with it (PgBouncer: "database removed") its clients; the
+            # harness points back only after the case, when the example's clients are gone.
+            pooler.route("pooled_db", None)
+            assert "pooled_db =" not in (pooler.root / "pgbouncer.ini").read_text()
+            with _client(pooler, autocommit=True) as client:
+                assert client.execute("SELECT inet_server_port()").fetchone() == (server.port,)
+        finally:
+            pooler.stop()
+
+
+def test_min_pool_size_during_a_pause_refuses_the_first_client_after_resume(server: NativeServer) -> None:
+    """A hazard of the cutover found here (PgBouncer 1.18): while a database is paused, PgBouncer
+    still opens server connections up to min_pool_size and closes each before its login ends
+    ("pause mode"), which marks the pool's logins as failing. After RESUME a client that finds
+    the pool without a server is refused at once, and queued ones wait server_login_retry."""
+    import time
+
+    pooler = PgBouncer(server, "transaction")   # the harness's settings: min_pool_size 2, server_login_retry 1
+    try:
+        pooler.start()
+        client = _client(pooler, autocommit=True)
+        client.execute("SELECT 1")
+        pooler.console.pause("pooled_db")
+        time.sleep(1.5)                          # PgBouncer's maintenance runs meanwhile
+        pooler.console.resume("pooled_db")
+        with pytest.raises(psycopg.OperationalError, match="server login has been failing"):
+            client.execute("SELECT 1")
+        assert "closing because: pause mode" in pooler.log_tail(40), pooler.log_tail(40)
+        # Once server_login_retry (1 s) has passed, PgBouncer's maintenance opens a connection
+        # again, and clients get through.
+        refused_until = time.monotonic() + 10
+        while True:
+            try:
+                with _client(pooler, autocommit=True) as later:
+                    assert later.execute("SELECT 1").fetchone() == (1,)
+                break
+            except psycopg.OperationalError as error:
+                assert "server login has been failing" in str(error)
+                assert time.monotonic() < refused_until, "clients were still refused 10 s after RESUME"
+                time.sleep(0.2)
     finally:
         pooler.stop()

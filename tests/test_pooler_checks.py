@@ -158,4 +158,5 @@ def test_a_driver_fix_is_a_setting_passed_from_outside_in_a_topology_of_its_own(
     story = known_behind_pooler(SPEC, tuple(SPEC_LOADED.names), "java/hikaricp", "story_pool_exhaustion", POOLED)
     assert story is not None and story.error == 'prepared statement "S_' and not story.intermittent
     assert known_behind_pooler(SPEC, tuple(SPEC_LOADED.names), "node/pg-pool", "story_pool_exhaustion", POOLED) is None
+    assert {"transaction", "pool_release", "story_pause_resume_cutover", "story_pause_resume_limit"} <= set(fix.resolves)
     assert known_behind_pooler(SPEC, tuple(SPEC_LOADED.names), "java/hikaricp", "auth_wrong_password", POOLED) is not None

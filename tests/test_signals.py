@@ -25,6 +25,8 @@ PHASES = {
     "scenario": ("slow/run", "run.pid", ()),
     # the case runs through a PgBouncer the harness started: it goes too, with its dir
     "pooled-scenario": ("slow/run", "run.pid", ("--via", "pgbouncer-transaction")),
+    # the cutover story's second server is running too (started before the example): it goes as well
+    "cutover-scenario": ("slow/run", "run.pid", ("--via", "pgbouncer-transaction", "--scenario", "story_pause_resume_cutover")),
 }
 
 
@@ -73,6 +75,8 @@ def test_a_signal_leaves_nothing_behind(phase: str, signum: int, tmp_path: Path)
         else:
             _wait_for(lambda: (state / marker).exists() and (state / marker).read_text().strip() != "")
         new_dirs = _server_dirs(parent) - before
+        if phase == "cutover-scenario":   # both servers and PgBouncer are up
+            assert len(new_dirs) >= 3, new_dirs
         proc.send_signal(signum)
         output, _ = proc.communicate(timeout=60)
     finally:

@@ -46,8 +46,8 @@ class Executor(Protocol):
 class Backend(Protocol):
     name: str
 
-    def make_server(self, config: "Config", password: str) -> "PostgresServer":
-        """The run's server, not started yet."""
+    def make_server(self, config: "Config", password: str, name: str = "postgres") -> "PostgresServer":
+        """The run's server, not started yet (`name` tells a second one apart: the cutover's target)."""
 
     def make_executor(self, config: "Config") -> Executor: ...
 

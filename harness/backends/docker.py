@@ -215,9 +215,9 @@ class DockerExecutor:
 class DockerBackend:
     name = "docker"
 
-    def make_server(self, config: Config, password: str) -> ContainerServer:
+    def make_server(self, config: Config, password: str, name: str = "postgres") -> ContainerServer:
         return ContainerServer(ServerSettings(superuser_password=password), image=config.postgres_image,
-                               run_id=config.run_id)
+                               run_id=config.run_id, name=name)
 
     def make_executor(self, config: Config) -> DockerExecutor:
         return DockerExecutor(config)

@@ -40,7 +40,7 @@ class NativeExecutor:
 class NativeBackend:
     name = "native"
 
-    def make_server(self, config: Config, password: str) -> NativeServer:
+    def make_server(self, config: Config, password: str, name: str = "postgres") -> NativeServer:
         return NativeServer(ServerSettings(superuser_password=password), bindir=find_bindir(config.pg_bindir))
 
     def make_executor(self, config: Config) -> NativeExecutor:

@@ -77,6 +77,29 @@ class CaseControls(Protocol):
     def pooler_stats(self) -> dict[str, Any]:
         """PgBouncer's SHOW STATS row of the case database ({} straight to the server)."""
 
+    # The cutover story (pooled cases only); undone when the case ends: RESUMEd, the database
+    # pointed back at the run's server, PgBouncer's settings restored, the target dropped.
+    def cutover_target(self) -> None:
+        """The case database on the run's second server (started on first use): the fixture,
+        the same role with the same SCRAM secret."""
+
+    def pooler_pause(self) -> float:
+        """PAUSE the case database at PgBouncer; the seconds PAUSE took to return."""
+
+    def pooler_resume(self) -> None: ...
+
+    def pooler_route_to_target(self, on: bool) -> None:
+        """Points the case database at the second server (False: back at the run's), RELOAD."""
+
+    def pooler_configure(self, name: str, value: str | None) -> None:
+        """A PgBouncer setting (global: an exclusive case's), None for the harness's own; RELOAD."""
+
+    def pooler_setting(self, name: str) -> str:
+        """A PgBouncer setting as it runs now (SHOW CONFIG)."""
+
+    def query_target(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+        """A query in the case database on the second server, as its superuser."""
+
 
 @dataclass(frozen=True)
 class Observation:

@@ -17,16 +17,27 @@ from harness.statements import read_statement_stats
 
 if TYPE_CHECKING:
     from harness.pooler.pgbouncer import PgBouncer
+    from harness.pooler.standby import StandbyServer
+    from harness.spec import Fixture
 
 TLS_SQL = ("SELECT a.pid, s.ssl, s.version, s.cipher FROM pg_stat_activity a JOIN pg_stat_ssl s USING (pid) "
            "WHERE a.datname = %s AND a.backend_type = 'client backend'")
 
 
+def rows_of(conninfo: str, statement: str, params: list[Any] | None) -> list[tuple[Any, ...]]:
+    """The statement's rows ([] for one that returns none, such as DDL)."""
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        cur = conn.execute(statement, params or [])
+        return cur.fetchall() if cur.description else []
+
+
 class LiveControls:
     def __init__(self, server: PostgresServer, janitor: Janitor, db: CaseDatabase,
-                 pooler: "PgBouncer | None" = None) -> None:
+                 pooler: "PgBouncer | None" = None, standby: "tuple[StandbyServer, Fixture, str, str] | None" = None) -> None:
         self._server = server
         self._pooler = pooler
+        self._standby = standby   # the cutover story's second server, the fixture, the case (example id, scenario)
+        self._cutover: dict[str, Any] = {}   # what the cutover actions changed, for undo()
         self._admin: Admin = server.admin
         self._janitor = janitor
         self._db = db
@@ -66,8 +77,58 @@ class LiveControls:
     def terminate_backends(self) -> int:
         return terminate_backends(self._admin.conninfo(), self._db.dbname)
 
+    # -- the cutover story: PgBouncer and the run's second server -------------------------------
+    def cutover_target(self) -> None:
+        assert self._standby is not None, "the cutover needs the session's second server"
+        standby, fixture, example_id, scenario = self._standby
+        self._cutover["target"] = target = standby.mirror(self._admin, example_id, scenario, fixture)
+        assert target.dbname == self._db.dbname   # PgBouncer keeps the name when it points elsewhere
+
+    def pooler_pause(self) -> float:
+        assert self._pooler is not None
+        self._cutover["paused"] = True
+        return self._pooler.console.pause(self._db.dbname)
+
+    def pooler_resume(self) -> None:
+        assert self._pooler is not None
+        self._pooler.console.resume(self._db.dbname)
+        self._cutover.pop("paused", None)
+
+    def pooler_route_to_target(self, on: bool) -> None:
+        assert self._pooler is not None and self._standby is not None
+        self._pooler.route(self._db.dbname, self._standby[0].server.endpoint if on else None)  # type: ignore[union-attr]
+        self._cutover["routed"] = on
+
+    def pooler_configure(self, name: str, value: str | None) -> None:
+        assert self._pooler is not None
+        self._pooler.configure(name, value)
+        self._cutover.setdefault("configured", set()).add(name)
+
+    def pooler_setting(self, name: str) -> str:
+        assert self._pooler is not None
+        return self._pooler.console.setting(name)
+
+    def query_target(self, statement: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+        assert self._standby is not None
+        return rows_of(self._standby[0].admin.conninfo(self._db.dbname), statement, params)
+
+    def _undo_cutover(self) -> None:
+        done, self._cutover = self._cutover, {}
+        if done.get("paused") and self._pooler is not None:
+            self._pooler.console.resume(self._db.dbname)
+        if done.get("routed") and self._pooler is not None:
+            self._pooler.route(self._db.dbname, None)
+        for name in done.get("configured", ()):
+            self._pooler.configure(name, None)   # type: ignore[union-attr]
+        target = done.get("target")
+        if target is not None and self._standby is not None and self._standby[0].janitor is not None:
+            self._standby[0].janitor.drop_case_database(target)
+
     def undo(self) -> None:
-        """The role as it was before the case (its limit and group are shared by its other cases)."""
+        """The role as it was before the case (its limit and group are shared by its other cases),
+        PgBouncer as it was (resumed, the database on the run's server, its settings)."""
+        if self._cutover:
+            self._undo_cutover()
         if self._limited:
             self.set_connection_limit(None)
         if self._hostssl:
@@ -111,5 +172,4 @@ class LiveControls:
         return self._pooler.console.stats(self._db.dbname) if self._pooler else {}
 
     def query(self, statement: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
-        with psycopg.connect(self._admin.conninfo(self._db.dbname), autocommit=True) as conn:
-            return conn.execute(statement, params or []).fetchall()
+        return rows_of(self._admin.conninfo(self._db.dbname), statement, params)

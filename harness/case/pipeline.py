@@ -104,7 +104,8 @@ def run_on_server(session: HarnessSession, example: Example, scenario: Scenario,
     if pooler is not None:
         pooler.sync_auth()   # the role's SCRAM secret as ensure_role just set it
         pooler.warm(db.dbname, db.role, db.password)
-    controls = LiveControls(server, janitor, db, pooler)
+    controls = LiveControls(server, janitor, db, pooler,
+                            (session.standby, session.spec.fixture, example.id, scenario.name) if pooler else None)
     ctx = CaseContext(example=example, scenario=scenario, spec=session.spec, db=db, controls=controls,
                       topology=topology)
     check = check_class(ctx)

@@ -47,6 +47,10 @@ class AdminConsole:
     def resume(self, database: str) -> None:
         self.command(f'RESUME "{database}"')
 
+    def setting(self, name: str) -> str:
+        """A setting's value as PgBouncer runs with it now (SHOW CONFIG)."""
+        return next(str(row["value"]) for row in self.show("CONFIG") if row.get("key") == name)
+
     def clients(self, database: str) -> list[dict[str, Any]]:
         """The client connections to `database` (the console's own excluded)."""
         return [row for row in self.show("CLIENTS") if row.get("database") == database]

@@ -78,12 +78,19 @@ def quote_auth(value: str) -> str:
 
 
 def render_ini(*, server: Endpoint, listen_port: int, pool_mode: str, root: Path,
-               settings: dict[str, str] | None = None, pool_sizes: dict[str, int] | None = None) -> str:
-    """pgbouncer.ini: every database name goes to the run's server (the `*` fallback entry); a
-    database in `pool_sizes` gets an entry of its own with that server pool size (a story's)."""
-    sized = [f"{name} = host={server.host} port={server.port} pool_size={size} max_db_connections={size}"
-             for name, size in sorted((pool_sizes or {}).items())]
-    lines = ["[databases]", *sized, f"* = host={server.host} port={server.port}", "", "[pgbouncer]"]
+               settings: dict[str, str] | None = None, routes: dict[str, Endpoint] | None = None,
+               pool_sizes: dict[str, int] | None = None) -> str:
+    """pgbouncer.ini: every database name goes to the run's server (the `*` fallback entry),
+    except those `routes` sends elsewhere (the cutover story's second server); a database in
+    `pool_sizes` gets an entry of its own with that server pool size (the exhaustion story's)."""
+    routes, pool_sizes = routes or {}, pool_sizes or {}
+    entries = []
+    for name in sorted({*routes, *pool_sizes}):
+        to = routes.get(name, server)
+        size = pool_sizes.get(name)
+        entries.append(f"{name} = host={to.host} port={to.port}"
+                       + (f" pool_size={size} max_db_connections={size}" if size is not None else ""))
+    lines = ["[databases]", *entries, f"* = host={server.host} port={server.port}", "", "[pgbouncer]"]
     values = {
         "listen_addr": f"{SERVER_ADDRESS},{UNNAMED_ADDRESS}",
         "listen_port": str(listen_port),
@@ -125,7 +132,10 @@ class PgBouncer:
         self._proc: subprocess.Popen[bytes] | None = None
         self._console_password = secrets.token_urlsafe(18)
         self._auth_lock = threading.Lock()   # cases of several examples (-j) sync it at once
+        self._routes: dict[str, Endpoint] = {}   # database -> another server (the cutover story)
         self._pool_sizes: dict[str, int] = {}   # database -> its server pool size, while a case sets one
+        self._overrides: dict[str, str] = {}   # settings a case changed for a while (configure)
+        self._ini_lock = threading.Lock()
         self._user = RUN_AS_WHEN_ROOT if os.geteuid() == 0 else None
 
     @property
@@ -156,7 +166,8 @@ class PgBouncer:
         for _attempt in range(3):  # another process can take the free port between pick and bind
             self.port = free_port()
             self._write_ini()
-            self._proc = subprocess.Popen([self.binary, str(self.root / "pgbouncer.ini")], user=self._user, cwd="/", stdin=subprocess.DEVNULL,
+            ini = self.root / "pgbouncer.ini"
+            self._proc = subprocess.Popen([self.binary, str(ini)], user=self._user, cwd="/", stdin=subprocess.DEVNULL,
                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                           start_new_session=True)  # Ctrl-C reaches the harness, which stops it in order
             if self._wait_ready(10):
@@ -166,26 +177,6 @@ class PgBouncer:
             if "Address already in use" not in last:
                 break
         raise HarnessError(f"PgBouncer did not start:\n{last}")
-
-    def _write_ini(self) -> None:
-        assert self.root is not None
-        ini = self.root / "pgbouncer.ini"
-        tmp = ini.with_suffix(".new")
-        tmp.write_text(render_ini(server=self.inner.endpoint, listen_port=self.port, pool_mode=self.pool_mode,
-                                  root=self.root, settings=self.settings, pool_sizes=self._pool_sizes))
-        self._own(tmp)
-        tmp.replace(ini)   # PgBouncer never reads half a file
-
-    def size_pool(self, database: str, size: int | None) -> None:
-        """Gives `database` a server pool of `size` connections (at most, in all), or back to the
-        default (None), and RELOADs. Other databases keep theirs."""
-        with self._auth_lock:
-            if size is None:
-                self._pool_sizes.pop(database, None)
-            else:
-                self._pool_sizes[database] = size
-            self._write_ini()
-            self.console.command("RELOAD")
 
     def _wait_ready(self, seconds: float) -> bool:
         deadline = time.monotonic() + seconds
@@ -198,6 +189,50 @@ class PgBouncer:
             except psycopg.Error:
                 time.sleep(0.05)
         return False
+
+    def _write_ini(self) -> None:
+        assert self.root is not None
+        tmp = self.root / "pgbouncer.ini.new"
+        tmp.write_text(render_ini(server=self.inner.endpoint, listen_port=self.port, pool_mode=self.pool_mode,
+                                  root=self.root, settings={**self.settings, **self._overrides}, routes=self._routes,
+                                  pool_sizes=self._pool_sizes))
+        self._own(tmp)
+        tmp.replace(self.root / "pgbouncer.ini")   # PgBouncer never reads half a file
+
+    def route(self, database: str, to: Endpoint | None) -> None:
+        """Points `database` at another server (None: back to the run's server), then RELOAD.
+        PgBouncer closes that database's server connections to the old address as they are
+        released; the other databases keep theirs. Pointing back removes the entry, and PgBouncer
+        then disconnects that database's clients ("database removed"): only after the case."""
+        with self._ini_lock:
+            if to is None:
+                self._routes.pop(database, None)
+            else:
+                self._routes[database] = to
+            self._write_ini()
+            self.console.command("RELOAD")
+
+    def size_pool(self, database: str, size: int | None) -> None:
+        """Gives `database` a server pool of `size` connections (at most, in all), or back to the
+        default (None), then RELOAD. Other databases keep theirs."""
+        with self._ini_lock:
+            if size is None:
+                self._pool_sizes.pop(database, None)
+            else:
+                self._pool_sizes[database] = size
+            self._write_ini()
+            self.console.command("RELOAD")
+
+    def configure(self, name: str, value: str | None) -> None:
+        """A setting of the ini (None: back to the harness's own), then RELOAD. In the ini, not
+        by the console's SET: a RELOAD (any case's auth sync, a route) would undo a SET."""
+        with self._ini_lock:
+            if value is None:
+                self._overrides.pop(name, None)
+            else:
+                self._overrides[name] = value
+            self._write_ini()
+            self.console.command("RELOAD")
 
     def sync_auth(self, reload: bool = True) -> None:
         """The auth_file from pg_authid as it is now (a role made or given a new password since

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.markup import escape
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from harness.text import plain, printable
 from harness.reporting.pool_exhaustion_view import exhaustion_stories, one_line
+from harness.reporting.cutover_view import cutover_rows
 from harness.reporting.statement_view import pool_sizing_runs, story_lines
 from harness.reporting.view import (BAD, SKIPPED, connect_rows, failed_cases, look, matrix_rows, ms,
                                     outcome_counts, page_claims, run_standing)
@@ -73,6 +75,8 @@ def print_summary(run: dict[str, Any], console: Console) -> None:
                       f"{sizing['spindles']} = {sizing['formula']}; {sizing['verdict']}", highlight=False)
     for story in exhaustion_stories(run):
         console.print(f"[bold]pool exhaustion story[/] {story.example}: {one_line(story)}", highlight=False)
+    for row in cutover_rows(run):
+        console.print(f"[bold]cutover {'limit' if row.is_limit else 'story'}[/] {escape(row.line())}", highlight=False)
     for example, case in failed_cases(run):
         console.rule(f"[bold red]{example['id']}::{case['name']}", align="left")
         console.print(printable(case.get("details") or case.get("message", "")), highlight=False, markup=False)

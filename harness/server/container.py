@@ -149,7 +149,7 @@ def _logs(container: "Container", lines: int = 40) -> str:
 
 class ContainerServer(PostgresServer):
     def __init__(self, settings: ServerSettings, image: str, run_id: str,
-                 extra_settings: dict[str, str] | None = None) -> None:
+                 extra_settings: dict[str, str] | None = None, name: str = "postgres") -> None:
         self.settings = settings
         self.image = image
         self.run_id = run_id
@@ -158,6 +158,7 @@ class ContainerServer(PostgresServer):
         self.port = 0
         self.password = self.settings.superuser_password or secrets.token_urlsafe(18)
         self.container_name = ""
+        self.name = name   # in the container's name: a run's second server ("standby") has its own
         self._tc: Any = None  # the testcontainers PostgresContainer
         self._files: Path | None = None  # client certificates and the server's files, on the host
 
@@ -186,7 +187,7 @@ class ContainerServer(PostgresServer):
         last = ""
         for attempt in range(3):  # another process can take the free port between pick and bind
             self.port = free_port()
-            self.container_name = f"pgsh-{self.run_id}-postgres-{attempt}"
+            self.container_name = f"pgsh-{self.run_id}-{self.name}-{attempt}"
             container = self._make(container_class)
             self._tc = container
             try:

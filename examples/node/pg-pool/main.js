@@ -448,6 +448,10 @@ const scenarios = {
       await Promise.all(pools.map((pool) => pool.end()))
     }
   },
+  // The page's cutover story, seen from a service: a steady stream of short write transactions.
+  // It knows nothing of PgBouncer's PAUSE/RESUME; the harness does that at `streaming`.
+  story_pause_resume_cutover: (p) => ledgerStream(p),
+  story_pause_resume_limit: (p) => ledgerStream(p),
 
   no_pool_exhaustion: async (p) => {
     const pooled = await withPool(p.pool, (pool) => burst(p.requests, () => sleep(pool, p.sleep_seconds)))
@@ -484,6 +488,42 @@ const scenarios = {
   // sslFromEnv decides: PGSSLMODE is disable for one, verify-full for the other.
   connect_latency: (p) => connectLatency(p),
   connect_latency_tls: (p) => connectLatency(p),
+}
+
+// `writers` loops, each BEGIN / INSERT a ledger row with an id it made / COMMIT every
+// interval_ms. An id counts as acknowledged only once COMMIT returned; a failed transaction is
+// reported with its error, never retried under the same id.
+function ledgerStream(p) {
+  return withPool(p.pool, async (pool) => {
+    const report = { acknowledged: [], failed: [], latency_ms: [] }
+    let streaming = true
+    const writer = async (w) => {
+      for (let n = 1; streaming; n++) {
+        const id = w * 1000000 + n
+        const start = performance.now()
+        try {
+          await withClient(pool, async (client) => {
+            await client.query('BEGIN')
+            await client.query('INSERT INTO ledger (id, writer) VALUES ($1, $2)', [id, w])
+            await client.query('COMMIT')
+          })
+          report.acknowledged.push(id)
+        } catch (err) {
+          console.error(`transaction ${id} failed: ${err.code}: ${err.message}`)
+          report.failed.push({ id, sqlstate: err.code ?? null, message: err.message })
+        }
+        report.latency_ms.push([id, ms(performance.now() - start)]) // acquire to COMMIT (or the error)
+        await new Promise((resolve) => setTimeout(resolve, p.interval_ms))
+      }
+    }
+    const writers = Array.from({ length: p.writers }, (_, i) => writer(i + 1))
+    await new Promise((resolve) => setTimeout(resolve, p.stream_before_seconds * 1000))
+    await checkpoint('streaming')
+    await new Promise((resolve) => setTimeout(resolve, p.stream_after_seconds * 1000))
+    streaming = false
+    await Promise.all(writers)
+    return report
+  })
 }
 
 // Backends killed (or the server restarted) between two bursts: the pool drops the dead

@@ -48,6 +48,13 @@ class Holding(Base):
     shares: Mapped[int]
 
 
+# One row per write of the cutover story, with an id the writer made.
+class Ledger(Base):
+    __tablename__ = "ledger"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    writer: Mapped[int]
+
+
 # Core table for the `types` scenario: the column types tell SQLAlchemy how to bind and read.
 type_probe = Table(
     "type_probe", Base.metadata,
@@ -339,6 +346,46 @@ def story_pool_exhaustion(params):
     for engine in engines:
         engine.dispose()
     return {"services": results, "elapsed_ms": elapsed_ms}
+def ledger_stream(params):
+    """The page's cutover story, seen from a service: `writers` threads, each committing a
+    short transaction (a ledger row with an id it made) every interval_ms. An id counts as
+    acknowledged only once COMMIT returned; a failure is reported with its error. It knows
+    nothing of PgBouncer's PAUSE/RESUME: the harness does that at checkpoint `streaming`."""
+    engine = make_engine(params.get("pool"))
+    acknowledged, failed, latency_ms = [], [], []
+    lock, streaming = threading.Lock(), threading.Event()
+    streaming.set()
+
+    def writer(w):
+        n = 0
+        while streaming.is_set():
+            n += 1
+            row_id = w * 1000000 + n
+            start = time.perf_counter()
+            try:
+                with Session(engine) as session, session.begin():  # BEGIN ... COMMIT on exit
+                    session.add(Ledger(id=row_id, writer=w))
+                outcome = (acknowledged, row_id)
+            except exc.DBAPIError as e:
+                print(f"transaction {row_id} failed: {e.orig}")
+                outcome = (failed, {"id": row_id, "sqlstate": getattr(e.orig, "pgcode", None),
+                                    "message": str(e.orig).strip()})
+            with lock:
+                outcome[0].append(outcome[1])
+                latency_ms.append([row_id, round((time.perf_counter() - start) * 1000, 3)])  # checkout to COMMIT
+            time.sleep(params["interval_ms"] / 1000)
+
+    threads = [threading.Thread(target=writer, args=(w,)) for w in range(1, params["writers"] + 1)]
+    for thread in threads:
+        thread.start()
+    time.sleep(params["stream_before_seconds"])
+    checkpoint("streaming")
+    time.sleep(params["stream_after_seconds"])
+    streaming.clear()
+    for thread in threads:
+        thread.join()
+    engine.dispose()
+    return {"acknowledged": acknowledged, "failed": failed, "latency_ms": latency_ms}
 
 
 def transaction(params):
@@ -599,6 +646,7 @@ SCENARIOS = {
     "active_users": active_users, "related_rows": related_rows, "transaction": transaction,
     "story_orm_n_plus_one": story_orm_n_plus_one, "story_pool_sizing": story_pool_sizing,
     "story_pool_exhaustion": story_pool_exhaustion,
+    "story_pause_resume_cutover": ledger_stream, "story_pause_resume_limit": ledger_stream,
     "error_sqlstate": error_sqlstate, "types": types,
     "pool_bounded": pool_bounded, "pool_reuse": pool_reuse, "pool_release": pool_release,
     "pool_acquire_timeout": pool_acquire_timeout, "pool_release_on_error": pool_release_on_error,

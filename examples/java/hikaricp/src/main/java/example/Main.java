@@ -291,6 +291,9 @@ public final class Main {
             case "story_pool_exhaustion":
                 data.set("services", poolExhaustion(params));
                 return data;
+            case "story_pause_resume_cutover":
+            case "story_pause_resume_limit":
+                return ledgerStream(params);
             case "no_pool_exhaustion": {
                 int n = params.path("requests").asInt();
                 try (HikariDataSource ds = openPool(poolParams)) {
@@ -798,6 +801,65 @@ public final class Main {
                 System.err.println("story request failed: " + e);
             }
         }
+    }
+
+    /**
+     * The page's cutover story, seen from a service: `writers` threads, each committing a short
+     * transaction (a ledger row with an id it made) every interval_ms. An id counts as
+     * acknowledged only once commit() returned; a failure is reported with its error. It knows
+     * nothing of PgBouncer's PAUSE/RESUME: the harness does that at checkpoint `streaming`.
+     */
+    static ObjectNode ledgerStream(JsonNode params) throws Exception {
+        ObjectNode data = JSON.createObjectNode();
+        ArrayNode acknowledged = data.putArray("acknowledged");
+        ArrayNode failed = data.putArray("failed");
+        ArrayNode latencyMs = data.putArray("latency_ms");   // [id, ms from getConnection to commit (or the error)]
+        java.util.concurrent.atomic.AtomicBoolean streaming = new java.util.concurrent.atomic.AtomicBoolean(true);
+        int writers = params.path("writers").asInt();
+        try (HikariDataSource ds = openPool(params.path("pool"))) {
+            ExecutorService threads = Executors.newFixedThreadPool(writers);
+            try {
+                List<Future<?>> running = new ArrayList<>();
+                for (int w = 1; w <= writers; w++) {
+                    final int writer = w;
+                    running.add(threads.submit(() -> {
+                        for (long n = 1; streaming.get(); n++) {
+                            long id = writer * 1_000_000L + n;
+                            long start = System.nanoTime();
+                            try (Connection conn = ds.getConnection()) {
+                                conn.setAutoCommit(false);   // BEGIN ... commit()
+                                try (PreparedStatement ps = conn.prepareStatement("INSERT INTO ledger (id, writer) VALUES (?, ?)")) {
+                                    ps.setLong(1, id);
+                                    ps.setInt(2, writer);
+                                    ps.executeUpdate();
+                                }
+                                conn.commit();
+                                synchronized (data) { acknowledged.add(id); }
+                            } catch (SQLException e) {
+                                System.err.println("transaction " + id + " failed: " + e);
+                                synchronized (data) {
+                                    failed.addObject().put("id", id).put("sqlstate", e.getSQLState())
+                                            .put("message", String.valueOf(e.getMessage()));
+                                }
+                            }
+                            synchronized (data) {
+                                latencyMs.addArray().add(id).add((System.nanoTime() - start) / 1e6);
+                            }
+                            Thread.sleep(params.path("interval_ms").asLong());
+                        }
+                        return null;
+                    }));
+                }
+                Thread.sleep((long) (params.path("stream_before_seconds").asDouble() * 1000));
+                checkpoint("streaming");
+                Thread.sleep((long) (params.path("stream_after_seconds").asDouble() * 1000));
+                streaming.set(false);
+                for (Future<?> f : running) f.get();
+            } finally {
+                threads.shutdown();
+            }
+        }
+        return data;
     }
 
     static double sleepOf(JsonNode params) {
