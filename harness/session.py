@@ -43,7 +43,8 @@ class HarnessSession:
         self.builds: dict[str, BuildResult] = {}
         self.missing: dict[str, list[ToolStatus]] = {}
         self.gate = CaseGate()
-        self.poolers = Poolers()   # a PgBouncer per pooled topology (--via), started on first use
+        # A PgBouncer per pooled topology (--via), started on first use, where the backend runs it.
+        self.poolers = Poolers(lambda mode: self.backend.pooler_process(self.config, mode))
 
     @property
     def run_id(self) -> str:
@@ -55,6 +56,8 @@ class HarnessSession:
         """PgBouncer's version when the run goes through it ("" for a direct-only run)."""
         if all(topology == "direct" for topology in self.config.via):
             return ""
+        if self.poolers.version:   # the one that ran (on docker: the image's)
+            return self.poolers.version
         from harness.pooler.pgbouncer import pgbouncer_version
         try:
             return pgbouncer_version()

@@ -65,7 +65,7 @@ def test_a_real_pgbouncer_passes_scram_through_and_leaves_nothing(server: Native
     pooler = PgBouncer(server, mode)
     try:
         pooler.start()
-        root, pid = pooler.root, pooler._proc.pid if pooler._proc else None
+        root, pid = pooler.root, getattr(pooler.process, "pid", None)
         assert root is not None and root.name.startswith("pg-harness-")
         endpoint = pooler.endpoint
         assert endpoint.host == "127.0.0.1" and endpoint.port != server.port and endpoint.tls is not None
