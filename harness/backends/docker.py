@@ -2,8 +2,10 @@
 built from its own Dockerfile (context = its folder) into
 `pg-sample-harness/<language>-<name>:<source hash prefix>`; each case runs as
 `docker run --rm -i --network host ...` of that image with the case's PG* / DATABASE_URL /
-HARNESS_* variables. `-e NAME` without a value makes the docker client copy the value from its
-own environment, so no password appears on a command line.
+HARNESS_* variables (and a driver fix's variables, with its files' dir mounted at the same path).
+`-e NAME` without a value makes the docker client copy the value from its own environment, so no
+password appears on a command line. A pooled topology's PgBouncer runs in a container of its own
+(harness.pooler.container).
 
 Images, labels and cleanup go through the docker SDK. An image whose label
 harness.build.source_hash matches the example's sources is reused (an unchanged example is not
