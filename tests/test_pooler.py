@@ -150,3 +150,28 @@ def test_a_pause_longer_than_query_wait_timeout_disconnects_the_waiting_client(s
         client.close()
     finally:
         pooler.stop()
+
+
+def test_after_a_server_restart_clients_are_served_once_pgbouncer_is_logged_in_again(server: NativeServer) -> None:
+    """In transaction mode PgBouncer dials the server during a restart (min_pool_size); a failed
+    login makes it fail every client fast (08P01, "server login has been failing") until a login
+    succeeds. wait_server_logged_in is what the restart control waits for: after it, clients
+    that stayed connected to PgBouncer through the restart are all served."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    pooler = PgBouncer(server, "transaction")
+    try:
+        pooler.start()
+        assert pooler.min_pool_size == 2
+        clients = [_client(pooler, autocommit=True) for _ in range(4)]
+        for client in clients:
+            client.execute("SELECT 1")
+        server.restart()
+        reached, seconds = pooler.console.wait_server_logged_in("pooled_db", within=10)
+        assert reached, f"PgBouncer had not logged in to the restarted server after {seconds:.1f} s"
+        with ThreadPoolExecutor(len(clients)) as workers:
+            list(workers.map(lambda c: c.execute("SELECT pg_sleep(0.1)"), clients))
+        for client in clients:
+            client.close()
+    finally:
+        pooler.stop()

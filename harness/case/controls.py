@@ -18,6 +18,7 @@ from harness.statements import read_statement_stats
 if TYPE_CHECKING:
     from harness.pooler.pgbouncer import PgBouncer
 
+POOLER_LOGIN_SECONDS = 10.0
 TLS_SQL = ("SELECT a.pid, s.ssl, s.version, s.cipher FROM pg_stat_activity a JOIN pg_stat_ssl s USING (pid) "
            "WHERE a.datname = %s AND a.backend_type = 'client backend'")
 
@@ -44,6 +45,12 @@ class LiveControls:
 
     def restart_server(self) -> None:
         self._server.restart()
+        if self._pooler is not None and self._pooler.min_pool_size:
+            # To keep min_pool_size PgBouncer dials the server while it restarts; a failed login
+            # makes it fail every client fast ("server login has been failing", 08P01) until a
+            # login succeeds (server_login_retry later). The fault under test is the server's
+            # restart, so the case goes on once PgBouncer is logged in again.
+            self._pooler.console.wait_server_logged_in(self._db.dbname, within=POOLER_LOGIN_SECONDS)
 
     def set_case_setting(self, name: str, value: str) -> None:
         with psycopg.connect(self._admin.conninfo(), autocommit=True) as conn:

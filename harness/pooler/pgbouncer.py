@@ -118,6 +118,12 @@ class PgBouncer:
         return Endpoint(SERVER_ADDRESS, self.port, self.client_tls)
 
     @property
+    def min_pool_size(self) -> int:
+        """The server connections PgBouncer keeps per pool (dialling them even while the server is down)."""
+        merged = {**POOL_SETTINGS, **MODE_SETTINGS.get(self.pool_mode, {}), **self.settings}
+        return int(merged.get("min_pool_size", "0"))
+
+    @property
     def console(self) -> AdminConsole:
         return AdminConsole(SERVER_ADDRESS, self.port, CONSOLE_USER, self._console_password)
 
