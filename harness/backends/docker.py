@@ -83,6 +83,21 @@ def follow_build(chunks: Iterator[dict[str, Any]], log: Any, deadline: float) ->
     return ""
 
 
+def drop_older_images(repository: str, keep: str) -> None:
+    """Keep the KEEP_IMAGES newest images of a repository (switching branches back and forth
+    does not rebuild); older ones go."""
+    import docker
+    with docker_client() as client:
+        images = sorted(client.images.list(name=repository),
+                        key=lambda image: image.attrs.get("Created", ""), reverse=True)
+        tags = [t for image in images for t in image.tags if t != keep]  # newest first
+        for old in tags[KEEP_IMAGES - 1:]:
+            try:
+                client.images.remove(old)
+            except docker.errors.APIError:
+                pass  # in use by a running case of another run: it goes next time
+
+
 class DockerExecutor:
     def __init__(self, config: Config) -> None:
         self.dir = config.paths.cache / "docker-builds"
@@ -147,22 +162,8 @@ class DockerExecutor:
             return BuildResult(False, False, seconds, digest, log, f"docker build timed out after {timeout:.0f} s")
         if error:
             return BuildResult(False, False, seconds, digest, log, f"docker build failed (image {tag}): {error[:300]}")
-        self._drop_older_tags(example, tag)
+        drop_older_images(image_repository(example), tag)
         return BuildResult(True, False, seconds, digest, log)
-
-    def _drop_older_tags(self, example: Example, keep: str) -> None:
-        """Keep the KEEP_IMAGES newest images of an example (switching branches back and forth
-        does not rebuild); older ones go."""
-        import docker
-        with docker_client() as client:
-            images = sorted(client.images.list(name=image_repository(example)),
-                            key=lambda image: image.attrs.get("Created", ""), reverse=True)
-            tags = [t for image in images for t in image.tags if t != keep]  # newest first
-            for old in tags[KEEP_IMAGES - 1:]:
-                try:
-                    client.images.remove(old)
-                except docker.errors.APIError:
-                    pass  # in use by a running case of another run: it goes next time
 
     # -- cases ------------------------------------------------------------------------------
     def launch(self, example: Example, env: Mapping[str, str], case_id: str) -> Launch:

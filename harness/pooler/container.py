@@ -3,7 +3,8 @@
 The image comes from harness/pooler/image/Dockerfile (FROM debian:bookworm-slim, Debian's
 pgbouncer package: the same PgBouncer as the native topology). It is built by the harness like
 an example's image: tagged `pg-sample-harness/pgbouncer:<hash of the image folder>` with that
-hash as a label, and reused while the folder is unchanged (a warm run builds nothing).
+hash as a label, reused while the folder is unchanged (a warm run builds nothing), the three
+newest kept.
 
 The container runs on the host's network, as the server and the examples' containers do, so it
 listens on loopback where the examples reach it and the harness reaches its console. The
@@ -19,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harness.backends.docker import IMAGE_REPOSITORY, SOURCE_HASH_LABEL, docker_client, follow_build
+from harness.backends.docker import IMAGE_REPOSITORY, SOURCE_HASH_LABEL, docker_client, drop_older_images, follow_build
 from harness.errors import HarnessError
 from harness.pooler.process import version_line
 from harness.server.container import ROLE_LABEL, RUN_LABEL
@@ -70,6 +71,7 @@ def ensure_image(log_path: Path, timeout: float, folder: Path = IMAGE_DIR) -> tu
         raise HarnessError(f"the PgBouncer image {tag} did not build: {reason}\n  build log: {log_path}\n"
                            f"  fix: see the log; without a registry, build the base image's stand-in first: "
                            f"ci/standin-images.sh")
+    drop_older_images(IMAGE_NAME, tag)
     return tag, time.monotonic() - start
 
 
