@@ -58,7 +58,7 @@ class HarnessSession:
             return ""
         if self.poolers.version:   # the one that ran (on docker: the image's)
             return self.poolers.version
-        from harness.pooler.pgbouncer import pgbouncer_version
+        from harness.pooler.process import pgbouncer_version
         try:
             return pgbouncer_version()
         except (HarnessError, OSError):

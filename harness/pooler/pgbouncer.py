@@ -24,7 +24,9 @@ import psycopg
 from harness import reaper
 from harness.errors import HarnessError
 from harness.pooler.console import AdminConsole
-from harness.pooler.process import NativeProcess, PoolerProcess, find_pgbouncer, pgbouncer_version  # noqa: F401
+from harness.pooler.process import NativeProcess, PoolerProcess
+# Their old home: code written against it (other branches) keeps working.
+from harness.pooler.process import find_pgbouncer, pgbouncer_version  # noqa: F401
 from harness.server.base import SERVER_ADDRESS, UNNAMED_ADDRESS, Endpoint, PostgresServer, free_port
 from harness.server.native import RUN_AS_WHEN_ROOT, TEMP_PREFIX
 from harness.server.tls import make_run_tls, write_private
