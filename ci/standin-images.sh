@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds local stand-ins for every base image the examples' Dockerfiles name (their FROM lines,
-# as `python -m harness.discovery_json base-images` lists them) and for the harness's PostgreSQL
-# image, from Debian packages, for machines that cannot pull from a container registry. With
-# Docker Hub reachable you do not need this script.
+# as `python -m harness.discovery_json base-images` lists them, with the base of the harness's
+# PgBouncer image) and for the harness's PostgreSQL image, from Debian packages, for machines
+# that cannot pull from a container registry. With Docker Hub reachable you do not need this script.
 #
 #   ci/standin-images.sh            build every missing stand-in (a tag that exists is kept)
 #   ci/standin-images.sh --force    rebuild them all (also the mmdebstrap base)

@@ -99,7 +99,7 @@ def cmd_doctor(config: Config, catalog: Catalog, console: Console) -> int:
     except HarnessError as exc:
         missing_any = True
         console.print(f"[red]✘[/] {exc}", highlight=False)
-    from harness.pooler.pgbouncer import pgbouncer_version
+    from harness.pooler.process import pgbouncer_version
     try:  # only the pooled topologies (--via pgbouncer-*) need it
         console.print(f"[green]✔[/] PgBouncer {pgbouncer_version()} (for --via pgbouncer-*)", highlight=False)
     except (HarnessError, OSError) as exc:

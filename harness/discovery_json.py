@@ -3,7 +3,8 @@
 instead of keeping their own lists:
 
     python -m harness.discovery_json matrix         the GitHub Actions matrix (one line of JSON)
-    python -m harness.discovery_json base-images    every image the examples' Dockerfiles build FROM, one a line
+    python -m harness.discovery_json base-images    every image the examples' Dockerfiles (and the harness's
+                                                  PgBouncer image) build FROM, one a line
 
 Both exit 1 (and say why on stderr) when a manifest is broken, so CI never drops a job silently."""
 
@@ -16,6 +17,7 @@ from typing import Any
 
 from harness.base_images import base_images
 from harness.manifest import Discovery, Example, discover
+from harness.pooler.container import IMAGE_DIR as POOLER_IMAGE_DIR
 from harness.config import ProjectPaths, build_config
 from harness.reporting.view import file_stem
 from harness.runner import Selection
@@ -53,7 +55,9 @@ def document(spec: Spec, discovery: Discovery, paths: ProjectPaths) -> dict[str,
         "examples": examples,
         "scenarios": [{"name": s.name, "group": s.group, "summary": s.summary} for s in spec.scenarios.values()],
         "debian_packages": [p.name for p in unique_packages(e.system_packages for e in discovery.examples)],
-        "base_images": list(dict.fromkeys(image for entry in examples for image in entry["base_images"])),
+        # The examples' base images, then the harness's own (its PgBouncer image, harness.pooler.container).
+        "base_images": list(dict.fromkeys([*(image for entry in examples for image in entry["base_images"]),
+                                           *base_images(POOLER_IMAGE_DIR / "Dockerfile")])),
         "errors": [error.render() for error in discovery.errors],
     }
 

@@ -44,7 +44,8 @@ class HarnessSession:
         self.builds: dict[str, BuildResult] = {}
         self.missing: dict[str, list[ToolStatus]] = {}
         self.gate = CaseGate()
-        self.poolers = Poolers()   # a PgBouncer per pooled topology (--via), started on first use
+        # A PgBouncer per pooled topology (--via), started on first use, where the backend runs it.
+        self.poolers = Poolers(lambda mode: self.backend.pooler_process(self.config, mode))
         # The cutover story's second server, made like the first, started on first use.
         self.standby = StandbyServer(lambda: self.backend.make_server(self.config, self.credentials.superuser, "standby"),
                                      self.credentials.for_role)
@@ -59,7 +60,9 @@ class HarnessSession:
         """PgBouncer's version when the run goes through it ("" for a direct-only run)."""
         if all(topology == "direct" for topology in self.config.via):
             return ""
-        from harness.pooler.pgbouncer import pgbouncer_version
+        if self.poolers.version:   # the one that ran (on docker: the image's)
+            return self.poolers.version
+        from harness.pooler.process import pgbouncer_version
         try:
             return pgbouncer_version()
         except (HarnessError, OSError):

@@ -141,8 +141,10 @@ def test_a_timed_out_case_leaves_no_container(hanging_example: Path, tmp_path: P
     assert labelled(session.run_id) == ([], []), "containers or networks of the run are left behind"
 
 
-def test_ctrl_c_during_a_docker_case_leaves_no_container(tmp_path: Path) -> None:
-    """SIGINT while an example's container runs: the CLI exits 2 and nothing of the run is left."""
+@pytest.mark.parametrize("via", ["direct", "pgbouncer-session"])
+def test_ctrl_c_during_a_docker_case_leaves_no_container(via: str, tmp_path: Path) -> None:
+    """SIGINT while an example's container runs (pooled: behind the run's PgBouncer container):
+    the CLI exits 2 and nothing of the run is left."""
     require_docker()
     import signal
     import sys
@@ -153,7 +155,7 @@ def test_ctrl_c_during_a_docker_case_leaves_no_container(tmp_path: Path) -> None
     run_id = f"ctrl-c-test-{secrets.token_hex(4)}"
     env = dict(os.environ, HARNESS_CACHE=str(REPO / ".harness"), HARNESS_RUN_ID=run_id)
     proc = subprocess.Popen([sys.executable, "-m", "harness", "run", "--backend", "docker", "--example", "java/hikaricp",
-                             "--scenario", "pool_idle_timeout", "--out", str(tmp_path / "results.json")],
+                             "--scenario", "pool_idle_timeout", "--via", via, "--out", str(tmp_path / "results.json")],
                             cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     run_ids: set[str] = set()
     try:
@@ -166,6 +168,8 @@ def test_ctrl_c_during_a_docker_case_leaves_no_container(tmp_path: Path) -> None
             run_ids = {line.split()[0] for line in out if "java-hikaricp" in line}
             time.sleep(0.2)
         assert run_ids, "the example's container never appeared"
+        if via != "direct":
+            assert labelled(run_id, f"{ROLE_LABEL}=pgbouncer")[0], "no PgBouncer container for the pooled case"
         proc.send_signal(signal.SIGINT)
         output, _ = proc.communicate(timeout=60)
     finally:

@@ -65,7 +65,7 @@ def test_a_real_pgbouncer_passes_scram_through_and_leaves_nothing(server: Native
     pooler = PgBouncer(server, mode)
     try:
         pooler.start()
-        root, pid = pooler.root, pooler._proc.pid if pooler._proc else None
+        root, pid = pooler.root, getattr(pooler.process, "pid", None)
         assert root is not None and root.name.startswith("pg-harness-")
         endpoint = pooler.endpoint
         assert endpoint.host == "127.0.0.1" and endpoint.port != server.port and endpoint.tls is not None
@@ -183,6 +183,10 @@ def test_a_database_sized_by_a_case_gets_that_many_server_connections_and_back(s
         assert "pooled_db = host=" not in (pooler.root / "pgbouncer.ini").read_text()   # type: ignore[operator]
         with _client(pooler, autocommit=True) as again:
             assert again.execute("SELECT 1").fetchone() == (1,)
+    finally:
+        pooler.stop()
+
+
 def test_in_session_pooling_pause_waits_for_an_idle_client_to_disconnect(server: NativeServer) -> None:
     """Why the cutover story is n/a through pgbouncer-session: there a server connection is the
     client's until it disconnects, so PAUSE does not return while a pool holds an idle one."""
@@ -263,5 +267,30 @@ def test_min_pool_size_during_a_pause_refuses_the_first_client_after_resume(serv
                 assert "server login has been failing" in str(error)
                 assert time.monotonic() < refused_until, "clients were still refused 10 s after RESUME"
                 time.sleep(0.2)
+    finally:
+        pooler.stop()
+
+
+def test_after_a_server_restart_clients_are_served_once_pgbouncer_is_logged_in_again(server: NativeServer) -> None:
+    """In transaction mode PgBouncer dials the server during a restart (min_pool_size); a failed
+    login makes it fail every client fast (08P01, "server login has been failing") until a login
+    succeeds. wait_server_logged_in is what the restart control waits for: after it, clients
+    that stayed connected to PgBouncer through the restart are all served."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    pooler = PgBouncer(server, "transaction")
+    try:
+        pooler.start()
+        assert pooler.min_pool_size == 2
+        clients = [_client(pooler, autocommit=True) for _ in range(4)]
+        for client in clients:
+            client.execute("SELECT 1")
+        server.restart()
+        reached, seconds = pooler.console.wait_server_logged_in("pooled_db", within=10)
+        assert reached, f"PgBouncer had not logged in to the restarted server after {seconds:.1f} s"
+        with ThreadPoolExecutor(len(clients)) as workers:
+            list(workers.map(lambda c: c.execute("SELECT pg_sleep(0.1)"), clients))
+        for client in clients:
+            client.close()
     finally:
         pooler.stop()

@@ -1,6 +1,7 @@
 """The seam of a backend: the server it starts (PostgresServer: `admin` for the harness, `endpoint`
-for the examples and the probe) and the executor that builds and starts the examples, natively
-in their folder or in containers. Everything else (cases, checks, verdicts) is the same for all."""
+for the examples and the probe), the executor that builds and starts the examples, natively
+in their folder or in containers, and where a pooled topology's PgBouncer runs. Everything
+else (cases, checks, verdicts) is the same for all."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from harness.toolchain import ToolStatus
 
 if TYPE_CHECKING:
     from harness.config import Config
+    from harness.pooler.process import PoolerProcess
     from harness.sandbox import CaseSandbox
     from harness.server.base import PostgresServer
 
@@ -50,6 +52,9 @@ class Backend(Protocol):
         """The run's server, not started yet (`name` tells a second one apart: the cutover's target)."""
 
     def make_executor(self, config: "Config") -> Executor: ...
+
+    def pooler_process(self, config: "Config", pool_mode: str) -> "PoolerProcess | None":
+        """Where the run's PgBouncer of that pool mode runs (None: on this machine)."""
 
     def describe(self, config: "Config") -> str:
         """One line on the PostgreSQL this backend would run (pytest's header); no server is started."""

@@ -2,8 +2,10 @@
 built from its own Dockerfile (context = its folder) into
 `pg-sample-harness/<language>-<name>:<source hash prefix>`; each case runs as
 `docker run --rm -i --network host ...` of that image with the case's PG* / DATABASE_URL /
-HARNESS_* variables. `-e NAME` without a value makes the docker client copy the value from its
-own environment, so no password appears on a command line.
+HARNESS_* variables (and a driver fix's variables, with its files' dir mounted at the same path).
+`-e NAME` without a value makes the docker client copy the value from its own environment, so no
+password appears on a command line. A pooled topology's PgBouncer runs in a container of its own
+(harness.pooler.container).
 
 Images, labels and cleanup go through the docker SDK. An image whose label
 harness.build.source_hash matches the example's sources is reused (an unchanged example is not
@@ -20,16 +22,20 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.backends.base import Launch
 from harness.build import BuildResult, source_hash
 from harness.config import Config
 from harness.manifest import Example, Requirement
+from harness.pooler.fixes import FIX_DIR_VARIABLE, FIX_NAMES_VARIABLE
 from harness.server.base import ServerSettings
 from harness.server.container import ENGINE_FIX, IMAGE_ENV, ROLE_LABEL, RUN_LABEL, ContainerServer, engine_problem
 from harness.ticker import ticking
 from harness.toolchain import ToolStatus
+
+if TYPE_CHECKING:
+    from harness.pooler.container import ContainerProcess
 
 IMAGE_REPOSITORY = "pg-sample-harness"
 SOURCE_HASH_LABEL = "harness.build.source_hash"
@@ -64,7 +70,7 @@ def passes_variable(name: str) -> bool:
     return name.startswith("PG") or name in PASSED_EXACT or name.startswith("HARNESS_")
 
 
-def _build_log(chunks: Iterator[dict[str, Any]], log: Any, deadline: float) -> str:
+def follow_build(chunks: Iterator[dict[str, Any]], log: Any, deadline: float) -> str:
     """Writes the engine's build output to the log; returns its error ('' when the build succeeded)."""
     for chunk in chunks:
         if "stream" in chunk:
@@ -75,6 +81,21 @@ def _build_log(chunks: Iterator[dict[str, Any]], log: Any, deadline: float) -> s
         if time.monotonic() > deadline:
             return "timeout"
     return ""
+
+
+def drop_older_images(repository: str, keep: str) -> None:
+    """Keep the KEEP_IMAGES newest images of a repository (switching branches back and forth
+    does not rebuild); older ones go."""
+    import docker
+    with docker_client() as client:
+        images = sorted(client.images.list(name=repository),
+                        key=lambda image: image.attrs.get("Created", ""), reverse=True)
+        tags = [t for image in images for t in image.tags if t != keep]  # newest first
+        for old in tags[KEEP_IMAGES - 1:]:
+            try:
+                client.images.remove(old)
+            except docker.errors.APIError:
+                pass  # in use by a running case of another run: it goes next time
 
 
 class DockerExecutor:
@@ -133,7 +154,7 @@ class DockerExecutor:
                                           labels={SOURCE_HASH_LABEL: digest, EXAMPLE_LABEL: example.id},
                                           network_mode="host", rm=True, forcerm=True, nocache=force, decode=True)
                 with ticking(f"building image {tag} for {example.id}"):
-                    error = _build_log(chunks, out, start + timeout)
+                    error = follow_build(chunks, out, start + timeout)
             except Exception as exc:  # noqa: BLE001 - the engine's API errors, reported with the log
                 error = f"{type(exc).__name__}: {exc}"
         seconds = time.monotonic() - start
@@ -141,22 +162,8 @@ class DockerExecutor:
             return BuildResult(False, False, seconds, digest, log, f"docker build timed out after {timeout:.0f} s")
         if error:
             return BuildResult(False, False, seconds, digest, log, f"docker build failed (image {tag}): {error[:300]}")
-        self._drop_older_tags(example, tag)
+        drop_older_images(image_repository(example), tag)
         return BuildResult(True, False, seconds, digest, log)
-
-    def _drop_older_tags(self, example: Example, keep: str) -> None:
-        """Keep the KEEP_IMAGES newest images of an example (switching branches back and forth
-        does not rebuild); older ones go."""
-        import docker
-        with docker_client() as client:
-            images = sorted(client.images.list(name=image_repository(example)),
-                            key=lambda image: image.attrs.get("Created", ""), reverse=True)
-            tags = [t for image in images for t in image.tags if t != keep]  # newest first
-            for old in tags[KEEP_IMAGES - 1:]:
-                try:
-                    client.images.remove(old)
-                except docker.errors.APIError:
-                    pass  # in use by a running case of another run: it goes next time
 
     # -- cases ------------------------------------------------------------------------------
     def launch(self, example: Example, env: Mapping[str, str], case_id: str) -> Launch:
@@ -170,12 +177,16 @@ class DockerExecutor:
         command = ["docker", "run", "--rm", "-i", "--init", "--network", "host", "--name", name,
                    "--label", f"{RUN_LABEL}={self.run_id}", "--label", f"{ROLE_LABEL}=example",
                    "--label", f"{EXAMPLE_LABEL}={example.id}"]
+        fixed = set(env.get(FIX_NAMES_VARIABLE, "").split())   # a driver fix's variables (harness.pooler.fixes)
         for key in sorted(env):
-            if passes_variable(key):
+            if passes_variable(key) or key in fixed:
                 command += ["-e", key]  # the value comes from the docker client's environment
         rootcert = env.get("PGSSLROOTCERT")
         if rootcert and os.path.isfile(rootcert):
             command += ["-v", f"{rootcert}:{rootcert}:ro"]
+        fix_dir = env.get(FIX_DIR_VARIABLE)
+        if fix_dir and os.path.isdir(fix_dir):   # its files, where the fix's variables name them
+            command += ["-v", f"{fix_dir}:{fix_dir}:ro"]
         command.append(tag)
         return Launch(command, example.folder, dict(env))
 
@@ -221,6 +232,11 @@ class DockerBackend:
 
     def make_executor(self, config: Config) -> DockerExecutor:
         return DockerExecutor(config)
+
+    def pooler_process(self, config: Config, pool_mode: str) -> "ContainerProcess":
+        from harness.pooler.container import ContainerProcess  # it builds on this module
+        return ContainerProcess(config.run_id, pool_mode, config.paths.cache / "docker-builds" / "pgbouncer.log",
+                                config.docker_build_timeout)
 
     def describe(self, config: Config) -> str:
         return f"PostgreSQL image {config.postgres_image} ({IMAGE_ENV})"

@@ -46,6 +46,9 @@ class NativeBackend:
     def make_executor(self, config: Config) -> NativeExecutor:
         return NativeExecutor(config)
 
+    def pooler_process(self, config: Config, pool_mode: str) -> None:
+        return None   # PgBouncer's own default: a process on this machine
+
     def describe(self, config: Config) -> str:
         try:
             bindir = find_bindir(config.pg_bindir)

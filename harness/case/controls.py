@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from harness.pooler.standby import StandbyServer
     from harness.spec import Fixture
 
+POOLER_LOGIN_SECONDS = 10.0
 TLS_SQL = ("SELECT a.pid, s.ssl, s.version, s.cipher FROM pg_stat_activity a JOIN pg_stat_ssl s USING (pid) "
            "WHERE a.datname = %s AND a.backend_type = 'client backend'")
 
@@ -61,7 +62,7 @@ class LiveControls:
             # PgBouncer logs in again on its own (min_pool_size). Until it has, a failed login of its
             # own makes it answer clients with 08P01 for server_login_retry: the pooler's recovery,
             # not the sample's, which is what the scenario judges.
-            self._pooler.console.wait_servers(self._db.dbname, 1, 10.0, not_in=before)
+            self._pooler.console.wait_servers(self._db.dbname, 1, POOLER_LOGIN_SECONDS, not_in=before)
 
     def set_pooler_pool_size(self, size: int | None) -> None:
         if self._pooler is not None:

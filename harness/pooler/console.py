@@ -92,3 +92,14 @@ class AdminConsole:
             time.sleep(0.05)
         return True
 
+    def wait_server_logged_in(self, database: str, within: float) -> tuple[bool, float]:
+        """Polls SHOW SERVERS until a server connection of `database` has logged in (any state
+        but `new`, which is a login under way): (reached, seconds)."""
+        start = time.monotonic()
+        while True:
+            elapsed = time.monotonic() - start
+            if any(row.get("state") != "new" for row in self.servers(database)):
+                return True, elapsed
+            if elapsed >= within:
+                return False, elapsed
+            time.sleep(0.05)

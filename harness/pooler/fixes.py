@@ -18,6 +18,11 @@ from harness.pooler.known import spec_entries
 from harness.server.native import TEMP_PREFIX
 
 KEYS = {"name", "examples", "topologies", "reason", "resolves", "files", "env", "link"}
+# Also in a fixed case's environment: the dir holding the fix's files and the names of the
+# variables it sets, so that an executor running the example elsewhere (a container) can carry
+# both over (harness.backends.docker mounts the dir at the same path and passes the variables).
+FIX_DIR_VARIABLE = "HARNESS_FIX_DIR"
+FIX_NAMES_VARIABLE = "HARNESS_FIX_VARIABLES"
 
 
 @dataclass(frozen=True)
@@ -73,6 +78,7 @@ def applied(fix: DriverFix | None) -> Iterator[dict[str, str]]:
         for name, content in fix.files.items():
             (folder / name).write_text(content)
             (folder / name).chmod(0o644)
-        yield {key: value.replace("{dir}", str(folder)) for key, value in fix.env.items()}
+        env = {key: value.replace("{dir}", str(folder)) for key, value in fix.env.items()}
+        yield {**env, FIX_DIR_VARIABLE: str(folder), FIX_NAMES_VARIABLE: " ".join(sorted(env))}
     finally:
         shutil.rmtree(folder, ignore_errors=True)

@@ -1,19 +1,19 @@
-"""A real PgBouncer (Debian's package) in front of the run's PostgreSQL, on this machine.
+"""A real PgBouncer (Debian's package) in front of the run's PostgreSQL: on this machine, or in a
+container of its own on the docker backend (harness.pooler.process: where it runs).
 
 Everything lives in one temp dir that stop() deletes: the generated pgbouncer.ini, the auth_file
 (each login role's SCRAM secret as pg_authid holds it, so that PgBouncer checks the client's
 password and then logs in to the server with the same keys), its log, and its own TLS material
 (a CA of its own: clients that verify the certificate are handed that CA). It listens on loopback
-only. PgBouncer refuses to run as root: as root it runs as the `postgres` account, as the
-native server does. The harness reaches its admin console as a user only it knows."""
+only. PgBouncer refuses to run as root: as root its files belong to the `postgres` account, as
+the native server's do, and it runs as that account (in a container: as its uid). The harness
+reaches its admin console as a user only it knows."""
 
 from __future__ import annotations
 
 import os
 import secrets
 import shutil
-import signal
-import subprocess
 import tempfile
 import threading
 import time
@@ -21,8 +21,12 @@ from pathlib import Path
 
 import psycopg
 
+from harness import reaper
 from harness.errors import HarnessError
 from harness.pooler.console import AdminConsole
+from harness.pooler.process import NativeProcess, PoolerProcess
+# Their old home: code written against it (other branches) keeps working.
+from harness.pooler.process import find_pgbouncer, pgbouncer_version  # noqa: F401
 from harness.server.base import SERVER_ADDRESS, UNNAMED_ADDRESS, Endpoint, PostgresServer, free_port
 from harness.server.native import RUN_AS_WHEN_ROOT, TEMP_PREFIX
 from harness.server.tls import make_run_tls, write_private
@@ -57,20 +61,6 @@ MODE_SETTINGS: dict[str, dict[str, str]] = {
 }
 AUTH_SQL = ("SELECT rolname, rolpassword FROM pg_authid "
             "WHERE rolcanlogin AND rolpassword LIKE 'SCRAM-SHA-256$%' ORDER BY rolname")
-
-
-def find_pgbouncer() -> str:
-    found = shutil.which("pgbouncer") or ("/usr/sbin/pgbouncer" if Path("/usr/sbin/pgbouncer").exists() else None)
-    if not found:
-        raise HarnessError("PgBouncer not found (the pgbouncer topologies need it).\n"
-                           "  fix: apt-get install -y pgbouncer   (bash ci/setup.sh installs it)")
-    return found
-
-
-def pgbouncer_version(binary: str | None = None) -> str:
-    out = subprocess.run([binary or find_pgbouncer(), "--version"], capture_output=True, text=True, check=True)
-    first = out.stdout.splitlines()[0] if out.stdout else ""
-    return first.replace("PgBouncer", "").strip() or first   # "PgBouncer 1.18.0" -> "1.18.0"
 
 
 def quote_auth(value: str) -> str:
@@ -119,28 +109,35 @@ def render_auth_file(secrets_by_role: list[tuple[str, str]], console_password: s
 
 
 class PgBouncer:
-    """One PgBouncer process in one pool mode, in front of `inner` (already started)."""
+    """One PgBouncer in one pool mode, in front of `inner` (already started); `process` is where
+    it runs (natively on this machine unless given)."""
 
-    def __init__(self, inner: PostgresServer, pool_mode: str, settings: dict[str, str] | None = None) -> None:
+    def __init__(self, inner: PostgresServer, pool_mode: str, settings: dict[str, str] | None = None,
+                 process: PoolerProcess | None = None) -> None:
         self.inner = inner
         self.pool_mode = pool_mode
         self.settings = settings or {}
-        self.binary = find_pgbouncer()
+        self._user = RUN_AS_WHEN_ROOT if os.geteuid() == 0 else None
+        self.process: PoolerProcess = process or NativeProcess(self._user)
         self.root: Path | None = None
         self.port = 0
         self.client_tls = None
-        self._proc: subprocess.Popen[bytes] | None = None
         self._console_password = secrets.token_urlsafe(18)
         self._auth_lock = threading.Lock()   # cases of several examples (-j) sync it at once
         self._routes: dict[str, Endpoint] = {}   # database -> another server (the cutover story)
         self._pool_sizes: dict[str, int] = {}   # database -> its server pool size, while a case sets one
         self._overrides: dict[str, str] = {}   # settings a case changed for a while (configure)
         self._ini_lock = threading.Lock()
-        self._user = RUN_AS_WHEN_ROOT if os.geteuid() == 0 else None
 
     @property
     def endpoint(self) -> Endpoint:
         return Endpoint(SERVER_ADDRESS, self.port, self.client_tls)
+
+    @property
+    def min_pool_size(self) -> int:
+        """The server connections PgBouncer keeps per pool (dialling them even while the server is down)."""
+        merged = {**POOL_SETTINGS, **MODE_SETTINGS.get(self.pool_mode, {}), **self.settings}
+        return int(merged.get("min_pool_size", "0"))
 
     @property
     def console(self) -> AdminConsole:
@@ -156,6 +153,9 @@ class PgBouncer:
         self.root = Path(tempfile.gettempdir()) / f"{TEMP_PREFIX}pgbouncer-{secrets.token_hex(6)}"
         self.root.mkdir(mode=0o700)
         self._own(self.root)
+        facts = self.process.owner_facts()
+        if facts:   # a run killed outright: the next run's reaper finds what to stop
+            reaper.record_owner(self.root, kind="pgbouncer", **facts)
         self.client_tls, pair = make_run_tls(self.root / "tls", "pgbouncer " + self.root.name[-12:])
         (self.root / "tls" / "pooler.crt").write_bytes(pair.certificate_pem)
         write_private(self.root / "tls" / "pooler.key", pair.key_pem)
@@ -167,21 +167,19 @@ class PgBouncer:
             self.port = free_port()
             self._write_ini()
             ini = self.root / "pgbouncer.ini"
-            self._proc = subprocess.Popen([self.binary, str(ini)], user=self._user, cwd="/", stdin=subprocess.DEVNULL,
-                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                          start_new_session=True)  # Ctrl-C reaches the harness, which stops it in order
+            self.process.start(ini)
             if self._wait_ready(10):
                 return
             last = self.log_tail()
-            self._kill()
+            self.process.stop()
             if "Address already in use" not in last:
                 break
-        raise HarnessError(f"PgBouncer did not start:\n{last}")
+        raise HarnessError(f"PgBouncer did not start ({self.process.describe()}):\n{last}")
 
     def _wait_ready(self, seconds: float) -> bool:
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
-            if self._proc is None or self._proc.poll() is not None:
+            if not self.process.is_alive():
                 return False
             try:
                 self.console.show("VERSION")
@@ -248,10 +246,6 @@ class PgBouncer:
             if reload:
                 self.console.command("RELOAD")
 
-    @property
-    def min_pool_size(self) -> int:
-        return int({**POOL_SETTINGS, **MODE_SETTINGS.get(self.pool_mode, {}), **self.settings}.get("min_pool_size", "0"))
-
     def warm(self, dbname: str, role: str, password: str, within: float = 5.0) -> bool:
         """Has PgBouncer open its min_pool_size server connections to the case's database before
         the example starts, as a busy PgBouncer has them: a pool exists only once a client logged
@@ -264,31 +258,16 @@ class PgBouncer:
             return self.console.wait_servers(dbname, self.min_pool_size, within)
 
     def is_alive(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
-
-    def _kill(self) -> None:
-        proc, self._proc = self._proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        # SIGINT: PgBouncer's safe shutdown; then the whole group, whatever is left.
-        for sig, wait in ((signal.SIGINT, 3.0), (signal.SIGKILL, 5.0)):
-            try:
-                os.killpg(proc.pid, sig)
-            except ProcessLookupError:
-                break
-            try:
-                proc.wait(timeout=wait)
-                break
-            except subprocess.TimeoutExpired:
-                continue
+        return self.process.is_alive()
 
     def stop(self) -> None:
         """Stops PgBouncer and deletes its dir. Safe to call twice."""
         try:
-            self._kill()
+            self.process.stop()
         finally:
             if self.root is not None:
                 shutil.rmtree(self.root, ignore_errors=True)
+                reaper.forget(self.root)
                 self.root = None
                 self.client_tls = None
 
