@@ -84,6 +84,19 @@ def processes_with_marker(marker: str, variable: str = MARKER_VARIABLE) -> list[
     return [p for p in found if _state(p) not in ("Z", "X")]
 
 
+def processes_running(path: Path) -> list[int]:
+    """Live processes whose command line names `path` (a native PgBouncer names its ini)."""
+    needle = str(path).encode()
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if needle in cmdline.read_bytes():
+                found.append(int(cmdline.parent.name))
+        except OSError:
+            continue
+    return [p for p in found if p != os.getpid() and _state(p) not in ("Z", "X")]
+
+
 def describe(pid: int) -> str:
     try:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
@@ -190,6 +203,10 @@ def reap_dead_runs(parent: Path | None = None) -> list[str]:
             what += kill_marked(owner["marker"])
         if isinstance(owner.get("run_id"), str):
             what += _remove_containers(owner["run_id"])
+        if owner.get("kind") == "pgbouncer":   # a native PgBouncer runs with this directory's ini
+            for pid in processes_running(directory / "pgbouncer.ini"):
+                what.append(f"PgBouncer {describe(pid)}")
+                os.kill(pid, signal.SIGKILL)
         shutil.rmtree(directory, ignore_errors=True)
         what.append(f"temp dir {directory}")
         reaped.append(f"run of dead pid {owner.get('pid')}: " + "; ".join(what))

@@ -33,13 +33,13 @@ def parent() -> Iterator[Path]:
     directory.rmdir()
 
 
-def _start_run(parent: Path, tmp_path: Path) -> tuple[subprocess.Popen[bytes], Path]:
+def _start_run(parent: Path, tmp_path: Path, *extra: str) -> tuple[subprocess.Popen[bytes], Path]:
     state = tmp_path / "state"
     state.mkdir()
     env = dict(os.environ, HARNESS_EXAMPLES=str(BAD_EXAMPLES), HARNESS_CACHE=str(tmp_path / "cache"),
                BAD_EXAMPLE_STATE=str(state), BAD_EXAMPLE_PYTHON=sys.executable, TMPDIR=str(parent))
     proc = subprocess.Popen([sys.executable, "-m", "harness", "run", "--example", "slow/run",
-                             "--out", str(tmp_path / "out")], cwd=REPO, env=env,
+                             "--out", str(tmp_path / "out"), *extra], cwd=REPO, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 90
     while not (state / "run.pid").exists():
@@ -71,6 +71,23 @@ def test_after_a_sigkill_the_next_run_reaps_what_the_dead_run_left(parent: Path,
     while process_alive(postmaster) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not process_alive(postmaster)
+
+
+def test_a_killed_runs_native_pgbouncer_is_reaped_too(parent: Path, tmp_path: Path) -> None:
+    proc, _state = _start_run(parent, tmp_path, "--via", "pgbouncer-session")
+    pooler_root = next(d for d in parent.iterdir() if (d / "pgbouncer.ini").exists())
+    pids = reaper.processes_running(pooler_root / "pgbouncer.ini")
+    assert pids, "PgBouncer is not running with the run's ini"
+    proc.kill()
+    proc.wait()
+    assert all(process_alive(pid) for pid in pids)   # a SIGKILLed harness stops nothing itself
+    text = "\n".join(reaper.reap_dead_runs(parent))
+    assert "PgBouncer pid" in text and str(pooler_root) in text, text
+    deadline = time.monotonic() + 10
+    while any(process_alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(process_alive(pid) for pid in pids)
+    assert list(parent.iterdir()) == [], list(parent.iterdir())
 
 
 def test_the_next_cli_run_prints_what_it_reaped(parent: Path, tmp_path: Path) -> None:

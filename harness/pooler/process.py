@@ -93,7 +93,7 @@ class NativeProcess:
         return pgbouncer_version(self.binary)
 
     def owner_facts(self) -> dict[str, str]:
-        return {}
+        return {"process": "native"}   # the reaper finds it by its ini in this directory
 
     def describe(self) -> str:
         return self.binary
