@@ -60,6 +60,13 @@ class LiveControls:
     def terminate_backends(self) -> int:
         return terminate_backends(self._admin.conninfo(), self._db.dbname)
 
+    def reconnect_pooler(self) -> bool:
+        """PgBouncer replaces the case's server connections (RECONNECT); False straight to the server."""
+        if self._pooler is None:
+            return False
+        self._pooler.console.reconnect(self._db.dbname)
+        return True
+
     def undo(self) -> None:
         """The role as it was before the case (its limit and group are shared by its other cases)."""
         if self._limited:

@@ -47,6 +47,11 @@ class AdminConsole:
     def resume(self, database: str) -> None:
         self.command(f'RESUME "{database}"')
 
+    def reconnect(self, database: str) -> None:
+        """RECONNECT <database>: every server connection of it is closed once released (in
+        transaction mode: now, between transactions; in session mode: when its client leaves)."""
+        self.command(f'RECONNECT "{database}"')
+
     def clients(self, database: str) -> list[dict[str, Any]]:
         """The client connections to `database` (the console's own excluded)."""
         return [row for row in self.show("CLIENTS") if row.get("database") == database]
