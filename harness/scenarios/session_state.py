@@ -1,7 +1,7 @@
-"""Session state a sample may rely on: a statement prepared by name, a session SET. Each lives in
-one server session. They exist for the PgBouncer matrix: behind transaction pooling a client's
-next transaction may run in another server session (the known incompatibilities in
-spec/pgbouncer.yaml), and the checks' messages name that mechanism.
+"""Session state a sample may rely on: a statement prepared by name, a session SET, a session
+advisory lock. Each lives in one server session. They exist for the PgBouncer matrix: behind
+transaction pooling a client's next transaction may run in another server session (the known
+incompatibilities in spec/pgbouncer.yaml), and the checks' messages name that mechanism.
 
 Which server connection PgBouncer lends is its own choice (with server_check_delay = 0 it lends
 the one released last, so a lone client keeps meeting the same one). At the example's
@@ -117,3 +117,33 @@ class SessionSet(SwitchesServerConnections):
         verdict.require(other != value,
                         f"session SET leaked to another client: client 2 read {setting} = {other!r}, which only "
                         f"client 1 set{leaked_to}; {POOLED_HINT}")
+
+
+@scenario("advisory_lock")
+class AdvisoryLock(SwitchesServerConnections):
+    """Checkpoints `connected` and `before_unlock` (client 1 holds the lock, client 2 has tried it).
+    Judged on what the server answered and on its log: each call must be there, and the log's
+    backend pids say which server session ran each."""
+
+    SWITCH_AT = ("connected", "before_unlock")
+    CALLS = ("pg_advisory_lock", "pg_try_advisory_lock", "pg_advisory_unlock")
+
+    def verify(self, data: dict[str, Any], verdict: Verdict) -> None:
+        self.checkpoints_reached(verdict)
+        log = self.ctx.my_log()
+        calls = {name: [r for r in log if re.search(rf"\b{name}\s*\(", r.message)] for name in self.CALLS}
+        missing = [name for name, found in calls.items() if not found]
+        if not verdict.require(not missing, f"the server never saw {', '.join(missing)}: client 1 locks and "
+                                            "unlocks, client 2 tries the lock, each as a statement of its own"):
+            return
+        lock, tried, unlock = (calls[name][0].pid for name in self.CALLS)
+        verdict.observed["server_sessions"] = {"lock": lock, "try": tried, "unlock": unlock}
+        unlocked, other = data.get("unlocked"), data.get("other_client_got_it")
+        where = f" (the lock was taken on server backend {lock}, the unlock ran on {unlock})" if unlock != lock else ""
+        verdict.require(unlocked is True,
+                        f"session advisory lock was lost: client 1's pg_advisory_unlock returned {unlocked!r}, so "
+                        f"its server session did not hold the lock it took{where}; {POOLED_HINT}")
+        there = f" (its try ran on server backend {lock}, which holds client 1's lock)" if tried == lock else ""
+        verdict.require(other is False,
+                        f"session advisory lock leaked to another client: client 2's pg_try_advisory_lock returned "
+                        f"{other!r} while client 1 held the lock{there}; {POOLED_HINT}")

@@ -375,6 +375,25 @@ json session_set(const json &p) {
     return {{"read_back", single_value(first, read, setting)}, {"other_client_read", other_client_read}};
 }
 
+// A session advisory lock: client 1 takes it, client 2 tries it, client 1 unlocks it; each
+// statement a work of its own.
+json advisory_lock(const json &p) {
+    pqxx::connection first(kConnInfo), second(kConnInfo);
+    const auto key = std::to_string(p.at("key").get<long long>());
+    const auto once = [&key](pqxx::connection &conn, const std::string &sql) {
+        pqxx::work txn(conn);
+        const pqxx::result result = txn.exec_params(sql, key);
+        txn.commit();
+        return result;
+    };
+    checkpoint("connected");
+    once(first, "SELECT pg_advisory_lock($1::bigint)");
+    const bool other_client_got_it = once(second, "SELECT pg_try_advisory_lock($1::bigint)")[0][0].as<bool>();
+    checkpoint("before_unlock");
+    const bool unlocked = once(first, "SELECT pg_advisory_unlock($1::bigint)")[0][0].as<bool>();
+    return {{"other_client_got_it", other_client_got_it}, {"unlocked", unlocked}};
+}
+
 }  // namespace
 
 int main() {
@@ -401,6 +420,7 @@ int main() {
         {"connect_latency_tls", connect_latency},
         {"prepared_statement_reuse", prepared_statement_reuse},
         {"session_set", session_set},
+        {"advisory_lock", advisory_lock},
     };
     const auto it = scenarios.find(scenario);
     if (it == scenarios.end()) {

@@ -278,6 +278,19 @@ const scenarios = {
         return { read_back: await read(first), other_client_read: otherClientRead }
       })
     ),
+
+  // A session advisory lock: client 1 takes it, client 2 tries it, client 1 unlocks it.
+  advisory_lock: (p) =>
+    withClient((first) =>
+      withClient(async (second) => {
+        await checkpoint('connected')
+        await first.query('SELECT pg_advisory_lock($1)', [p.key])
+        const tried = await second.query('SELECT pg_try_advisory_lock($1) AS got', [p.key])
+        await checkpoint('before_unlock')
+        const unlocked = await first.query('SELECT pg_advisory_unlock($1) AS released', [p.key])
+        return { other_client_got_it: tried.rows[0].got, unlocked: unlocked.rows[0].released }
+      })
+    ),
 }
 
 function emit(obj) {

@@ -474,6 +474,21 @@ const scenarios = {
         })
       )
     ),
+
+  // A session advisory lock: client 1 takes it, client 2 tries it, client 1 unlocks it.
+  advisory_lock: (p) =>
+    withPool(p.pool, (pool) =>
+      withClient(pool, (first) =>
+        withClient(pool, async (second) => {
+          await checkpoint('connected')
+          await first.query('SELECT pg_advisory_lock($1)', [p.key])
+          const tried = await second.query('SELECT pg_try_advisory_lock($1) AS got', [p.key])
+          await checkpoint('before_unlock')
+          const unlocked = await first.query('SELECT pg_advisory_unlock($1) AS released', [p.key])
+          return { other_client_got_it: tried.rows[0].got, unlocked: unlocked.rows[0].released }
+        })
+      )
+    ),
 }
 
 // Backends killed (or the server restarted) between two bursts: the pool drops the dead

@@ -341,9 +341,22 @@ def session_set(params):
         return {"read_back": single_value(first, read, (params["setting"],)), "other_client_read": other_client_read}
 
 
+def advisory_lock(params):
+    # A session advisory lock: client 1 takes it, client 2 tries it, client 1 unlocks it.
+    with closing(connect()) as first, closing(connect()) as second:
+        first.autocommit = second.autocommit = True
+        checkpoint("connected")
+        single_value(first, "SELECT pg_advisory_lock(%s)", (params["key"],))
+        other_client_got_it = single_value(second, "SELECT pg_try_advisory_lock(%s)", (params["key"],))
+        checkpoint("before_unlock")
+        unlocked = single_value(first, "SELECT pg_advisory_unlock(%s)", (params["key"],))
+        return {"other_client_got_it": other_client_got_it, "unlocked": unlocked}
+
+
 SCENARIOS = {f.__name__: f for f in [
     connect_now, select_rows, param_query, active_users, related_rows, transaction, error_sqlstate, types,
     tls_verify_full, connect_latency, prepared_statement_reuse, session_set,
+    advisory_lock,
 ]}
 SCENARIOS.update({
     "tls_wrong_ca": failed_connect, "tls_wrong_host": failed_connect, "plaintext_refused": failed_connect,

@@ -597,6 +597,27 @@ def session_set(params):
         engine.dispose()
 
 
+def advisory_lock(params):
+    """A session advisory lock: client 1 takes it, client 2 tries it, client 1 unlocks it (two
+    pooled connections, each statement committed on its own)."""
+    engine = make_engine(params.get("pool"))
+
+    def single_value(conn, query):
+        value = conn.execute(text(query), {"key": params["key"]}).scalar_one()
+        conn.commit()
+        return value
+
+    try:
+        with engine.connect() as first, engine.connect() as second:
+            checkpoint("connected")
+            single_value(first, "SELECT pg_advisory_lock(:key)")
+            other_client_got_it = single_value(second, "SELECT pg_try_advisory_lock(:key)")
+            checkpoint("before_unlock")
+            return {"other_client_got_it": other_client_got_it, "unlocked": single_value(first, "SELECT pg_advisory_unlock(:key)")}
+    finally:
+        engine.dispose()
+
+
 SCENARIOS = {
     "connect_now": connect_now, "select_rows": select_rows, "param_query": param_query,
     "active_users": active_users, "related_rows": related_rows, "transaction": transaction,
@@ -610,6 +631,7 @@ SCENARIOS = {
     "plaintext_refused": failed_connect, "auth_wrong_password": failed_connect,
     "connect_latency": connect_latency, "connect_latency_tls": connect_latency,
     "prepared_statement_reuse": prepared_statement_reuse, "session_set": session_set,
+    "advisory_lock": advisory_lock,
 }
 
 

@@ -340,6 +340,19 @@ public final class Main {
                     data.put("read_back", singleValue(first, read, setting)).put("other_client_read", otherClientRead);
                 }
                 return data;
+            case "advisory_lock":
+                // A session advisory lock: client 1 takes it, client 2 tries it, client 1 unlocks it.
+                try (HikariDataSource ds = openPool(poolParams);
+                     Connection first = ds.getConnection(); Connection second = ds.getConnection()) {
+                    long key = params.path("key").asLong();
+                    checkpoint("connected");
+                    lockCall(first, "SELECT pg_advisory_lock(?)", key);
+                    Boolean tried = lockCall(second, "SELECT pg_try_advisory_lock(?)", key);
+                    checkpoint("before_unlock");
+                    data.put("other_client_got_it", tried)
+                        .put("unlocked", lockCall(first, "SELECT pg_advisory_unlock(?)", key));
+                }
+                return data;
             default:
                 return null;
         }
@@ -370,6 +383,17 @@ public final class Main {
             }
         }
         return results;
+    }
+
+    /** An advisory lock function on `key`; what it returned (null for pg_advisory_lock's void). */
+    static Boolean lockCall(Connection conn, String sql, long key) throws SQLException {
+        try (PreparedStatement ps = conn.prepareStatement(sql)) {
+            ps.setLong(1, key);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getObject(1) instanceof Boolean answer ? answer : null;
+            }
+        }
     }
 
     /** One statement with text parameters; its one value (null for SQL NULL). set_config is SET, value bound. */
