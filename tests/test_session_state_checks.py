@@ -142,3 +142,42 @@ def test_the_matrix_lists_them_as_expected_failures_with_their_errors() -> None:
     assert judge(example(), lost, known_behind_pooler=session_set).outcome is Outcome.XFAILED
     other = Finding("session_set", topology=POOLED, problems=("the example never reached the checkpoint(s)",))
     assert judge(example(), other, known_behind_pooler=session_set).outcome is Outcome.FAILED
+
+
+def lock_log(lock_pid: int, try_pid: int, unlock_pid: int) -> list[LogRecord]:
+    return [record(0.1, "execute <unnamed>: SELECT pg_advisory_lock($1)", pid=lock_pid),
+            record(0.2, "execute <unnamed>: SELECT pg_try_advisory_lock($1)", pid=try_pid),
+            record(0.3, "execute <unnamed>: SELECT pg_advisory_unlock($1)", pid=unlock_pid)]
+
+
+def lock_check(controls: FakeControls | None = None, topology: str = "direct") -> ScenarioCheck:
+    check = check_for("advisory_lock", controls, topology=topology)
+    check.on_checkpoint("connected")
+    check.on_checkpoint("before_unlock")
+    return check
+
+
+def test_advisory_lock_passes_when_the_session_keeps_its_lock() -> None:
+    verdict = verify(lock_check(), {"other_client_got_it": False, "unlocked": True}, log=lock_log(100, 101, 100))
+    assert verdict.problems == [] and verdict.observed["server_sessions"] == {"lock": 100, "try": 101, "unlock": 100}
+
+
+def test_advisory_lock_lost_and_leaked_behind_transaction_pooling() -> None:
+    pooled = FakeControls(pooled=True)
+    verdict = verify(lock_check(pooled, POOLED), {"other_client_got_it": True, "unlocked": False},
+                     log=lock_log(100, 100, 102))
+    lost, leaked = verdict.problems
+    assert lost.startswith("session advisory lock was lost: client 1's pg_advisory_unlock returned False, so its "
+                           "server session did not hold the lock it took (the lock was taken on server backend 100, "
+                           "the unlock ran on 102)")
+    assert leaked.startswith("session advisory lock leaked to another client: client 2's pg_try_advisory_lock "
+                             "returned True while client 1 held the lock (its try ran on server backend 100, which "
+                             "holds client 1's lock)")
+
+
+def test_advisory_lock_answers_the_server_never_saw_fail() -> None:
+    verdict = verify(lock_check(), {"other_client_got_it": False, "unlocked": True}, log=lock_log(100, 101, 100)[:2])
+    assert verdict.problems == ["the server never saw pg_advisory_unlock: client 1 locks and unlocks, client 2 tries "
+                                "the lock, each as a statement of its own"]
+    known = known_behind_pooler(SPEC, tuple(SPEC_LOADED.names), "cpp/libpqxx", "advisory_lock", POOLED)
+    assert known is not None and known.error == "session advisory lock was lost"

@@ -385,13 +385,16 @@ public final class Main {
         return results;
     }
 
-    /** An advisory lock function on `key`; what it returned (null for pg_advisory_lock's void). */
+    /**
+     * An advisory lock function on `key`; what it answered. pg_advisory_lock answers void, which is
+     * not read (pgjdbc would look the void type up in pg_type first): null.
+     */
     static Boolean lockCall(Connection conn, String sql, long key) throws SQLException {
         try (PreparedStatement ps = conn.prepareStatement(sql)) {
             ps.setLong(1, key);
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
-                return rs.getObject(1) instanceof Boolean answer ? answer : null;
+                return sql.contains("pg_advisory_lock(") ? null : rs.getBoolean(1);
             }
         }
     }
