@@ -110,7 +110,7 @@ class SessionSet(SwitchesServerConnections):
         read_back, other = data.get("read_back"), data.get("other_client_read")
         where = f" (the SET ran on server backend {set_pid}, the read back on {back_pid})" \
             if back_pid is not None and back_pid != set_pid else ""
-        verdict.require(read_back == value,
+        verdict.require(read_back == self.expect["read_back"],
                         f"session SET was lost: client 1 set {setting} to {value!r} and read back {read_back!r} in "
                         f"a later statement{where}; {POOLED_HINT}")
         leaked_to = f" (its read ran on server backend {set_pid}, where client 1 SET it)" if other_pid == set_pid else ""
@@ -140,10 +140,10 @@ class AdvisoryLock(SwitchesServerConnections):
         verdict.observed["server_sessions"] = {"lock": lock, "try": tried, "unlock": unlock}
         unlocked, other = data.get("unlocked"), data.get("other_client_got_it")
         where = f" (the lock was taken on server backend {lock}, the unlock ran on {unlock})" if unlock != lock else ""
-        verdict.require(unlocked is True,
+        verdict.require(unlocked is self.expect["unlocked"],
                         f"session advisory lock was lost: client 1's pg_advisory_unlock returned {unlocked!r}, so "
                         f"its server session did not hold the lock it took{where}; {POOLED_HINT}")
         there = f" (its try ran on server backend {lock}, which holds client 1's lock)" if tried == lock else ""
-        verdict.require(other is False,
+        verdict.require(other is self.expect["other_client_got_it"],
                         f"session advisory lock leaked to another client: client 2's pg_try_advisory_lock returned "
                         f"{other!r} while client 1 held the lock{there}; {POOLED_HINT}")
