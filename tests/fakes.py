@@ -64,6 +64,12 @@ class FakeControls:
         self.actions.append(("terminate", len(self.backends_now)))
         return len(self.backends_now)
 
+    pooled: bool = False   # reconnect_pooler() answers whether a pooler is there
+
+    def reconnect_pooler(self) -> bool:
+        self.actions.append(("reconnect_pooler", self.pooled))
+        return self.pooled
+
     def backends(self) -> list[tuple[int, str]]:
         return list(self.backends_now)
 

@@ -68,6 +68,10 @@ class CaseControls(Protocol):
     def pooler_clients(self) -> list[dict[str, Any]]:
         """PgBouncer's SHOW CLIENTS rows for the case database ([] straight to the server)."""
 
+    def reconnect_pooler(self) -> bool:
+        """PgBouncer closes the case's server connections as they are released, so a client's next
+        transaction gets a new one (RECONNECT); False straight to the server, where it does nothing."""
+
     def pooler_servers(self) -> list[dict[str, Any]]:
         """PgBouncer's SHOW SERVERS rows for the case database ([] straight to the server)."""
 

@@ -124,6 +124,12 @@ class LiveControls:
         target = done.get("target")
         if target is not None and self._standby is not None and self._standby[0].janitor is not None:
             self._standby[0].janitor.drop_case_database(target)
+    def reconnect_pooler(self) -> bool:
+        """PgBouncer replaces the case's server connections (RECONNECT); False straight to the server."""
+        if self._pooler is None:
+            return False
+        self._pooler.console.reconnect(self._db.dbname)
+        return True
 
     def undo(self) -> None:
         """The role as it was before the case (its limit and group are shared by its other cases),

@@ -50,6 +50,10 @@ class AdminConsole:
     def setting(self, name: str) -> str:
         """A setting's value as PgBouncer runs with it now (SHOW CONFIG)."""
         return next(str(row["value"]) for row in self.show("CONFIG") if row.get("key") == name)
+    def reconnect(self, database: str) -> None:
+        """RECONNECT <database>: every server connection of it is closed once released (in
+        transaction mode: now, between transactions; in session mode: when its client leaves)."""
+        self.command(f'RECONNECT "{database}"')
 
     def clients(self, database: str) -> list[dict[str, Any]]:
         """The client connections to `database` (the console's own excluded)."""

@@ -334,6 +334,66 @@ json connect_latency(const json &p) {
     return {{"connect_ms", connect_ms}, {"query_ms", query_ms}, {"pooled", false}};
 }
 
+// Session state, for the PgBouncer matrix (docs/pgbouncer.md): a statement prepared by name and
+// a session setting live in one server session, which transaction pooling does not keep.
+// conn.prepare() names the statement for the connection (7.x prepares it at once, 6.4 at its
+// first use); each execution is a work of its own that runs it by that name.
+json prepared_statement_reuse(const json &p) {
+    pqxx::connection conn(kConnInfo);
+    const auto name = p.at("name").get<std::string>();
+    conn.prepare(name, "SELECT id, name FROM users WHERE id = $1");
+    json results = json::array();
+    for (const auto &id : p.at("ids")) {
+        pqxx::work txn(conn);
+        results.push_back(user_rows(txn.exec_prepared(name, id.get<int>())));
+        txn.commit();
+        if (results.size() == 1) checkpoint("prepared");  // the harness may replace server connections here
+    }
+    return {{"results", results}};
+}
+
+// One statement with one text parameter as a work of its own; its one value, or null.
+json single_value(pqxx::connection &conn, const std::string &sql, const std::string &arg,
+                  const std::optional<std::string> &second = std::nullopt) {
+    pqxx::work txn(conn);
+    const pqxx::result result = second ? txn.exec_params(sql, arg, *second) : txn.exec_params(sql, arg);
+    txn.commit();
+    return result[0][0].is_null() ? json(nullptr) : json(result[0][0].c_str());
+}
+
+// set_config(name, value, false) is SET for the session, with the value bound. Client 1 sets it,
+// client 2 reads it, client 1 reads it back; at the checkpoints the harness may replace server
+// connections.
+json session_set(const json &p) {
+    pqxx::connection first(kConnInfo), second(kConnInfo);
+    const auto setting = p.at("setting").get<std::string>();
+    const std::string read = "SELECT current_setting($1, true)";
+    checkpoint("connected");
+    single_value(first, "SELECT set_config($1, $2, false)", setting, p.at("value").get<std::string>());
+    const json other_client_read = single_value(second, read, setting);
+    checkpoint("before_read_back");
+    return {{"read_back", single_value(first, read, setting)}, {"other_client_read", other_client_read}};
+}
+
+// A session advisory lock: client 1 takes it, client 2 tries it, client 1 unlocks it; each
+// statement a work of its own.
+json advisory_lock(const json &p) {
+    pqxx::connection first(kConnInfo), second(kConnInfo);
+    const auto key = std::to_string(p.at("key").get<long long>());
+    const auto once = [&key](pqxx::connection &conn, const std::string &sql) {
+        pqxx::work txn(conn);
+        const pqxx::result result = txn.exec_params(sql, key);
+        txn.commit();
+        return result;
+    };
+    checkpoint("connected");
+    once(first, "SELECT pg_advisory_lock($1::bigint)");
+    const bool other_client_got_it = once(second, "SELECT pg_try_advisory_lock($1::bigint)")[0][0].as<bool>();
+    checkpoint("before_unlock");
+    const bool unlocked = once(first, "SELECT pg_advisory_unlock($1::bigint)")[0][0].as<bool>();
+    return {{"other_client_got_it", other_client_got_it}, {"unlocked", unlocked}};
+}
+
 }  // namespace
 
 int main() {
@@ -358,6 +418,9 @@ int main() {
         {"auth_wrong_password", failed_connect},
         {"connect_latency", connect_latency},
         {"connect_latency_tls", connect_latency},
+        {"prepared_statement_reuse", prepared_statement_reuse},
+        {"session_set", session_set},
+        {"advisory_lock", advisory_lock},
     };
     const auto it = scenarios.find(scenario);
     if (it == scenarios.end()) {

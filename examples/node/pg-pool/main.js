@@ -488,6 +488,55 @@ const scenarios = {
   // sslFromEnv decides: PGSSLMODE is disable for one, verify-full for the other.
   connect_latency: (p) => connectLatency(p),
   connect_latency_tls: (p) => connectLatency(p),
+
+  // Session state, for the PgBouncer matrix (docs/pgbouncer.md): a statement prepared by name
+  // and a session setting live in one server session, which transaction pooling does not keep.
+  // A query config with a `name` is parsed once per pooled client, then executed by that name:
+  // one checked-out client, so every execution finds it.
+  prepared_statement_reuse: (p) =>
+    withPool(p.pool, (pool) =>
+      withClient(pool, async (client) => {
+        const results = []
+        for (const id of p.ids) {
+          results.push((await client.query({ name: p.name, text: `${USER_ROWS} WHERE id = $1`, values: [id] })).rows)
+          if (results.length === 1) await checkpoint('prepared') // the harness may replace server connections here
+        }
+        return { results }
+      })
+    ),
+
+  // set_config(name, value, false) is SET for the session, with the value bound. Two clients
+  // are checked out; client 1 sets it, client 2 reads it, client 1 reads it back. At the
+  // checkpoints the harness may replace server connections.
+  session_set: (p) =>
+    withPool(p.pool, (pool) =>
+      withClient(pool, (first) =>
+        withClient(pool, async (second) => {
+          const read = async (client) =>
+            (await client.query('SELECT current_setting($1, true) AS value', [p.setting])).rows[0].value
+          await checkpoint('connected')
+          await first.query('SELECT set_config($1, $2, false)', [p.setting, p.value])
+          const otherClientRead = await read(second)
+          await checkpoint('before_read_back')
+          return { read_back: await read(first), other_client_read: otherClientRead }
+        })
+      )
+    ),
+
+  // A session advisory lock: client 1 takes it, client 2 tries it, client 1 unlocks it.
+  advisory_lock: (p) =>
+    withPool(p.pool, (pool) =>
+      withClient(pool, (first) =>
+        withClient(pool, async (second) => {
+          await checkpoint('connected')
+          await first.query('SELECT pg_advisory_lock($1)', [p.key])
+          const tried = await second.query('SELECT pg_try_advisory_lock($1) AS got', [p.key])
+          await checkpoint('before_unlock')
+          const unlocked = await first.query('SELECT pg_advisory_unlock($1) AS released', [p.key])
+          return { other_client_got_it: tried.rows[0].got, unlocked: unlocked.rows[0].released }
+        })
+      )
+    ),
 }
 
 // `writers` loops, each BEGIN / INSERT a ledger row with an id it made / COMMIT every

@@ -11,9 +11,11 @@ import json
 import os
 import sys
 import time
+from contextlib import closing
 
 import psycopg2
 import psycopg2.extras
+from psycopg2 import sql
 
 # stdout carries the harness's JSON lines only: what the sample prints goes to stderr.
 HARNESS_OUT, sys.stdout = sys.stdout, sys.stderr
@@ -294,9 +296,67 @@ def connect_latency(params):
     return {"connect_ms": connect_ms, "query_ms": query_ms, "pooled": False}
 
 
+# ---- session state, for the PgBouncer matrix (docs/pgbouncer.md) -----------------------------
+# A statement prepared by name and a session setting live in one server session, which
+# transaction pooling does not keep. autocommit: each statement is its own transaction (without
+# it, psycopg2's implicit transaction would hold them all in one).
+
+def prepared_statement_reuse(params):
+    # psycopg2 has no protocol-level prepare (it sends every query as text): SQL's PREPARE names
+    # the statement in the session, EXECUTE runs it by that name.
+    name = sql.Identifier(params["name"])
+    conn = connect()
+    try:
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute(sql.SQL("PREPARE {} (integer) AS SELECT id, name FROM users WHERE id = $1").format(name))
+            results = []
+            for id_ in params["ids"]:
+                cur.execute(sql.SQL("EXECUTE {} (%s)").format(name), (id_,))
+                results.append(rows(cur))
+                if len(results) == 1:
+                    checkpoint("prepared")  # the harness may replace server connections here
+        return {"results": results}
+    finally:
+        conn.close()
+
+
+def single_value(conn, query, args):
+    with conn.cursor() as cur:
+        cur.execute(query, args)
+        return cur.fetchone()[0]
+
+
+def session_set(params):
+    # set_config(name, value, false) is SET for the session, with the value bound. Client 1 sets
+    # it, client 2 reads it, client 1 reads it back; at the checkpoints the harness may replace
+    # server connections.
+    with closing(connect()) as first, closing(connect()) as second:
+        first.autocommit = second.autocommit = True
+        read = "SELECT current_setting(%s, true)"
+        checkpoint("connected")
+        single_value(first, "SELECT set_config(%s, %s, false)", (params["setting"], params["value"]))
+        other_client_read = single_value(second, read, (params["setting"],))
+        checkpoint("before_read_back")
+        return {"read_back": single_value(first, read, (params["setting"],)), "other_client_read": other_client_read}
+
+
+def advisory_lock(params):
+    # A session advisory lock: client 1 takes it, client 2 tries it, client 1 unlocks it.
+    with closing(connect()) as first, closing(connect()) as second:
+        first.autocommit = second.autocommit = True
+        checkpoint("connected")
+        single_value(first, "SELECT pg_advisory_lock(%s)", (params["key"],))
+        other_client_got_it = single_value(second, "SELECT pg_try_advisory_lock(%s)", (params["key"],))
+        checkpoint("before_unlock")
+        unlocked = single_value(first, "SELECT pg_advisory_unlock(%s)", (params["key"],))
+        return {"other_client_got_it": other_client_got_it, "unlocked": unlocked}
+
+
 SCENARIOS = {f.__name__: f for f in [
     connect_now, select_rows, param_query, active_users, related_rows, transaction, error_sqlstate, types,
-    tls_verify_full, connect_latency,
+    tls_verify_full, connect_latency, prepared_statement_reuse, session_set,
+    advisory_lock,
 ]}
 SCENARIOS.update({
     "tls_wrong_ca": failed_connect, "tls_wrong_host": failed_connect, "plaintext_refused": failed_connect,

@@ -641,6 +641,75 @@ def connect_latency(params):
     return {"connect_ms": connect_ms, "query_ms": query_ms, "pooled": True}
 
 
+# ---- session state, for the PgBouncer matrix (docs/pgbouncer.md) -----------------------------
+# A statement prepared by name and a session setting live in one server session, which
+# transaction pooling does not keep. Each statement is committed as a transaction of its own.
+
+def prepared_statement_reuse(params):
+    """The driver (psycopg2) has no protocol-level prepare: SQL's PREPARE and EXECUTE through
+    text() on one Connection, so every EXECUTE runs in the session that PREPAREd."""
+    engine = make_engine(params.get("pool"))
+    try:
+        with engine.connect() as conn:
+            name = conn.dialect.identifier_preparer.quote(params["name"])
+            conn.execute(text(f"PREPARE {name} (integer) AS SELECT id, name FROM users WHERE id = $1"))
+            conn.commit()
+            results = []
+            for id_ in params["ids"]:
+                found = conn.execute(text(f"EXECUTE {name} (:id)"), {"id": id_})
+                results.append([{"id": row.id, "name": row.name} for row in found])
+                conn.commit()
+                if len(results) == 1:
+                    checkpoint("prepared")  # the harness may replace server connections here
+        return {"results": results}
+    finally:
+        engine.dispose()
+
+
+def session_set(params):
+    """set_config(name, value, false) is SET for the session, with the value bound. Two pooled
+    connections are checked out; client 1 sets it, client 2 reads it, client 1 reads it back. At
+    the checkpoints the harness may replace server connections."""
+    engine = make_engine(params.get("pool"))
+
+    def single_value(conn, query, **binds):
+        value = conn.execute(text(query), binds).scalar_one()
+        conn.commit()
+        return value
+
+    try:
+        with engine.connect() as first, engine.connect() as second:
+            read = "SELECT current_setting(:name, true)"
+            checkpoint("connected")
+            single_value(first, "SELECT set_config(:name, :value, false)", name=params["setting"], value=params["value"])
+            other_client_read = single_value(second, read, name=params["setting"])
+            checkpoint("before_read_back")
+            return {"read_back": single_value(first, read, name=params["setting"]), "other_client_read": other_client_read}
+    finally:
+        engine.dispose()
+
+
+def advisory_lock(params):
+    """A session advisory lock: client 1 takes it, client 2 tries it, client 1 unlocks it (two
+    pooled connections, each statement committed on its own)."""
+    engine = make_engine(params.get("pool"))
+
+    def single_value(conn, query):
+        value = conn.execute(text(query), {"key": params["key"]}).scalar_one()
+        conn.commit()
+        return value
+
+    try:
+        with engine.connect() as first, engine.connect() as second:
+            checkpoint("connected")
+            single_value(first, "SELECT pg_advisory_lock(:key)")
+            other_client_got_it = single_value(second, "SELECT pg_try_advisory_lock(:key)")
+            checkpoint("before_unlock")
+            return {"other_client_got_it": other_client_got_it, "unlocked": single_value(first, "SELECT pg_advisory_unlock(:key)")}
+    finally:
+        engine.dispose()
+
+
 SCENARIOS = {
     "connect_now": connect_now, "select_rows": select_rows, "param_query": param_query,
     "active_users": active_users, "related_rows": related_rows, "transaction": transaction,
@@ -655,6 +724,8 @@ SCENARIOS = {
     "tls_verify_full": tls_verify_full, "tls_wrong_ca": failed_connect, "tls_wrong_host": failed_connect,
     "plaintext_refused": failed_connect, "auth_wrong_password": failed_connect,
     "connect_latency": connect_latency, "connect_latency_tls": connect_latency,
+    "prepared_statement_reuse": prepared_statement_reuse, "session_set": session_set,
+    "advisory_lock": advisory_lock,
 }
 
 

@@ -104,5 +104,14 @@ elif SCENARIO == "auth_wrong_password":
     lib.result(lib.failed_connect(lambda m: "auth" if "password authentication failed" in m else "other"))
 elif SCENARIO in ("connect_latency", "connect_latency_tls"):
     lib.result(lib.connect_latency())
+elif SCENARIO == "session_set":
+    setting, value = PARAMS["setting"], PARAMS["value"]
+    read = "SELECT current_setting(%s, true)"
+    with lib.connect() as first, lib.connect() as second:
+        lib.checkpoint("connected")
+        first.execute("SELECT set_config(%s, %s, false)", [setting, value])
+        other = second.execute(read, [setting]).fetchone()[0]
+        lib.checkpoint("before_read_back")
+        lib.result({"read_back": first.execute(read, [setting]).fetchone()[0], "other_client_read": other})
 else:
     lib.unknown_scenario()

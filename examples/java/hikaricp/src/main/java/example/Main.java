@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import com.zaxxer.hikari.pool.HikariPool.PoolInitializationException;
+import org.postgresql.PGStatement;
 import org.postgresql.util.PGobject;
 
 import java.io.BufferedReader;
@@ -325,8 +326,93 @@ public final class Main {
             case "connect_latency":
             case "connect_latency_tls":   // the environment says TLS or not
                 return connectLatency(poolParams, params.path("connections").asInt(), params.path("queries").asInt());
+            case "prepared_statement_reuse":
+                try (HikariDataSource ds = openPool(poolParams); Connection conn = ds.getConnection()) {
+                    data.set("results", preparedStatementReuse(conn, params));
+                }
+                return data;
+            case "session_set":
+                // Both connections are borrowed before the SET (the pool has made them by then).
+                try (HikariDataSource ds = openPool(poolParams);
+                     Connection first = ds.getConnection(); Connection second = ds.getConnection()) {
+                    // Client 1 sets it, client 2 reads it, client 1 reads it back; at the checkpoints
+                    // the harness may replace server connections.
+                    String setting = params.path("setting").asText();
+                    String read = "SELECT current_setting(?, true)";
+                    checkpoint("connected");
+                    singleValue(first, "SELECT set_config(?, ?, false)", setting, params.path("value").asText());
+                    String otherClientRead = singleValue(second, read, setting);
+                    checkpoint("before_read_back");
+                    data.put("read_back", singleValue(first, read, setting)).put("other_client_read", otherClientRead);
+                }
+                return data;
+            case "advisory_lock":
+                // A session advisory lock: client 1 takes it, client 2 tries it, client 1 unlocks it.
+                try (HikariDataSource ds = openPool(poolParams);
+                     Connection first = ds.getConnection(); Connection second = ds.getConnection()) {
+                    long key = params.path("key").asLong();
+                    checkpoint("connected");
+                    lockCall(first, "SELECT pg_advisory_lock(?)", key);
+                    Boolean tried = lockCall(second, "SELECT pg_try_advisory_lock(?)", key);
+                    checkpoint("before_unlock");
+                    data.put("other_client_got_it", tried)
+                        .put("unlocked", lockCall(first, "SELECT pg_advisory_unlock(?)", key));
+                }
+                return data;
             default:
                 return null;
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Session state, for the PgBouncer matrix (docs/pgbouncer.md): a statement prepared by name
+    // and a session setting live in one server session, which transaction pooling does not keep.
+    // Each statement below runs in its own transaction (the pool's connections autocommit).
+    // ---------------------------------------------------------------------------------------
+
+    /**
+     * One PreparedStatement executed once per id. pgjdbc names a statement on the server (S_1,
+     * ...) only after prepareThreshold (5) executions; PGStatement.setPrepareThreshold(1), its
+     * documented per-statement setting, names it from the first, as code that prepares on purpose.
+     */
+    static ArrayNode preparedStatementReuse(Connection conn, JsonNode params) throws Exception {
+        ArrayNode results = JSON.createArrayNode();
+        try (PreparedStatement ps = conn.prepareStatement("SELECT id, name FROM users WHERE id = ?")) {
+            ps.unwrap(PGStatement.class).setPrepareThreshold(1);
+            for (JsonNode id : params.path("ids")) {
+                ps.setInt(1, id.asInt());
+                ArrayNode rows = results.addArray();
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) rows.addObject().put("id", rs.getInt("id")).put("name", rs.getString("name"));
+                }
+                if (results.size() == 1) checkpoint("prepared");   // the harness may replace server connections here
+            }
+        }
+        return results;
+    }
+
+    /**
+     * An advisory lock function on `key`; what it answered. pg_advisory_lock answers void, which is
+     * not read (pgjdbc would look the void type up in pg_type first): null.
+     */
+    static Boolean lockCall(Connection conn, String sql, long key) throws SQLException {
+        try (PreparedStatement ps = conn.prepareStatement(sql)) {
+            ps.setLong(1, key);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return sql.contains("pg_advisory_lock(") ? null : rs.getBoolean(1);
+            }
+        }
+    }
+
+    /** One statement with text parameters; its one value (null for SQL NULL). set_config is SET, value bound. */
+    static String singleValue(Connection conn, String sql, String... args) throws SQLException {
+        try (PreparedStatement ps = conn.prepareStatement(sql)) {
+            for (int i = 0; i < args.length; i++) ps.setString(i + 1, args[i]);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getString(1);
+            }
         }
     }
 
