@@ -10,6 +10,7 @@ from functools import cached_property
 
 import psycopg
 
+from harness.admin_connections import ADMIN_CONNECTIONS
 from harness.backends import get_backend
 from harness.backends.base import Executor
 from harness.build import BuildResult
@@ -84,6 +85,8 @@ class HarnessSession:
             major = int(conn.info.server_version // 10000)
         self.janitor = Janitor(admin.conninfo, self.credentials.for_role, major)
         self.janitor.load_template(self.spec.fixture)
+        if not self.config.keep:   # --keep shows the case databases only
+            self.janitor.make_ahead(lambda: self.gate.enter(False))
         self.server_log = ServerLog(admin.conninfo())
 
     def close(self) -> None:
@@ -92,7 +95,10 @@ class HarnessSession:
                 if "executor" in self.__dict__:  # made only once a case needed it
                     self.executor.cleanup()
             finally:
+                if self.janitor is not None:
+                    self.janitor.close()
                 if self.server is not None:
+                    ADMIN_CONNECTIONS.close_idle(self.server.admin.conninfo())
                     self.server.stop()
                     self.server = None
 

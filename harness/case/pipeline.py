@@ -9,6 +9,7 @@ from datetime import datetime
 
 import psycopg
 
+from harness.admin_connections import admin_connection
 from harness.case.context import CaseContext, Observation
 from harness.case.controls import LiveControls
 from harness.case.environment import case_environment, reproduce_command
@@ -115,7 +116,7 @@ def run_on_server(session: HarnessSession, example: Example, scenario: Scenario,
 
 
 def _server_now(admin: Admin) -> datetime:
-    with psycopg.connect(admin.conninfo(), autocommit=True) as conn:
+    with admin_connection(admin.conninfo()) as conn:
         return conn.execute("SELECT clock_timestamp()").fetchone()[0]
 
 
