@@ -32,8 +32,9 @@ def _identifier(text: str, prefix: str) -> str:
     return name
 
 
-def role_name(example_id: str) -> str:
-    return _identifier(example_id, "ex_")
+def role_name(example_id: str, lane: int = 0) -> str:
+    """ex_<id>; a second lane of the example's cases (harness.schedule) logs in as ex2_<id> ..."""
+    return _identifier(example_id, f"ex{lane + 1}_" if lane else "ex_")
 
 
 def database_name(example_id: str, scenario: str) -> str:
@@ -55,6 +56,7 @@ class Janitor:
         self._strategy = sql.SQL(" STRATEGY FILE_COPY") if server_major >= 15 else sql.SQL("")
         self._roles: set[str] = set()
         self._spares: SpareDatabases | None = None
+        self._case_databases: set[str] = set()   # made by this run and not dropped yet
 
     def _connect(self, dbname: str = "postgres") -> AbstractContextManager[psycopg.Connection]:
         if dbname == "postgres":   # the maintenance database's connections are reused
@@ -81,8 +83,8 @@ class Janitor:
         with self._connect() as admin:
             admin.execute(sql.SQL("REVOKE CONNECT ON DATABASE {} FROM PUBLIC").format(sql.Identifier(TEMPLATE_DB)))
 
-    def ensure_role(self, example_id: str) -> str:
-        role = role_name(example_id)
+    def ensure_role(self, example_id: str, lane: int = 0) -> str:
+        role = role_name(example_id, lane)
         if role not in self._roles:
             with self._connect() as admin:
                 exists = admin.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role]).fetchone()
@@ -95,7 +97,7 @@ class Janitor:
             self._roles.add(role)
         return role
 
-    def make_ahead(self, hold: Callable[[], AbstractContextManager[object]], ready: int = 2) -> None:
+    def make_ahead(self, hold: Callable[[], AbstractContextManager[object]], ready: int = 4) -> None:
         """From now on case databases are made ahead and dropped behind (harness.spare_databases)."""
         self._spares = SpareDatabases(self._create_from_template, self._drop_now, ready=ready, hold=hold)
 
@@ -111,13 +113,15 @@ class Janitor:
     def _drop_now(self, dbname: str) -> None:
         with self._connect() as admin:
             admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))
+        self._case_databases.discard(dbname)
 
-    def create_case_database(self, example_id: str, scenario: str) -> CaseDatabase:
-        role = self.ensure_role(example_id)
+    def create_case_database(self, example_id: str, scenario: str, lane: int = 0) -> CaseDatabase:
+        role = self.ensure_role(example_id, lane)
         dbname = database_name(example_id, scenario)
         if self._spares is not None:
             self._spares.claim(dbname)
-        self._drop_now(dbname)
+        if dbname in self._case_databases:   # the same case again in this run (the server is the run's own)
+            self._drop_now(dbname)
         spare = self._spares.take() if self._spares else None
         if spare is None:
             self._create_from_template(dbname, owner=role)
@@ -125,6 +129,7 @@ class Janitor:
             with self._connect() as admin:
                 admin.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(sql.Identifier(spare), sql.Identifier(dbname)))
                 admin.execute(sql.SQL("ALTER DATABASE {} OWNER TO {}").format(sql.Identifier(dbname), sql.Identifier(role)))
+        self._case_databases.add(dbname)
         return CaseDatabase(role=role, password=self._password_for(role), dbname=dbname)
 
     def set_connection_limit(self, role: str, limit: int | None) -> None:

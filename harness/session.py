@@ -6,6 +6,7 @@ How a case runs is harness.case; how the run is put together is harness.runner."
 from __future__ import annotations
 
 import sys
+import threading
 from functools import cached_property
 
 import psycopg
@@ -43,6 +44,7 @@ class HarnessSession:
         self.builds: dict[str, BuildResult] = {}
         self.missing: dict[str, list[ToolStatus]] = {}
         self.gate = CaseGate()
+        self._build_locks: dict[str, threading.Lock] = {}
 
     @property
     def run_id(self) -> str:
@@ -124,11 +126,12 @@ class HarnessSession:
 
     # -- builds -----------------------------------------------------------------------------
     def prepare_example(self, example: Example) -> None:
-        """Check the toolchain and build, once per run."""
-        if example.id in self.builds or example.id in self.missing:
-            return
-        missing = self.executor.missing_tools(example)
-        if missing:
-            self.missing[example.id] = missing
-            return
-        self.builds[example.id] = self.executor.build(example, force=self.config.rebuild)
+        """Check the toolchain and build, once per run (two lanes of one example wait for one build)."""
+        with self._build_locks.setdefault(example.id, threading.Lock()):
+            if example.id in self.builds or example.id in self.missing:
+                return
+            missing = self.executor.missing_tools(example)
+            if missing:
+                self.missing[example.id] = missing
+                return
+            self.builds[example.id] = self.executor.build(example, force=self.config.rebuild)

@@ -28,9 +28,10 @@ from harness.spec import Scenario
 from harness.statements import read_statement_stats, summary_lines
 
 
-def run_case(session: HarnessSession, example: Example, scenario_name: str) -> ScenarioResult:
+def run_case(session: HarnessSession, example: Example, scenario_name: str, lane: int = 0) -> ScenarioResult:
+    """lane: which of the example's roles the case logs in as (harness.schedule)."""
     start = time.monotonic()
-    finding = find(session, example, session.spec.scenarios[scenario_name])
+    finding = find(session, example, session.spec.scenarios[scenario_name], lane)
     if finding.not_applicable is None and finding.undeclared is None:
         finding = replace(finding, seconds=time.monotonic() - start)
     return mask_all(judge(example, finding, prune_known_failures=session.config.update_known_failures),
@@ -48,7 +49,7 @@ def before_run(session: HarnessSession, example: Example, name: str) -> Finding 
     return None
 
 
-def find(session: HarnessSession, example: Example, scenario: Scenario) -> Finding:
+def find(session: HarnessSession, example: Example, scenario: Scenario, lane: int = 0) -> Finding:
     skipped = before_run(session, example, scenario.name)
     if skipped is not None:
         return skipped
@@ -70,16 +71,16 @@ def find(session: HarnessSession, example: Example, scenario: Scenario) -> Findi
         return Finding(scenario.name, reproduce=reproduce, problems=(
             f"the harness has no check for scenario {scenario.name!r}", "add a ScenarioCheck for it in harness/scenarios/"))
     with session.gate.enter(check_class.exclusive):
-        return replace(run_on_server(session, example, scenario, check_class), reproduce=reproduce)
+        return replace(run_on_server(session, example, scenario, check_class, lane), reproduce=reproduce)
 
 
 def run_on_server(session: HarnessSession, example: Example, scenario: Scenario,
-                  check_class: type[ScenarioCheck]) -> Finding:
+                  check_class: type[ScenarioCheck], lane: int = 0) -> Finding:
     session.ensure_server_alive()
     server, janitor, server_log = session.server, session.janitor, session.server_log
     assert server is not None and janitor is not None and server_log is not None
     try:
-        db = janitor.create_case_database(example.id, scenario.name)
+        db = janitor.create_case_database(example.id, scenario.name, lane)
     except psycopg.OperationalError:
         session.ensure_server_alive()
         raise
