@@ -107,7 +107,8 @@ def collect_matrix(session: HarnessSession, plan: Iterable[tuple[Example, list[s
     one at a time (they share its role, whose connection limit a case may change)."""
     plan = list(plan)
     stop = threading.Event()
-    if jobs > 1 and plan:
+    # One example runs in this thread: a signal then reaches the case's process group at once.
+    if jobs > 1 and len(plan) > 1:
         session.start()  # once, before the threads
         work = lanes(plan, jobs, case_seconds(session.config.results_path))
         with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="lane") as pool:

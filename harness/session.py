@@ -100,7 +100,8 @@ class HarnessSession:
                 if self.janitor is not None:
                     self.janitor.close()
                 if self.server is not None:
-                    ADMIN_CONNECTIONS.close_idle(self.server.admin.conninfo())
+                    if self.server_log is not None:   # the server started: its reused connections go first
+                        ADMIN_CONNECTIONS.close_idle(self.server.admin.conninfo())
                     self.server.stop()
                     self.server = None
 

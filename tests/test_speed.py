@@ -98,6 +98,7 @@ def test_spares_are_handed_out_once_and_a_pending_drop_never_hits_a_new_database
 
 
 def test_a_reused_superuser_connection_that_was_cut_is_replaced(bad: BadRun) -> None:
+    bad.session.start()   # tests/test_session.py closes the shared session once on purpose
     assert bad.session.server is not None
     conninfo = bad.session.server.admin.conninfo()
     pool = AdminConnections()
