@@ -25,6 +25,7 @@ from harness.reporting import Written, write_run
 from harness.reporting.terminal import case_line, print_summary
 from harness.runner import Selection, assemble_run, collect_matrix, with_fixes, now, planned_cases, probe_or_error, wants_probe
 from harness.sandbox import after_run
+from harness.schedule import default_jobs
 from harness.session import HarnessSession
 from harness.system_packages import packages_line
 from harness.text import plain
@@ -52,8 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--scenario", action="append", default=[], metavar="NAME",
                      help="only this scenario (name or glob like pool_*); repeatable")
     run.add_argument("-k", dest="keyword", default="", help="only cases whose '<id>::<scenario>' contains this")
-    run.add_argument("-j", "--jobs", type=int, default=1, metavar="N",
-                     help="run N examples at once (each example's own cases stay in order)")
+    run.add_argument("-j", "--jobs", type=int, default=None, metavar="N",
+                     help="run N lanes of cases at once (default: one per core, at most 4; -j 1 runs serially); "
+                          "a lane's cases stay in order, a case that restarts the server runs alone")
     run.add_argument("--json", action="store_true", help="print results.json on stdout instead of the matrix")
 
     listing = sub.add_parser("list", help="validate every manifest; list examples and scenarios")
@@ -156,7 +158,7 @@ def _run(args: argparse.Namespace, config: Config, out: Path, console: Console) 
                 progress.console.print(case_line(case_id, result.outcome.value, result.seconds, result.message),
                                        highlight=False)
 
-        matrix = collect_matrix(session, plan, on_case=on_case, on_build=on_build, jobs=max(1, args.jobs))
+        matrix = collect_matrix(session, plan, on_case=on_case, on_build=on_build, jobs=max(1, args.jobs or default_jobs()))
         probe_result, probe_error = None, ""
         if wants_probe(session.catalog, matrix.plan) and not matrix.errors:
             progress.update(task, description="lifecycle probe")

@@ -70,6 +70,9 @@ OPTIONS: tuple[Option, ...] = (
            pytest_flags=("--harness-out",), kwargs={"default": None, "metavar": "PATH"}),
     Option("keep", ("--keep",), "after the run, keep the server and every case database up until Ctrl-C, "
            "and say how to connect", kwargs={"action": "store_true"}),
+    Option("jobs", ("--harness-jobs",), "pytest: run the selected cases this many lanes at once (default: one per "
+           "core, at most 4; 1: one at a time, as each test starts)", pytest_flags=("--harness-jobs",), cli=False,
+           kwargs={"type": int, "default": None, "metavar": "N"}),
     Option("update_known_failures", ("--update-known-failures",),
            "remove known_failures entries whose case passed (xpassed) from the manifests",
            kwargs={"action": "store_true"}),
@@ -102,6 +105,7 @@ class Config:
     keep: bool = False
     remote_rtt_ms: float = DEFAULT_REMOTE_RTT_MS
     update_known_failures: bool = False
+    jobs: int | None = None   # pytest's --harness-jobs (the CLI has its own -j)
     out: str | None = None   # as given; outputs.resolve turns it into the results file
     paths: ProjectPaths = field(default_factory=lambda: paths_from({}))
     run_id: str = field(default_factory=new_run_id)

@@ -8,13 +8,16 @@ import hashlib
 import re
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 import psycopg
 from psycopg import sql
 
+from harness.admin_connections import admin_connection
 from harness.credentials import scram_verifier
 from harness.server.base import HOSTSSL_ONLY_GROUP
+from harness.spare_databases import SpareDatabases
 from harness.spec import Fixture
 
 TEMPLATE_DB = "harness_template"
@@ -29,8 +32,9 @@ def _identifier(text: str, prefix: str) -> str:
     return name
 
 
-def role_name(example_id: str) -> str:
-    return _identifier(example_id, "ex_")
+def role_name(example_id: str, lane: int = 0) -> str:
+    """ex_<id>; a second lane of the example's cases (harness.schedule) logs in as ex2_<id> ..."""
+    return _identifier(example_id, f"ex{lane + 1}_" if lane else "ex_")
 
 
 def database_name(example_id: str, scenario: str) -> str:
@@ -51,8 +55,12 @@ class Janitor:
         self._password_for = password_for  # role -> its own password (harness.credentials)
         self._strategy = sql.SQL(" STRATEGY FILE_COPY") if server_major >= 15 else sql.SQL("")
         self._roles: set[str] = set()
+        self._spares: SpareDatabases | None = None
+        self._case_databases: set[str] = set()   # made by this run and not dropped yet
 
-    def _connect(self, dbname: str = "postgres") -> psycopg.Connection:
+    def _connect(self, dbname: str = "postgres") -> AbstractContextManager[psycopg.Connection]:
+        if dbname == "postgres":   # the maintenance database's connections are reused
+            return admin_connection(self._conninfo_for(dbname))
         return psycopg.connect(self._conninfo_for(dbname), autocommit=True)
 
     def load_template(self, fixture: Fixture) -> None:
@@ -75,8 +83,8 @@ class Janitor:
         with self._connect() as admin:
             admin.execute(sql.SQL("REVOKE CONNECT ON DATABASE {} FROM PUBLIC").format(sql.Identifier(TEMPLATE_DB)))
 
-    def ensure_role(self, example_id: str) -> str:
-        role = role_name(example_id)
+    def ensure_role(self, example_id: str, lane: int = 0) -> str:
+        role = role_name(example_id, lane)
         if role not in self._roles:
             with self._connect() as admin:
                 exists = admin.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role]).fetchone()
@@ -89,16 +97,39 @@ class Janitor:
             self._roles.add(role)
         return role
 
-    def create_case_database(self, example_id: str, scenario: str) -> CaseDatabase:
-        role = self.ensure_role(example_id)
-        dbname = database_name(example_id, scenario)
+    def make_ahead(self, hold: Callable[[], AbstractContextManager[object]], ready: int = 4) -> None:
+        """From now on case databases are made ahead and dropped behind (harness.spare_databases)."""
+        self._spares = SpareDatabases(self._create_from_template, self._drop_now, ready=ready, hold=hold)
+
+    def _create_from_template(self, dbname: str, owner: str | None = None) -> None:
+        owner_sql = sql.SQL(" OWNER {}").format(sql.Identifier(owner)) if owner else sql.SQL("")
         with self._connect() as admin:
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))
-            admin.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {} OWNER {}").format(
-                sql.Identifier(dbname), sql.Identifier(TEMPLATE_DB), sql.Identifier(role)) + self._strategy)
+            admin.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                sql.Identifier(dbname), sql.Identifier(TEMPLATE_DB)) + owner_sql + self._strategy)
             # New databases grant CONNECT to PUBLIC: take it back, so that only the owning
             # example reaches its database.
             admin.execute(sql.SQL("REVOKE CONNECT ON DATABASE {} FROM PUBLIC").format(sql.Identifier(dbname)))
+
+    def _drop_now(self, dbname: str) -> None:
+        with self._connect() as admin:
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))
+        self._case_databases.discard(dbname)
+
+    def create_case_database(self, example_id: str, scenario: str, lane: int = 0) -> CaseDatabase:
+        role = self.ensure_role(example_id, lane)
+        dbname = database_name(example_id, scenario)
+        if self._spares is not None:
+            self._spares.claim(dbname)
+        if dbname in self._case_databases:   # the same case again in this run (the server is the run's own)
+            self._drop_now(dbname)
+        spare = self._spares.take() if self._spares else None
+        if spare is None:
+            self._create_from_template(dbname, owner=role)
+        else:
+            with self._connect() as admin:
+                admin.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(sql.Identifier(spare), sql.Identifier(dbname)))
+                admin.execute(sql.SQL("ALTER DATABASE {} OWNER TO {}").format(sql.Identifier(dbname), sql.Identifier(role)))
+        self._case_databases.add(dbname)
         return CaseDatabase(role=role, password=self._password_for(role), dbname=dbname)
 
     def set_connection_limit(self, role: str, limit: int | None) -> None:
@@ -113,8 +144,15 @@ class Janitor:
             admin.execute(sql.SQL(statement).format(sql.Identifier(HOSTSSL_ONLY_GROUP), sql.Identifier(role)))
 
     def drop_case_database(self, case: CaseDatabase) -> None:
-        with self._connect() as admin:
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(case.dbname)))
+        if self._spares is not None:
+            self._spares.drop_later(case.dbname)
+        else:
+            self._drop_now(case.dbname)
+
+    def close(self) -> None:
+        """Stops making databases ahead (what it had not dropped goes with the server)."""
+        if self._spares is not None:
+            self._spares.close()
 
     def close_leftover_backends(self, role: str, within: float = 1.0) -> list[str]:
         """Backends of the example's role still open after its process ended (any database):

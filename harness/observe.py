@@ -12,6 +12,8 @@ from datetime import datetime
 
 import psycopg
 
+from harness.admin_connections import ADMIN_CONNECTIONS, admin_connection
+
 LOG_FILE = "log/postgresql.json"
 READ_CHUNK = 8 * 1024 * 1024
 
@@ -49,12 +51,12 @@ class ServerLog:
         self._lock = threading.Lock()
 
     def end_offset(self) -> int:
-        with psycopg.connect(self._conninfo, autocommit=True) as conn:
+        with admin_connection(self._conninfo) as conn:
             row = conn.execute("SELECT size FROM pg_stat_file(%s, true)", [LOG_FILE]).fetchone()
         return int(row[0]) if row and row[0] is not None else 0
 
     def read_since(self, offset: int) -> list[LogRecord]:
-        with self._lock, psycopg.connect(self._conninfo, autocommit=True) as conn:
+        with self._lock, admin_connection(self._conninfo) as conn:
             # bytea, not text: a read that ends inside a multi-byte character must not fail.
             data = bytearray()
             while True:
@@ -128,7 +130,7 @@ class ActivitySampler:
         while not self._stop.is_set():
             try:
                 if conn is None or conn.closed:
-                    conn = psycopg.connect(self._conninfo, autocommit=True, connect_timeout=2)
+                    conn = ADMIN_CONNECTIONS.take(self._conninfo, connect_timeout=2)
                 rows = conn.execute(ACTIVITY_SQL, [self._dbname]).fetchall()
                 states: dict[str, int] = {}
                 for _pid, state in rows:
@@ -136,21 +138,23 @@ class ActivitySampler:
                 self.timeline.samples.append(ActivitySample(time.monotonic() - self._t0, len(rows), states))
             except psycopg.Error:
                 # The server restarts in some scenarios: keep sampling once it is back.
+                if conn is not None:
+                    conn.close()
                 conn = None
             self._stop.wait(self._interval)
         if conn is not None:
-            conn.close()
+            ADMIN_CONNECTIONS.give(self._conninfo, conn)
 
 
 def backends_of(admin_conninfo: str, dbname: str) -> list[tuple[int, str]]:
-    with psycopg.connect(admin_conninfo, autocommit=True) as conn:
+    with admin_connection(admin_conninfo) as conn:
         return [(int(p), s) for p, s in conn.execute(ACTIVITY_SQL, [dbname]).fetchall()]
 
 
 def wait_backends_gone(admin_conninfo: str, dbname: str, within: float, floor: int = 0) -> tuple[bool, float, int]:
     """Polls until at most `floor` backends remain. Returns (reached, seconds taken, count left)."""
     start = time.monotonic()
-    with psycopg.connect(admin_conninfo, autocommit=True) as conn:  # one connection for every poll
+    with admin_connection(admin_conninfo) as conn:  # one connection for every poll
         while True:
             left = len(conn.execute(ACTIVITY_SQL, [dbname]).fetchall())
             elapsed = time.monotonic() - start
@@ -162,7 +166,7 @@ def wait_backends_gone(admin_conninfo: str, dbname: str, within: float, floor: i
 
 
 def terminate_backends(admin_conninfo: str, dbname: str) -> int:
-    with psycopg.connect(admin_conninfo, autocommit=True) as conn:
+    with admin_connection(admin_conninfo) as conn:
         rows = conn.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
             [dbname]).fetchall()

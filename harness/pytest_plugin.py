@@ -14,13 +14,13 @@ from typing import Any, Iterator
 import pytest
 
 from harness import interrupts, outputs
-from harness.case.pipeline import run_case
 from harness.config import OPTIONS, Config, add_pytest_options, build_config
 from harness.errors import HarnessError, InputError, ServerDied
 from harness.manifest import Example, load_manifest, marker_name
 from harness.outcome import Outcome, RunResult, ScenarioResult, scenario_from_json
 from harness.pooler import DIRECT, case_key
 from harness.probe import ProbeError
+from harness.pytest_batch import CaseBatch
 from harness.reporting import write_run
 from harness.runner import assemble_run, lifecycle_probe, now, with_fixes
 from harness.session import HarnessSession
@@ -54,6 +54,9 @@ class HarnessPlugin:
         # The examples with a case left after -k/-m (None: not known, as on the xdist controller).
         self.selected: set[str] | None = None
         self.results_path: Path = self.harness.results_path   # resolved (a directory allowed) in pytest_configure
+        # The selected cases, run at once (harness.pytest_batch); an xdist worker is told its
+        # cases one by one, so it runs each as it comes.
+        self.batch = CaseBatch(1 if self.is_xdist_worker else self.harness.jobs)
 
     @property
     def session(self) -> HarnessSession:
@@ -222,6 +225,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     plugin: HarnessPlugin = config.stash[STATE]
     plugin.selected = {i.example.id for i in cases} | {i.nodeid.split("::")[0] for i in items
                                                        if isinstance(i, ManifestError)}
+    plugin.batch.select((i.example, i.scenario) for i in cases)
 
 
 class ProbeItem(pytest.Item):
@@ -280,7 +284,7 @@ class ScenarioItem(pytest.Item):
         plugin: HarnessPlugin = self.config.stash[STATE]
         session = plugin.start_server()
         try:
-            result = run_case(session, self.example, self.scenario, self.topology)
+            result = plugin.batch.result(session, self.example, self.scenario, self.topology)
         except ServerDied as exc:
             # One run-level error instead of a failure for every remaining case.
             pytest.exit(f"{self.nodeid}: {exc}", returncode=3)

@@ -22,6 +22,7 @@ from harness.outcome import ExampleResult, RunResult, ScenarioResult
 from harness.pooler import DIRECT, case_key
 from harness.pooler.fixes import fixes_for
 from harness.probe import ProbeError, Target, run_probe
+from harness.schedule import case_seconds, lanes
 from harness.session import HarnessSession
 
 PROBE_SAMPLES = 30
@@ -76,7 +77,8 @@ def with_fixes(session: HarnessSession, example: Example) -> list[str]:
 
 
 def _run_example(session: HarnessSession, example: Example, names: list[str], stop: threading.Event,
-                 on_case: CaseCallback | None, on_build: BuildCallback | None) -> tuple[dict[str, ScenarioResult], str]:
+                 on_case: CaseCallback | None, on_build: BuildCallback | None,
+                 lane: int = 0) -> tuple[dict[str, ScenarioResult], str]:
     """One example's cases, in order: its results by scenario, and a run-level error (or "")."""
     if on_build:
         on_build(example, "start")
@@ -92,7 +94,7 @@ def _run_example(session: HarnessSession, example: Example, names: list[str], st
             if on_case:
                 on_case(example, key, None)
             try:
-                results[key] = run_case(session, example, name, topology)
+                results[key] = run_case(session, example, name, topology, lane)
             except ServerDied as exc:
                 # Every later case would fail for the same reason: stop with one clear error.
                 stop.set()
@@ -114,15 +116,24 @@ class MatrixResults:
 def collect_matrix(session: HarnessSession, plan: Iterable[tuple[Example, list[str]]],
                    on_case: CaseCallback | None = None, on_build: BuildCallback | None = None,
                    jobs: int = 1) -> MatrixResults:
-    """Examples run `jobs` at a time; an example's own cases always run in order, one at a time
-    (they share its role, whose connection limit a case may change)."""
+    """Lanes (harness.schedule) run `jobs` at a time, longest first; a lane's cases run in order,
+    one at a time (they share its role, whose connection limit a case may change)."""
     plan = list(plan)
     stop = threading.Event()
+    # One example runs in this thread: a signal then reaches the case's process group at once.
     if jobs > 1 and len(plan) > 1:
         session.start()  # once, before the threads
-        with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="example") as pool:
-            futures = [pool.submit(_run_example, session, e, n, stop, on_case, on_build) for e, n in plan]
-            outcomes = [f.result() for f in futures]
+        work = lanes(plan, jobs, case_seconds(session.config.results_path))
+        with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="lane") as pool:
+            futures = [pool.submit(_run_example, session, lane.example, list(lane.names), stop, on_case, on_build,
+                                   lane.index) for lane in work]
+            by_example: dict[str, tuple[dict[str, ScenarioResult], str]] = {e.id: ({}, "") for e, _ in plan}
+            for lane, future in zip(work, futures):
+                found, error = future.result()
+                merged, first_error = by_example[lane.example.id]
+                merged.update(found)
+                by_example[lane.example.id] = (merged, first_error or error)
+        outcomes = [by_example[e.id] for e, _ in plan]
     else:
         outcomes = []
         for example, names in plan:

@@ -6,10 +6,13 @@ How a case runs is harness.case; how the run is put together is harness.runner."
 from __future__ import annotations
 
 import sys
+import threading
+from contextlib import ExitStack
 from functools import cached_property
 
 import psycopg
 
+from harness.admin_connections import ADMIN_CONNECTIONS
 from harness.backends import get_backend
 from harness.backends.base import Executor
 from harness.build import BuildResult
@@ -49,6 +52,7 @@ class HarnessSession:
         # The cutover story's second server, made like the first, started on first use.
         self.standby = StandbyServer(lambda: self.backend.make_server(self.config, self.credentials.superuser, "standby"),
                                      self.credentials.for_role)
+        self._build_locks: dict[str, threading.Lock] = {}
 
     @property
     def run_id(self) -> str:
@@ -104,23 +108,29 @@ class HarnessSession:
             major = int(conn.info.server_version // 10000)
         self.janitor = Janitor(admin.conninfo, self.credentials.for_role, major)
         self.janitor.load_template(self.spec.fixture)
+        if not self.config.keep:   # --keep shows the case databases only
+            self.janitor.make_ahead(lambda: self.gate.enter(False))
         self.server_log = ServerLog(admin.conninfo())
 
     def close(self) -> None:
-        with deferred():  # a second Ctrl-C waits until everything is stopped
-            try:
-                if "executor" in self.__dict__:  # made only once a case needed it
-                    self.executor.cleanup()
-            finally:
-                try:
-                    self.poolers.stop_all()
-                finally:
-                    try:
-                        self.standby.stop()
-                    finally:
-                        if self.server is not None:
-                            self.server.stop()
-                            self.server = None
+        # Every step runs even if an earlier one fails; a second Ctrl-C waits until all are done.
+        # ExitStack runs them last-registered first: the executor, the janitor, the poolers, the
+        # second server, then the server.
+        with deferred(), ExitStack() as steps:
+            steps.callback(self._stop_server)
+            steps.callback(self.standby.stop)
+            steps.callback(self.poolers.stop_all)
+            if self.janitor is not None:
+                steps.callback(self.janitor.close)
+            if "executor" in self.__dict__:  # made only once a case needed it
+                steps.callback(self.executor.cleanup)
+
+    def _stop_server(self) -> None:
+        if self.server is not None:
+            if self.server_log is not None:   # the server started: its reused connections go first
+                ADMIN_CONNECTIONS.close_idle(self.server.admin.conninfo())
+            self.server.stop()
+            self.server = None
 
     def __enter__(self) -> "HarnessSession":
         try:
@@ -144,11 +154,12 @@ class HarnessSession:
 
     # -- builds -----------------------------------------------------------------------------
     def prepare_example(self, example: Example) -> None:
-        """Check the toolchain and build, once per run."""
-        if example.id in self.builds or example.id in self.missing:
-            return
-        missing = self.executor.missing_tools(example)
-        if missing:
-            self.missing[example.id] = missing
-            return
-        self.builds[example.id] = self.executor.build(example, force=self.config.rebuild)
+        """Check the toolchain and build, once per run (two lanes of one example wait for one build)."""
+        with self._build_locks.setdefault(example.id, threading.Lock()):
+            if example.id in self.builds or example.id in self.missing:
+                return
+            missing = self.executor.missing_tools(example)
+            if missing:
+                self.missing[example.id] = missing
+                return
+            self.builds[example.id] = self.executor.build(example, force=self.config.rebuild)

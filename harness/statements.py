@@ -17,8 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-import psycopg
-
+from harness.admin_connections import admin_connection
 from harness.observe import LogRecord
 
 # The drivers' own statements: what they send around the sample's work, in one table (pattern on
@@ -59,7 +58,7 @@ def housekeeping_reason(shape: str) -> str | None:
 
 def read_statement_stats(conninfo: str, dbname: str, role: str) -> tuple[tuple[str, int], ...]:
     """(normalized text, calls) of every shape the role ran at top level in the case database."""
-    with psycopg.connect(conninfo, autocommit=True) as conn:
+    with admin_connection(conninfo) as conn:
         rows = conn.execute(STATS_SQL, [dbname, role]).fetchall()
     return tuple((str(q), int(c)) for q, c in rows)
 

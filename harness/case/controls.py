@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import psycopg
 from psycopg import sql
 
+from harness.admin_connections import admin_connection
 from harness.janitor import CaseDatabase, Janitor
 from harness.observe import backends_of, terminate_backends, wait_backends_gone
 from harness.server.base import Admin, PostgresServer
@@ -70,7 +71,7 @@ class LiveControls:
             self._pool_sized = size is not None
 
     def set_case_setting(self, name: str, value: str) -> None:
-        with psycopg.connect(self._admin.conninfo(), autocommit=True) as conn:
+        with admin_connection(self._admin.conninfo()) as conn:
             conn.execute(sql.SQL("ALTER ROLE {} IN DATABASE {} SET {} = {}").format(
                 sql.Identifier(self._db.role), sql.Identifier(self._db.dbname), sql.Identifier(name),
                 sql.Literal(value)))
@@ -151,12 +152,12 @@ class LiveControls:
         return wait_backends_gone(self._admin.conninfo(), self._db.dbname, within, floor=floor)
 
     def tls_backends(self) -> list[dict[str, Any]]:
-        with psycopg.connect(self._admin.conninfo(), autocommit=True) as conn:
+        with admin_connection(self._admin.conninfo()) as conn:
             rows = conn.execute(TLS_SQL, [self._db.dbname]).fetchall()
         return [{"pid": r[0], "ssl": r[1], "version": r[2], "cipher": r[3]} for r in rows]
 
     def server_clock(self) -> datetime:
-        with psycopg.connect(self._admin.conninfo(), autocommit=True) as conn:
+        with admin_connection(self._admin.conninfo()) as conn:
             return conn.execute("SELECT clock_timestamp() AT TIME ZONE 'UTC'").fetchone()[0]
 
     def statement_stats(self) -> tuple[tuple[str, int], ...]:

@@ -9,6 +9,7 @@ from datetime import datetime
 
 import psycopg
 
+from harness.admin_connections import admin_connection
 from harness.case.context import CaseContext, Observation
 from harness.case.controls import LiveControls
 from harness.case.environment import case_environment, reproduce_command
@@ -32,9 +33,11 @@ from harness.spec import Scenario
 from harness.statements import read_statement_stats, summary_lines
 
 
-def run_case(session: HarnessSession, example: Example, scenario_name: str, topology: str = DIRECT) -> ScenarioResult:
+def run_case(session: HarnessSession, example: Example, scenario_name: str, topology: str = DIRECT,
+             lane: int = 0) -> ScenarioResult:
+    """lane: which of the example's roles the case logs in as (harness.schedule)."""
     start = time.monotonic()
-    finding = find(session, example, session.spec.scenarios[scenario_name], topology)
+    finding = find(session, example, session.spec.scenarios[scenario_name], topology, lane)
     if finding.not_applicable is None and finding.undeclared is None:
         finding = replace(finding, seconds=time.monotonic() - start)
     # A driver fix's row keeps its topology's other known incompatibilities; the ones it resolves must pass.
@@ -61,14 +64,15 @@ def before_run(session: HarnessSession, example: Example, name: str, topology: s
     return None
 
 
-def find(session: HarnessSession, example: Example, scenario: Scenario, topology: str = DIRECT) -> Finding:
+def find(session: HarnessSession, example: Example, scenario: Scenario, topology: str = DIRECT,
+         lane: int = 0) -> Finding:
     skipped = before_run(session, example, scenario.name, topology)
     if skipped is not None:
         return skipped
-    return replace(find_running(session, example, scenario, topology), topology=topology)
+    return replace(find_running(session, example, scenario, topology, lane), topology=topology)
 
 
-def find_running(session: HarnessSession, example: Example, scenario: Scenario, topology: str) -> Finding:
+def find_running(session: HarnessSession, example: Example, scenario: Scenario, topology: str, lane: int = 0) -> Finding:
     reproduce = reproduce_command(session.config.backend, example, scenario.name, topology)
     session.prepare_example(example)
     if example.id in session.missing:
@@ -87,16 +91,16 @@ def find_running(session: HarnessSession, example: Example, scenario: Scenario, 
         return Finding(scenario.name, reproduce=reproduce, problems=(
             f"the harness has no check for scenario {scenario.name!r}", "add a ScenarioCheck for it in harness/scenarios/"))
     with session.gate.enter(check_class.exclusive):
-        return replace(run_on_server(session, example, scenario, check_class, topology), reproduce=reproduce)
+        return replace(run_on_server(session, example, scenario, check_class, topology, lane), reproduce=reproduce)
 
 
 def run_on_server(session: HarnessSession, example: Example, scenario: Scenario,
-                  check_class: type[ScenarioCheck], topology: str = DIRECT) -> Finding:
+                  check_class: type[ScenarioCheck], topology: str = DIRECT, lane: int = 0) -> Finding:
     session.ensure_server_alive()
     server, janitor, server_log = session.server, session.janitor, session.server_log
     assert server is not None and janitor is not None and server_log is not None
     try:
-        db = janitor.create_case_database(example.id, scenario.name)
+        db = janitor.create_case_database(example.id, scenario.name, lane)
     except psycopg.OperationalError:
         session.ensure_server_alive()
         raise
@@ -141,7 +145,7 @@ def run_on_server(session: HarnessSession, example: Example, scenario: Scenario,
 
 
 def _server_now(admin: Admin) -> datetime:
-    with psycopg.connect(admin.conninfo(), autocommit=True) as conn:
+    with admin_connection(admin.conninfo()) as conn:
         return conn.execute("SELECT clock_timestamp()").fetchone()[0]
 
 
