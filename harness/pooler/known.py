@@ -16,6 +16,8 @@ from harness.manifest import KnownFailure
 from harness.pooler import POOLER_MODES
 
 FILE = "pgbouncer.yaml"
+# PgBouncer 1.18 (Debian 12's) has no max_prepared_statements; a row it would change says so.
+MAX_PREPARED_NOTE = "PgBouncer 1.21+ with max_prepared_statements would change this row; 1.18 has none"
 KEYS = {"scenario", "topologies", "error", "reason", "link", "examples", "max_prepared_statements", "intermittent"}
 
 
@@ -36,7 +38,8 @@ class PoolerIncompatibility:
 
     def as_known_failure(self) -> KnownFailure:
         first, *others = self.error.split(" | ")
-        return KnownFailure(self.scenario, self.reason, self.link, error=first, also=tuple(others),
+        reason = self.reason + (f" ({MAX_PREPARED_NOTE})" if self.max_prepared_statements else "")
+        return KnownFailure(self.scenario, reason, self.link, error=first, also=tuple(others),
                             intermittent=self.intermittent)
 
 

@@ -136,7 +136,9 @@ def readme_table(run: dict[str, Any]) -> str:
         lines.append(f"| `{row.example}` | " + " | ".join(row.answers.get(t, "") for t in topologies) + " |")
     why = reasons(run)
     if why:
-        lines += ["", "Why a case does not apply or does not work behind PgBouncer:", "", *why]
+        lines += ["", "Why a case does not apply or does not work behind PgBouncer (a reason that ends in "
+                  "\"PgBouncer 1.21+ with max_prepared_statements would change this row\" names a row that "
+                  "PgBouncer's prepared-statement tracking, added in 1.21, would change):", "", *why]
     lines += ["", README_END]
     return "\n".join(lines)
 
