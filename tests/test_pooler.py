@@ -274,7 +274,8 @@ def test_min_pool_size_during_a_pause_refuses_the_first_client_after_resume(serv
 def test_after_a_server_restart_clients_are_served_once_pgbouncer_is_logged_in_again(server: NativeServer) -> None:
     """In transaction mode PgBouncer dials the server during a restart (min_pool_size); a failed
     login makes it fail every client fast (08P01, "server login has been failing") until a login
-    succeeds. wait_server_logged_in is what the restart control waits for: after it, clients
+    succeeds. A logged-in server connection new since the restart is what the restart control
+    waits for (LiveControls.restart_server): after it, clients
     that stayed connected to PgBouncer through the restart are all served."""
     from concurrent.futures import ThreadPoolExecutor
 
@@ -285,9 +286,10 @@ def test_after_a_server_restart_clients_are_served_once_pgbouncer_is_logged_in_a
         clients = [_client(pooler, autocommit=True) for _ in range(4)]
         for client in clients:
             client.execute("SELECT 1")
+        before = pooler.console.server_pids("pooled_db")
         server.restart()
-        reached, seconds = pooler.console.wait_server_logged_in("pooled_db", within=10)
-        assert reached, f"PgBouncer had not logged in to the restarted server after {seconds:.1f} s"
+        reached = pooler.console.wait_servers("pooled_db", 1, within=10, not_in=before)
+        assert reached, "PgBouncer had not logged in to the restarted server after 10 s"
         with ThreadPoolExecutor(len(clients)) as workers:
             list(workers.map(lambda c: c.execute("SELECT pg_sleep(0.1)"), clients))
         for client in clients:

@@ -4,10 +4,10 @@ protocol, so every statement goes through a client-side-binding cursor."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-
-import time
 
 import psycopg
 from psycopg import ClientCursor
@@ -71,15 +71,8 @@ class AdminConsole:
     def wait_clients_gone(self, database: str, within: float, floor: int = 0) -> tuple[bool, float, int]:
         """Polls SHOW CLIENTS until at most `floor` clients of `database` are left: (reached,
         seconds, count left)."""
-        start = time.monotonic()
-        while True:
-            left = len(self.clients(database))
-            elapsed = time.monotonic() - start
-            if left <= floor:
-                return True, elapsed, left
-            if elapsed >= within:
-                return False, elapsed, left
-            time.sleep(0.05)
+        reached, seconds, left = _poll(lambda: len(self.clients(database)), lambda n: n <= floor, within)
+        return reached, seconds, left
 
     def server_pids(self, database: str) -> set[int]:
         """The backend pids of PgBouncer's logged-in server connections to `database`."""
@@ -89,21 +82,18 @@ class AdminConsole:
     def wait_servers(self, database: str, count: int, within: float, not_in: set[int] = frozenset()) -> bool:
         """Polls SHOW SERVERS until PgBouncer holds `count` logged-in server connections to
         `database` other than `not_in` (backend pids); False if it did not within `within` s."""
-        deadline = time.monotonic() + within
-        while len(self.server_pids(database) - not_in) < count:
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(0.05)
-        return True
+        return _poll(lambda: len(self.server_pids(database) - not_in), lambda n: n >= count, within)[0]
 
-    def wait_server_logged_in(self, database: str, within: float) -> tuple[bool, float]:
-        """Polls SHOW SERVERS until a server connection of `database` has logged in (any state
-        but `new`, which is a login under way): (reached, seconds)."""
-        start = time.monotonic()
-        while True:
-            elapsed = time.monotonic() - start
-            if any(row.get("state") != "new" for row in self.servers(database)):
-                return True, elapsed
-            if elapsed >= within:
-                return False, elapsed
-            time.sleep(0.05)
+
+def _poll(look: Callable[[], int], done: Callable[[int], bool], within: float) -> tuple[bool, float, int]:
+    """Calls `look` every 50 ms until `done` holds for what it saw, or `within` s have passed:
+    (reached, seconds, what it saw last)."""
+    start = time.monotonic()
+    while True:
+        seen = look()
+        elapsed = time.monotonic() - start
+        if done(seen):
+            return True, elapsed, seen
+        if elapsed >= within:
+            return False, elapsed, seen
+        time.sleep(0.05)
