@@ -235,6 +235,7 @@ def main(argv: list[str] | None = None) -> int:
         console.print(f"[bold red]error:[/] {plain(exc)}", highlight=False, soft_wrap=True)
         return ExitCode.INTERNAL_ERROR
     except KeyboardInterrupt:
+        interrupts.settled()
         left = reaper.left_behind()
         if left:  # only what is true: the next run reaps these (their owner will be dead)
             console.print(f"[yellow]interrupted: clean-up did not finish; left behind: {plain(', '.join(map(str, left)))} "

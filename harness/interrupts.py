@@ -25,6 +25,13 @@ def install(signals: tuple[int, ...] = ENDING_SIGNALS) -> None:
         signal.signal(signum, _as_interrupt)
 
 
+def settled() -> None:
+    """The run has cleaned up and only says so: a further Ctrl-C must not turn its exit code 2 into
+    a death by SIGINT halfway through the last line."""
+    for signum in ENDING_SIGNALS:
+        signal.signal(signum, signal.SIG_IGN)
+
+
 @contextmanager
 def deferred() -> Iterator[None]:
     """Ending signals received inside are held and re-raised (as one KeyboardInterrupt) after it."""

@@ -70,6 +70,7 @@ class ScenarioResult:
     stdout: str = ""
     stderr: str = ""
     topology: str = "direct"   # harness.pooler: straight to the server or through PgBouncer
+    started: float | None = None   # seconds after the matrix started (the run's timeline; None: did not run)
 
     @property
     def key(self) -> str:
@@ -82,6 +83,7 @@ class ScenarioResult:
             "topology": self.topology,
             "outcome": self.outcome.value,
             "seconds": round(self.seconds, 3),
+            "started_s": None if self.started is None else round(self.started, 3),
             "message": self.message,
             "observed": self.observed,
             "details": self.failure.render() if self.failure else "",
@@ -105,7 +107,7 @@ def scenario_from_json(data: dict[str, Any]) -> ScenarioResult:
     return ScenarioResult(name=data["name"], outcome=Outcome(data["outcome"]), seconds=float(data.get("seconds", 0)),
                           message=data.get("message", ""), observed=dict(data.get("observed") or {}), failure=failure,
                           stdout=data.get("stdout", ""), stderr=data.get("stderr", ""),
-                          topology=data.get("topology", "direct"))
+                          topology=data.get("topology", "direct"), started=data.get("started_s"))
 
 
 @dataclass

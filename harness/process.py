@@ -55,6 +55,9 @@ class ProcessRun:
     leftovers: list[str] = field(default_factory=list)
     stdout_held: bool = False  # it exited, but something it started kept stdout open
     checkpoints: int = 0
+    # CPU seconds (user + system) of the example and every process it started; None when unknown
+    # (no PID namespace, or a container). What harness.schedule weighs a case by.
+    cpu_seconds: float | None = None
     # Seconds from the start until the result line arrived, and until the process had exited.
     result_at: float | None = None
     exited_at: float | None = None
@@ -216,7 +219,7 @@ def run_process(
         kill_group(proc)
         proc.wait()
         if confine is not None:
-            own_exit, run.leftovers = confine.finish()
+            own_exit, run.leftovers, run.cpu_seconds = confine.finish()
             if own_exit is not None:
                 proc.returncode = own_exit  # PID 1 of the namespace saw the example's own exit
         for reader in (out, err):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import fnmatch
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -78,8 +79,10 @@ def with_fixes(session: HarnessSession, example: Example) -> list[str]:
 
 def _run_example(session: HarnessSession, example: Example, names: list[str], stop: threading.Event,
                  on_case: CaseCallback | None, on_build: BuildCallback | None,
-                 lane: int = 0) -> tuple[dict[str, ScenarioResult], str]:
-    """One example's cases, in order: its results by scenario, and a run-level error (or "")."""
+                 lane: int = 0, clock: float | None = None) -> tuple[dict[str, ScenarioResult], str]:
+    """One example's cases, in order: its results by scenario, and a run-level error (or "").
+    clock: the matrix's start (time.monotonic()), for each case's place on the run's timeline."""
+    clock = time.monotonic() if clock is None else clock
     if on_build:
         on_build(example, "start")
     session.prepare_example(example)
@@ -93,8 +96,10 @@ def _run_example(session: HarnessSession, example: Example, names: list[str], st
             key = case_key(name, topology)
             if on_case:
                 on_case(example, key, None)
+            asked = time.monotonic()
             try:
-                results[key] = run_case(session, example, name, topology, lane)
+                result = run_case(session, example, name, topology, lane)
+                results[key] = replace(result, started=(result.started or asked) - clock)
             except ServerDied as exc:
                 # Every later case would fail for the same reason: stop with one clear error.
                 stop.set()
@@ -120,13 +125,14 @@ def collect_matrix(session: HarnessSession, plan: Iterable[tuple[Example, list[s
     one at a time (they share its role, whose connection limit a case may change)."""
     plan = list(plan)
     stop = threading.Event()
+    clock = time.monotonic()
     # One example runs in this thread: a signal then reaches the case's process group at once.
     if jobs > 1 and len(plan) > 1:
         session.start()  # once, before the threads
         work = lanes(plan, jobs, case_seconds(session.config.results_path))
         with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="lane") as pool:
             futures = [pool.submit(_run_example, session, lane.example, list(lane.names), stop, on_case, on_build,
-                                   lane.index) for lane in work]
+                                   lane.index, clock) for lane in work]
             by_example: dict[str, tuple[dict[str, ScenarioResult], str]] = {e.id: ({}, "") for e, _ in plan}
             for lane, future in zip(work, futures):
                 found, error = future.result()
@@ -137,7 +143,7 @@ def collect_matrix(session: HarnessSession, plan: Iterable[tuple[Example, list[s
     else:
         outcomes = []
         for example, names in plan:
-            outcomes.append(_run_example(session, example, names, stop, on_case, on_build))
+            outcomes.append(_run_example(session, example, names, stop, on_case, on_build, clock=clock))
             if stop.is_set():
                 break
     ran = plan[:len(outcomes)]

@@ -75,13 +75,16 @@ class CaseSandbox:
     def environment(self, env: Mapping[str, str]) -> dict[str, str]:
         return {**env, reaper.MARKER_VARIABLE: self.run_marker, CASE_MARKER_VARIABLE: self.marker}
 
-    def finish(self) -> tuple[int | None, list[str]]:
-        """(the example's own exit code when PID 1 saw it, what was left running, now killed)."""
+    def finish(self) -> tuple[int | None, list[str], float | None]:
+        """(the example's own exit code when PID 1 saw it, what was left running, now killed, and
+        the CPU seconds its processes used: None without a namespace)."""
         exit_code: int | None = None
+        cpu: float | None = None
         left: list[str] = []
         try:
-            code, *left = self.report.read_text().splitlines()  # harness/sandbox_init.py's report
-            exit_code = int(code)
+            first, *left = self.report.read_text().splitlines()  # harness/sandbox_init.py's report
+            code, seconds = first.split()
+            exit_code, cpu = int(code), float(seconds)
         except (OSError, ValueError):
             left = []
         finally:
@@ -89,7 +92,7 @@ class CaseSandbox:
         if self.flags is None:
             # No namespace: the marker finds what is left. (Nothing leaves a PID namespace.)
             left += reaper.kill_marked(self.marker, CASE_MARKER_VARIABLE)
-        return exit_code, left
+        return exit_code, left, cpu
 
 
 class Sandbox:

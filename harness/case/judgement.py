@@ -31,6 +31,7 @@ class Finding:
     server_view: str = ""
     reproduce: str = ""
     seconds: float = 0.0
+    started: float | None = None        # time.monotonic() when it got its turn at the server (harness.gate)
     topology: str = "direct"            # harness.pooler: what the case ran through
 
 
@@ -44,7 +45,7 @@ def judge(example: Example, finding: Finding, *, prune_known_failures: bool = Fa
         return ScenarioResult(name, Outcome.NOT_APPLICABLE, message=finding.not_applicable, topology=finding.topology)
     if finding.undeclared is not None:
         return ScenarioResult(name, Outcome.SKIPPED, message=finding.undeclared, topology=finding.topology)
-    result = ScenarioResult(name, Outcome.PASSED, seconds=finding.seconds, observed=dict(finding.observed),
+    result = ScenarioResult(name, Outcome.PASSED, seconds=finding.seconds, started=finding.started, observed=dict(finding.observed),
                             topology=finding.topology,
                             stdout=finding.stdout[-OUTPUT_TAIL_CHARS:], stderr=finding.stderr)  # stderr: bounded by the pipeline (start and end)
     if finding.problems:

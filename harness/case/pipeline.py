@@ -39,7 +39,8 @@ def run_case(session: HarnessSession, example: Example, scenario_name: str, topo
     start = time.monotonic()
     finding = find(session, example, session.spec.scenarios[scenario_name], topology, lane)
     if finding.not_applicable is None and finding.undeclared is None:
-        finding = replace(finding, seconds=time.monotonic() - start)
+        # From its turn at the server (a parallel run's wait for the gate is not the case's time).
+        finding = replace(finding, seconds=time.monotonic() - (finding.started or start))
     # A driver fix's row keeps its topology's other known incompatibilities; the ones it resolves must pass.
     fix = fix_of(session.config.paths.spec, topology)
     pooled_known = None if topology == DIRECT or (fix and scenario_name in fix.resolves) else known_behind_pooler(
@@ -91,7 +92,9 @@ def find_running(session: HarnessSession, example: Example, scenario: Scenario, 
         return Finding(scenario.name, reproduce=reproduce, problems=(
             f"the harness has no check for scenario {scenario.name!r}", "add a ScenarioCheck for it in harness/scenarios/"))
     with session.gate.enter(check_class.exclusive):
-        return replace(run_on_server(session, example, scenario, check_class, topology, lane), reproduce=reproduce)
+        started = time.monotonic()
+        return replace(run_on_server(session, example, scenario, check_class, topology, lane), reproduce=reproduce,
+                       started=started)
 
 
 def run_on_server(session: HarnessSession, example: Example, scenario: Scenario,

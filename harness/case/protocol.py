@@ -83,4 +83,6 @@ def verify(check: ScenarioCheck, ctx: CaseContext, timeout: float) -> Verdict:
     judge_statements(ctx, verdict)
     verdict.observed.setdefault("connections_opened", len(ctx.connections_authorized()))
     verdict.observed["process_seconds"] = round(ctx.process.elapsed, 3)
+    if ctx.process.cpu_seconds is not None:
+        verdict.observed["process_cpu_seconds"] = round(ctx.process.cpu_seconds, 3)
     return verdict
