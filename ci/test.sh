@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
-# Quick start, command 2: the same set-up, then pytest (every example x scenario, and the
-# harness's own tests in tests/).
+# Quick start, command 2: the same set-up, then pytest: first every example x scenario (the
+# matrix, alone on the machine, at the harness's own parallelism: its timing checks must not share
+# the CPU with anything else), then the harness's own tests in tests/, spread over pytest-xdist
+# workers (two a core, at most 8; HARNESS_TEST_WORKERS=N overrides, 0 runs them in this process):
+# most of them wait on servers and processes they start. Arguments go to one pytest run as given
+# (e.g. `bash ci/test.sh tests/test_tls.py -k wrong`).
 #
 # The harness's own tests include the docker backend's. As root on Debian this sets up what
 # they need first, as .ci/run does: the Docker engine (ci/docker-engine.sh) and the local
@@ -28,4 +32,22 @@ if [[ "${HARNESS_SKIP_DOCKER_TESTS:-}" != 1 ]]; then
     export HARNESS_SKIP_DOCKER_TESTS=1 HARNESS_DOCKER_UNAVAILABLE="$reason"
   fi
 fi
-exec .venv/bin/python -m pytest -rs "$@"
+if [[ $# -gt 0 ]]; then
+  exec .venv/bin/python -m pytest -rs "$@"
+fi
+cores=$(nproc)
+workers=${HARNESS_TEST_WORKERS:-$(( cores * 2 > 8 ? 8 : cores * 2 ))}
+echo "test: 1/2 the matrix (every example x scenario)"
+matrix=0
+.venv/bin/python -m pytest -rs examples || matrix=$?
+echo "test: 2/2 the harness's own tests, on $workers pytest-xdist workers"
+tests=0
+if [[ $workers -gt 0 ]]; then
+  .venv/bin/python -m pytest -rs -n "$workers" tests || tests=$?
+else
+  .venv/bin/python -m pytest -rs tests || tests=$?
+fi
+if [[ $matrix -ne 0 || $tests -ne 0 ]]; then
+  echo "test: FAILED: the matrix exited $matrix, the harness's own tests $tests (both summaries are above)"
+  exit $(( matrix != 0 ? matrix : tests ))
+fi

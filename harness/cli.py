@@ -54,8 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="only this scenario (name or glob like pool_*); repeatable")
     run.add_argument("-k", dest="keyword", default="", help="only cases whose '<id>::<scenario>' contains this")
     run.add_argument("-j", "--jobs", type=int, default=None, metavar="N",
-                     help="run N lanes of cases at once (default: one per core, at most 4; -j 1 runs serially); "
-                          "a lane's cases stay in order, a case that restarts the server runs alone")
+                     help="run up to N cases at once (default: four per core, at most 8; -j 1 runs serially); "
+                          "they are admitted within the machine's cores by what each used last time, a case "
+                          "that restarts the server runs alone")
     run.add_argument("--json", action="store_true", help="print results.json on stdout instead of the matrix")
 
     listing = sub.add_parser("list", help="validate every manifest; list examples and scenarios")

@@ -70,8 +70,8 @@ OPTIONS: tuple[Option, ...] = (
            pytest_flags=("--harness-out",), kwargs={"default": None, "metavar": "PATH"}),
     Option("keep", ("--keep",), "after the run, keep the server and every case database up until Ctrl-C, "
            "and say how to connect", kwargs={"action": "store_true"}),
-    Option("jobs", ("--harness-jobs",), "pytest: run the selected cases this many lanes at once (default: one per "
-           "core, at most 4; 1: one at a time, as each test starts)", pytest_flags=("--harness-jobs",), cli=False,
+    Option("jobs", ("--harness-jobs",), "pytest: run up to this many of the selected cases at once (default: four "
+           "per core, at most 8, within the cores; 1: one at a time, as each test starts)", pytest_flags=("--harness-jobs",), cli=False,
            kwargs={"type": int, "default": None, "metavar": "N"}),
     Option("update_known_failures", ("--update-known-failures",),
            "remove known_failures entries whose case passed (xpassed) from the manifests",

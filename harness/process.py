@@ -34,6 +34,22 @@ MAX_PENDING_REPLY_BYTES = 64 * 1024
 
 Checkpoint = Callable[[str], None]
 
+# Every example process running now, whichever thread started it: a Ctrl-C reaches only the main
+# thread, which then ends the others' cases too (interrupt_all).
+_RUNNING: set[subprocess.Popen[bytes]] = set()
+_RUNNING_LOCK = threading.Lock()
+
+
+def interrupt_all() -> None:
+    """TERM every running example's process group; each case's own thread then finishes it."""
+    with _RUNNING_LOCK:
+        running = list(_RUNNING)
+    for proc in running:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+        except (ProcessLookupError, PermissionError):
+            pass
+
 
 @dataclass
 class ProcessRun:
@@ -179,6 +195,8 @@ def run_process(
     except OSError as exc:
         run.start_error = f"could not start {argv[0]!r}: {exc.strerror or exc}"
         return run
+    with _RUNNING_LOCK:
+        _RUNNING.add(proc)
     assert proc.stdin is not None
     os.set_blocking(proc.stdin.fileno(), False)
     replies = _Replies(proc.stdin.fileno())
@@ -218,6 +236,8 @@ def run_process(
     finally:
         kill_group(proc)
         proc.wait()
+        with _RUNNING_LOCK:
+            _RUNNING.discard(proc)
         if confine is not None:
             own_exit, run.leftovers, run.cpu_seconds = confine.finish()
             if own_exit is not None:

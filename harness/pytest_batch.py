@@ -1,5 +1,5 @@
 """pytest runs the matrix's cases the way `harness run` does: all of the session's selected cases
-at once, in lanes at the default parallelism (harness.schedule), the first time one of them runs;
+at once, at the default parallelism (harness.schedule), the first time one of them runs;
 each case's test then reports its own result. Serially, pytest would wait out every case's
 waits one after another (HikariCP's 10 s idle floor, the pool-sizing stories). --harness-jobs 1
 runs them one at a time, as each test starts, as before. A batch runs each selected scenario

@@ -8,7 +8,6 @@ import fnmatch
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any
@@ -23,7 +22,10 @@ from harness.outcome import ExampleResult, RunResult, ScenarioResult
 from harness.pooler import DIRECT, case_key
 from harness.pooler.fixes import fixes_for
 from harness.probe import ProbeError, Target, run_probe
-from harness.schedule import case_seconds, lanes
+from harness import case_costs
+from harness.scenarios import REGISTRY as CHECKS
+from harness.schedule import (UNKNOWN_CASE_SECONDS, Case, CaseQueue, case_seconds, cores, cpu_weights, roles_for,
+                              work_through)
 from harness.session import HarnessSession
 
 PROBE_SAMPLES = 30
@@ -77,12 +79,25 @@ def with_fixes(session: HarnessSession, example: Example) -> list[str]:
     return labels
 
 
+def _one_case(session: HarnessSession, example: Example, name: str, topology: str, role: int, clock: float,
+              on_case: CaseCallback | None) -> ScenarioResult:
+    """One case, placed on the run's timeline (seconds after `clock`, the matrix's start).
+    Raises ServerDied."""
+    key = case_key(name, topology)
+    if on_case:
+        on_case(example, key, None)
+    asked = time.monotonic()
+    result = run_case(session, example, name, topology, role)
+    result = replace(result, started=(result.started or asked) - clock)
+    if on_case:
+        on_case(example, key, result)
+    return result
+
+
 def _run_example(session: HarnessSession, example: Example, names: list[str], stop: threading.Event,
                  on_case: CaseCallback | None, on_build: BuildCallback | None,
-                 lane: int = 0, clock: float | None = None) -> tuple[dict[str, ScenarioResult], str]:
-    """One example's cases, in order: its results by scenario, and a run-level error (or "").
-    clock: the matrix's start (time.monotonic()), for each case's place on the run's timeline."""
-    clock = time.monotonic() if clock is None else clock
+                 clock: float) -> tuple[dict[str, ScenarioResult], str]:
+    """One example's cases, in spec order: its results by case, and a run-level error (or "")."""
     if on_build:
         on_build(example, "start")
     session.prepare_example(example)
@@ -93,20 +108,60 @@ def _run_example(session: HarnessSession, example: Example, names: list[str], st
         for name in names:
             if stop.is_set():
                 break
-            key = case_key(name, topology)
-            if on_case:
-                on_case(example, key, None)
-            asked = time.monotonic()
             try:
-                result = run_case(session, example, name, topology, lane)
-                results[key] = replace(result, started=(result.started or asked) - clock)
+                results[case_key(name, topology)] = _one_case(session, example, name, topology, 0, clock, on_case)
             except ServerDied as exc:
                 # Every later case would fail for the same reason: stop with one clear error.
                 stop.set()
-                return results, f"{example.id}::{key}: {exc}"
-            if on_case:
-                on_case(example, key, results[key])
+                return results, f"{example.id}::{case_key(name, topology)}: {exc}"
     return results, ""
+
+
+def _run_in_parallel(session: HarnessSession, plan: Plan, jobs: int, costs: case_costs.CaseCosts, clock: float,
+                     on_case: CaseCallback | None, on_build: BuildCallback | None
+                     ) -> tuple[dict[str, dict[str, ScenarioResult]], list[str]]:
+    """Every case of the plan through `jobs` workers, next case first by harness.schedule; the
+    gate admits them within the machine's cores, by what each was measured to cost last time."""
+    session.start()  # once, before the threads
+    session.gate.limit_cpu(cores(), cpu_weights(costs, {s.name: s.cpu_cores for s in session.spec.scenarios.values()}))
+    seconds = case_seconds(costs)
+
+    def exclusive(example: Example, name: str) -> bool:
+        check = CHECKS.get(name)
+        return name in example.applies and check is not None and check.exclusive
+
+    cases = [Case(example, name, topology, seconds.get(f"{example.id}::{name}", UNKNOWN_CASE_SECONDS)
+                  if name in example.applies else 0.0, exclusive(example, name))
+             for example, names in plan for topology in with_fixes(session, example) for name in names]
+    results: dict[str, dict[str, ScenarioResult]] = {example.id: {} for example, _ in plan}
+    errors: list[str] = []
+    announced: set[str] = set()
+    lock = threading.Lock()
+    builds = threading.BoundedSemaphore(cores())   # builds are CPU-heavy and outside the gate
+
+    def run(case: Case, role: int) -> bool:
+        example = case.example
+        with lock:
+            first = example.id not in announced
+            announced.add(example.id)
+        if first and on_build:
+            on_build(example, "start")
+        with builds:
+            session.prepare_example(example)   # once per example; a second worker waits for it
+        if first and on_build:
+            on_build(example, "done")
+        try:
+            result = _one_case(session, example, case.name, case.topology, role, clock, on_case)
+        except ServerDied as exc:
+            with lock:
+                errors.append(f"{example.id}::{case_key(case.name, case.topology)}: {exc}")
+            return False
+        with lock:
+            results[example.id][case_key(case.name, case.topology)] = result
+        return True
+
+    work_through(CaseQueue(cases, roles_for(plan, jobs, seconds)), jobs, run)
+    return results, errors
 
 
 @dataclass
@@ -121,34 +176,26 @@ class MatrixResults:
 def collect_matrix(session: HarnessSession, plan: Iterable[tuple[Example, list[str]]],
                    on_case: CaseCallback | None = None, on_build: BuildCallback | None = None,
                    jobs: int = 1) -> MatrixResults:
-    """Lanes (harness.schedule) run `jobs` at a time, longest first; a lane's cases run in order,
-    one at a time (they share its role, whose connection limit a case may change)."""
+    """The plan's cases: with one job, example by example in spec order, in this thread (a signal
+    then reaches the case's process group at once); with more, harness.schedule's order."""
     plan = list(plan)
-    stop = threading.Event()
     clock = time.monotonic()
-    # One example runs in this thread: a signal then reaches the case's process group at once.
+    costs = case_costs.load(session.config.paths.cache, session.config.backend)
     if jobs > 1 and len(plan) > 1:
-        session.start()  # once, before the threads
-        work = lanes(plan, jobs, case_seconds(session.config.results_path))
-        with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="lane") as pool:
-            futures = [pool.submit(_run_example, session, lane.example, list(lane.names), stop, on_case, on_build,
-                                   lane.index, clock) for lane in work]
-            by_example: dict[str, tuple[dict[str, ScenarioResult], str]] = {e.id: ({}, "") for e, _ in plan}
-            for lane, future in zip(work, futures):
-                found, error = future.result()
-                merged, first_error = by_example[lane.example.id]
-                merged.update(found)
-                by_example[lane.example.id] = (merged, first_error or error)
-        outcomes = [by_example[e.id] for e, _ in plan]
+        results, run_errors = _run_in_parallel(session, plan, jobs, costs, clock, on_case, on_build)
+        ran = plan
     else:
+        stop = threading.Event()
         outcomes = []
         for example, names in plan:
-            outcomes.append(_run_example(session, example, names, stop, on_case, on_build, clock=clock))
+            outcomes.append(_run_example(session, example, names, stop, on_case, on_build, clock))
             if stop.is_set():
                 break
-    ran = plan[:len(outcomes)]
-    results = {example.id: found for (example, _), (found, _) in zip(ran, outcomes)}
-    errors = [e.render() for e in session.catalog.discovery.errors] + [error for _, error in outcomes if error]
+        ran = plan[:len(outcomes)]
+        results = {example.id: found for (example, _), (found, _) in zip(ran, outcomes)}
+        run_errors = [error for _, error in outcomes if error]
+    case_costs.record(session.config.paths.cache, session.config.backend, results)
+    errors = [e.render() for e in session.catalog.discovery.errors] + run_errors
     return MatrixResults(ran, results, errors)
 
 

@@ -1,79 +1,152 @@
 """How a parallel run is laid out: how many workers, and which cases go together.
 
-The default number of workers is the machine's cores (at most MAX_DEFAULT_JOBS): most of a case
-is waiting (for a pool's idle timeout, a sleep, a connection), so cases overlap well, and one
-worker a core keeps the CPU-heavy ones (a JVM starting, the pool-sizing story's CPU half) from
-being oversubscribed. A case that restarts the server still runs alone (harness.gate).
+Most of a case is waiting (for a pool's idle timeout, a sleep, a connection), so cases overlap
+well; what must not be oversubscribed is the CPU (a JVM starting, the pool-sizing story's CPU
+half). So the default runs up to LANES_PER_CORE lanes a core (at most MAX_DEFAULT_JOBS), and the
+gate (harness.gate) admits a case only while the cases running keep at most `cores` cores busy,
+each weighed by what it was measured to use the last time (harness.case_costs): the share of a
+core its processes kept busy, plus HARNESS_SHARE for the harness's and the server's part. A case
+never measured weighs a whole core, so a first run is no more parallel than one lane a core. A
+case that restarts the server still runs alone (harness.gate).
 
-The unit of work is a lane: some of one example's cases, run in spec order by one worker, as a
-role of their own (ex_<id> for the first lane, ex_<id>_l2 ...). Cases of one lane share its role,
-whose connection limit and hostssl membership a case may change; two lanes never share one, so
-an example's cases can run side by side with the server's record still attributed exactly.
-An example gets a second lane only when its cases alone would be longer than a fair share of the
-run: then its long waits (HikariCP's 10 s idle-timeout floor) overlap its other cases instead of
-sitting on the run's critical path. What a case costs is read from the last results.json when
-there is one (else every case counts the same), and the longest lanes start first."""
+Which case runs next: the longest one known (longest-processing-time first, the classic list
+schedule), after the cases that restart the server (alone at the start, they hold nobody up).
+A case logs in as one of its example's roles (ex_<id>, ex2_<id> ...), and a role serves one case
+at a time: a case may change its role's connection limit and hostssl membership, and the
+server's record is attributed by role. An example gets more roles only when its cases alone
+would be longer than a fair share of the run: then its long waits (HikariCP's 10 s idle-timeout
+floor) overlap its other cases instead of sitting on the run's critical path."""
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
+from harness.case_costs import CaseCosts
 from harness.manifest import Example
+from harness.process import interrupt_all
 
-MAX_DEFAULT_JOBS = 4
+LANES_PER_CORE = 4
+MAX_DEFAULT_JOBS = 8
 UNKNOWN_CASE_SECONDS = 1.0
+# The harness's and the server's part of a running case, in cores: measured here as the harness
+# process's own CPU time over the cases' wall time in a serial run of the matrix (17 s / 145 s).
+HARNESS_SHARE = 0.15
+
+
+def cores(cpu_count: int | None = None) -> int:
+    if cpu_count is not None:
+        return cpu_count
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def default_jobs(cpu_count: int | None = None) -> int:
     """Workers when the command line does not say (-j N overrides; -j 1 is serial)."""
-    cores = cpu_count if cpu_count is not None else (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-                                                      else os.cpu_count() or 1)
-    return max(1, min(MAX_DEFAULT_JOBS, cores))
+    return max(1, min(MAX_DEFAULT_JOBS, LANES_PER_CORE * cores(cpu_count)))
 
 
-def case_seconds(results_path: Path) -> dict[str, float]:
-    """'<id>::<scenario>' -> seconds, from an earlier run's results.json ({} when there is none)."""
-    try:
-        document = json.loads(results_path.read_text())
-        return {f"{e['id']}::{s['name']}": float(s.get("seconds") or 0.0)
-                for e in document.get("examples", []) for s in e.get("scenarios", [])}
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return {}
+def cpu_weights(costs: CaseCosts, declared: Mapping[str, float]) -> dict[str, float]:
+    """'<id>::<scenario>' -> the cores a running case is expected to keep busy: its direct run's
+    measured share, or at least what its scenario declares (`cpu_cores`, by scenario name)."""
+    return {k: max(min(1.0, share + HARNESS_SHARE), declared.get(k.split("::", 1)[1], 0.0))
+            for k, share in costs.cpu_share.items() if "@" not in k}
 
 
-@dataclass(frozen=True)
-class Lane:
-    example: Example
-    names: tuple[str, ...]   # in spec order
-    index: int               # 0: the example's own role; n: its n+1-th
-    seconds: float           # expected
+def case_seconds(costs: CaseCosts) -> dict[str, float]:
+    """'<id>::<scenario>' -> seconds of its direct run, the last time it ran on this backend."""
+    return {k: s for k, s in costs.seconds.items() if "@" not in k}
 
 
-def lanes(plan: Sequence[tuple[Example, Sequence[str]]], jobs: int, seconds: Mapping[str, float]) -> list[Lane]:
-    """The plan cut into lanes, longest first. With one worker every example is one lane."""
+def roles_for(plan: Sequence[tuple[Example, Sequence[str]]], jobs: int, seconds: Mapping[str, float]) -> dict[str, int]:
+    """How many roles (cases at once) each example gets: one, or more when its cases alone would be
+    longer than a fair share of `jobs` workers."""
     def cost(example: Example, name: str) -> float:
         if name not in example.applies:
             return 0.0   # not applicable or not declared: judged without running
         return seconds.get(f"{example.id}::{name}", UNKNOWN_CASE_SECONDS)
 
     total = sum(cost(e, n) for e, names in plan for n in names)
-    fair_share = total / max(1, jobs)
-    out: list[Lane] = []
+    fair_share = total / max(1, jobs) or 1.0
+    out = {}
     for example, names in plan:
         mine = sum(cost(example, n) for n in names)
-        count = 1 if jobs <= 1 else max(1, min(jobs, len(names), int(mine // fair_share) + (mine > fair_share)))
-        # Longest case first into the lightest lane; each lane then runs in spec order.
-        buckets: list[list[str]] = [[] for _ in range(count)]
-        loads = [0.0] * count
-        for name in sorted(names, key=lambda n: -cost(example, n)):
-            lightest = loads.index(min(loads))
-            buckets[lightest].append(name)
-            loads[lightest] += cost(example, name)
-        order = {name: i for i, name in enumerate(names)}
-        out += [Lane(example, tuple(sorted(b, key=order.__getitem__)), i, load)
-                for i, (b, load) in enumerate(zip(buckets, loads)) if b]
-    return sorted(out, key=lambda lane: -lane.seconds)
+        out[example.id] = 1 if jobs <= 1 else max(1, min(jobs, len(names), int(mine // fair_share) + (mine % fair_share > 0)))
+    return out
+
+
+@dataclass(frozen=True)
+class Case:
+    example: Example
+    name: str
+    topology: str
+    seconds: float      # expected
+    exclusive: bool     # restarts the server: runs alone (harness.gate)
+
+
+def ordered(cases: Sequence[Case]) -> list[Case]:
+    """The restart cases first, then the longest first; ties keep the plan's order."""
+    return sorted(cases, key=lambda c: (not c.exclusive, -c.seconds))
+
+
+class CaseQueue:
+    """Hands each worker the first case (in `ordered` order) whose example has a role free, and
+    that role's index; None once every case is handed out (or stop() was called)."""
+
+    def __init__(self, cases: Sequence[Case], roles: Mapping[str, int]) -> None:
+        self._pending = ordered(cases)
+        self._free = {example_id: list(range(count)) for example_id, count in roles.items()}
+        self._cond = threading.Condition()
+        self._stopped = False
+
+    def take(self) -> tuple[Case, int] | None:
+        with self._cond:
+            while True:
+                if self._stopped or not self._pending:
+                    return None
+                for i, case in enumerate(self._pending):
+                    free = self._free.get(case.example.id)
+                    if free:
+                        del self._pending[i]
+                        return case, free.pop(0)
+                self._cond.wait()
+
+    def done(self, case: Case, role: int) -> None:
+        with self._cond:
+            self._free[case.example.id].append(role)
+            self._free[case.example.id].sort()
+            self._cond.notify_all()
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopped = True
+            self._cond.notify_all()
+
+
+def work_through(queue: CaseQueue, workers: int, run: Callable[[Case, int], bool]) -> None:
+    """`workers` threads take cases until the queue is empty; run() returning False stops them all."""
+    def worker() -> None:
+        while (taken := queue.take()) is not None:
+            case, role = taken
+            try:
+                keep_going = run(case, role)
+            finally:
+                queue.done(case, role)
+            if not keep_going:
+                queue.stop()
+
+    threads = [threading.Thread(target=worker, name=f"case-worker-{i + 1}", daemon=True) for i in range(workers)]
+    for thread in threads:
+        thread.start()
+    try:
+        for thread in threads:
+            thread.join()
+    except BaseException:
+        # Ctrl-C (only this thread gets it): no case starts, the running ones are ended, and the
+        # session's clean-up runs once they have let go of the server.
+        queue.stop()
+        interrupt_all()
+        for thread in threads:
+            thread.join(timeout=30)
+        raise

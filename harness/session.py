@@ -154,7 +154,7 @@ class HarnessSession:
 
     # -- builds -----------------------------------------------------------------------------
     def prepare_example(self, example: Example) -> None:
-        """Check the toolchain and build, once per run (two lanes of one example wait for one build)."""
+        """Check the toolchain and build, once per run (two workers on one example wait for one build)."""
         with self._build_locks.setdefault(example.id, threading.Lock()):
             if example.id in self.builds or example.id in self.missing:
                 return

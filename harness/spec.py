@@ -10,7 +10,8 @@ import yaml
 
 from harness.errors import InputError
 
-SCENARIO_KEYS = {"summary", "group", "order", "timeout_seconds", "max_statements", "connection", "params", "expect"}
+SCENARIO_KEYS = {"summary", "group", "order", "timeout_seconds", "max_statements", "cpu_cores", "connection", "params",
+                 "expect"}
 # Where a scenario without `order:` goes: after the others, by name.
 LAST = 10_000
 # How the harness connects the example (PGSSLMODE, PGSSLROOTCERT, PGPASSWORD), per scenario.
@@ -47,6 +48,9 @@ class Scenario:
     connection: Connection = Connection()
     # The most statements the scenario's work may take (the driver's housekeeping not counted).
     max_statements: int = 0
+    # The cores a case keeps busy whatever its own process measures (the server's, for a story
+    # whose CPU half saturates them); a parallel run weighs it at least this (harness.gate).
+    cpu_cores: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -111,8 +115,13 @@ def load_scenario(path: Path) -> Scenario:
         raise InputError(path, "max_statements", f"is {max_statements!r}",
                          "give the most statements the scenario's work may take (an integer >= 0; "
                          "the driver's SET/SHOW/BEGIN/COMMIT are not counted)")
+    cpu_cores = data.get("cpu_cores", 0)
+    if isinstance(cpu_cores, bool) or not isinstance(cpu_cores, (int, float)) or cpu_cores < 0:
+        raise InputError(path, "cpu_cores", f"is {cpu_cores!r}",
+                         "give the cores the case keeps busy beyond its own process (a number >= 0, e.g. 1)")
     return Scenario(
         max_statements=max_statements,
+        cpu_cores=float(cpu_cores),
         connection=load_connection(path, data.get("connection")),
         name=path.stem,
         summary=data["summary"],

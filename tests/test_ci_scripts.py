@@ -51,7 +51,10 @@ def test_a_failing_docker_leg_still_prints_its_summary_and_the_other_legs_run(tm
     code, output, calls = _run(root, ".ci/run")
     assert code != 0, output
     assert "docker backend: 1 failed, 5 passed in 1.0s (exit 1)" in output, output
-    assert "actionlint.sh" in calls and "python -m pytest -rs -p no:cacheprovider" in calls, calls
+    assert "actionlint.sh" in calls and "python -m pytest -rs examples" in calls, calls
+    workers = min(8, 2 * (os.cpu_count() or 1))
+    assert f"python -m pytest -rs -n {workers} tests" in calls, calls   # the harness's own tests on xdist workers
+    assert "native: 9 passed; then 9 passed" in output, output
     assert output.rstrip().endswith("FAILED legs: docker backend"), output
 
 
@@ -60,7 +63,7 @@ def test_without_an_engine_the_docker_leg_is_not_run_and_the_tests_skip_with_the
     code, output, calls = _run(root, ".ci/run")
     assert "docker backend: NOT RUN: the Docker engine cannot run here" in output, output
     assert "--backend docker" not in calls
-    assert "python -m pytest -rs -p no:cacheprovider SKIP=1 WHY=the Docker engine cannot run here" in calls, calls
+    assert "tests SKIP=1 WHY=the Docker engine cannot run here" in calls, calls
     assert code == 0, output  # a machine without Docker is not a failure, and is said
 
 

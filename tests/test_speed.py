@@ -1,12 +1,13 @@
 """The speed-ups keep what they replace: reused superuser connections survive a cut connection,
-case databases made ahead are never handed out twice nor dropped under a new case, lanes keep an
-example's cases in spec order with a role each, and the benchmark's figures reach the HTML."""
+case databases made ahead are never handed out twice nor dropped under a new case, the parallel
+schedule hands each case out once with a role of its own and keeps the CPU within the cores, and
+the benchmark's figures reach the HTML."""
 
 from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import psycopg
@@ -14,7 +15,12 @@ import psycopg
 from harness.admin_connections import AdminConnections
 from harness.janitor import role_name
 from harness.reporting.benchmark import benchmark_section, read_benchmark
-from harness.schedule import Lane, case_seconds, default_jobs, lanes
+from harness import case_costs
+from harness.case_costs import CaseCosts
+from harness.gate import CaseGate
+from harness.outcome import Outcome, ScenarioResult
+from harness.schedule import (HARNESS_SHARE, MAX_DEFAULT_JOBS, Case, CaseQueue, cpu_weights, default_jobs, ordered,
+                              roles_for, work_through)
 from harness.spare_databases import SpareDatabases
 from tests.support import BadRun
 
@@ -36,27 +42,97 @@ SECONDS = {"java/slow::idle": 10.0, "java/slow::a": 2.0, "java/slow::b": 2.0, "j
            "java/slow::d": 2.0, "py/quick::a": 1.0, "py/quick::b": 1.0}
 
 
-def test_serial_is_one_lane_per_example_in_spec_order() -> None:
-    work = lanes(_plan(), 1, SECONDS)  # type: ignore[arg-type]
-    assert [(w.example.id, w.names, w.index) for w in work] == [
-        ("java/slow", ("a", "b", "idle", "c", "d", "na"), 0), ("py/quick", ("a", "b", "na"), 0)]
+def _cases() -> list[Case]:
+    return [Case(e, n, "direct", SECONDS.get(f"{e.id}::{n}", 0.0), exclusive=(n == "b" and e.id == "py/quick"))
+            for e, names in _plan() for n in names]  # type: ignore[arg-type]
 
 
-def test_a_long_example_gets_a_second_lane_so_its_long_wait_overlaps_its_other_cases() -> None:
-    work = lanes(_plan(), 2, SECONDS)  # type: ignore[arg-type]
-    slow = [w for w in work if w.example.id == "java/slow"]
-    assert len(slow) == 2 and {w.index for w in slow} == {0, 1}
-    idle_lane = next(w for w in slow if "idle" in w.names)
-    assert idle_lane.seconds == 10.0   # the 10 s wait alone; the other cases beside it
-    other = next(w for w in slow if w is not idle_lane)
-    assert other.names == ("a", "b", "c", "d", "na")
-    for lane in work:   # each lane keeps the spec's order
-        order = _plan()[0][1] if lane.example.id == "java/slow" else _plan()[1][1]
-        assert list(lane.names) == sorted(lane.names, key=order.index)
-    assert work == sorted(work, key=lambda w: -w.seconds)   # the longest starts first
-    every = sorted(n for w in work if w.example.id == "java/slow" for n in w.names)
-    assert every == sorted(_plan()[0][1])   # nothing lost, nothing twice
-    assert isinstance(work[0], Lane)
+def test_one_worker_gives_every_example_one_role() -> None:
+    assert roles_for(_plan(), 1, SECONDS) == {"java/slow": 1, "py/quick": 1}  # type: ignore[arg-type]
+
+
+def test_a_long_example_gets_a_second_role_so_its_long_wait_overlaps_its_other_cases() -> None:
+    assert roles_for(_plan(), 2, SECONDS) == {"java/slow": 2, "py/quick": 1}  # type: ignore[arg-type]
+
+
+def test_restart_cases_go_first_then_the_longest() -> None:
+    order = [(c.example.id, c.name) for c in ordered(_cases())]
+    assert order[0] == ("py/quick", "b")        # exclusive: alone at the start, nobody waits for it
+    assert order[1] == ("java/slow", "idle")    # the 10 s wait starts next, beside everything else
+    assert order[-2:] == [("java/slow", "na"), ("py/quick", "na")]   # judged without running
+
+
+def test_the_queue_hands_out_each_case_once_and_a_role_serves_one_case_at_a_time() -> None:
+    queue = CaseQueue(_cases(), {"java/slow": 2, "py/quick": 1})
+    held: dict[tuple[str, int], str] = {}
+    seen: list[tuple[str, str]] = []
+    lock = threading.Lock()
+
+    def run(case: Case, role: int) -> bool:
+        with lock:
+            assert (case.example.id, role) not in held, "two cases at once on one role"
+            held[(case.example.id, role)] = case.name
+            seen.append((case.example.id, case.name))
+        time.sleep(0.01)
+        with lock:
+            del held[(case.example.id, role)]
+        return True
+
+    work_through(queue, 4, run)
+    assert sorted(seen) == sorted((c.example.id, c.name) for c in _cases())
+
+
+def test_a_failing_case_stops_the_queue() -> None:
+    queue = CaseQueue(_cases(), {"java/slow": 1, "py/quick": 1})
+    ran: list[str] = []
+    work_through(queue, 1, lambda case, role: ran.append(case.name) or False)
+    assert ran == ["b"]
+
+
+def test_the_gate_keeps_the_running_cases_within_the_cpu_budget() -> None:
+    gate = CaseGate()
+    gate.limit_cpu(2.0, {"x::heavy": 1.0, "x::light": 0.25})
+    load: list[float] = []
+    now = [0.0]
+    lock = threading.Lock()
+
+    def case(name: str, weight: float) -> None:
+        with gate.shared(f"x::{name}"):
+            with lock:
+                now[0] += weight
+                load.append(now[0])
+            time.sleep(0.05)
+            with lock:
+                now[0] -= weight
+
+    threads = [threading.Thread(target=case, args=("heavy", 1.0)) for _ in range(4)]
+    threads += [threading.Thread(target=case, args=("light", 0.25)) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert max(load) <= 2.0 + 1e-9          # never past the cores
+    assert max(load) > 1.0                  # light cases overlapped the heavy ones
+
+
+def test_an_unknown_case_weighs_a_core_and_a_declared_one_at_least_what_it_declares() -> None:
+    costs = CaseCosts(cpu_share={"x/y::waits": 0.05, "x/y::story": 0.2, "x/y::waits@pgbouncer-session": 0.9})
+    weights = cpu_weights(costs, {"story": 1.0})
+    assert weights == {"x/y::waits": 0.05 + HARNESS_SHARE, "x/y::story": 1.0}
+    gate = CaseGate()
+    gate.limit_cpu(1.0, weights)
+    entered = threading.Event()
+
+    def light_case() -> None:
+        with gate.shared("x/y::waits"):
+            entered.set()
+
+    with gate.shared("x/y::never-measured"):
+        light = threading.Thread(target=light_case)
+        light.start()
+        assert not entered.wait(0.2)   # the unknown case took the whole core
+    light.join(5)
+    assert entered.is_set()            # and once it is done, the light case runs
 
 
 def test_lanes_log_in_as_roles_of_their_own() -> None:
@@ -65,17 +141,21 @@ def test_lanes_log_in_as_roles_of_their_own() -> None:
     assert role_name("java/hikaricp", 1) != role_name("java/hikaricp")
 
 
-def test_default_jobs_is_one_per_core_within_limits() -> None:
-    assert default_jobs(1) == 1 and default_jobs(2) == 2 and default_jobs(64) == 4
+def test_default_jobs_is_four_a_core_within_limits() -> None:
+    assert default_jobs(1) == 4 and default_jobs(2) == 8 and default_jobs(64) == MAX_DEFAULT_JOBS
 
 
-def test_case_seconds_come_from_an_earlier_results_json(tmp_path: Path) -> None:
-    results = tmp_path / "results.json"
-    assert case_seconds(results) == {}
-    results.write_text('{"examples": [{"id": "x/y", "scenarios": [{"name": "a", "seconds": 1.5}]}]}')
-    assert case_seconds(results) == {"x/y::a": 1.5}
-    results.write_text("not json")
-    assert case_seconds(results) == {}
+def test_case_costs_are_kept_in_the_cache_across_runs(tmp_path: Path) -> None:
+    assert case_costs.load(tmp_path, "native") == CaseCosts()
+    ran = ScenarioResult("a", Outcome.PASSED, seconds=1.5, observed={"process_seconds": 1.2, "process_cpu_seconds": 0.3})
+    not_run = ScenarioResult("b", Outcome.NOT_APPLICABLE)
+    case_costs.record(tmp_path, "native", {"x/y": {"a": ran, "b": not_run}})
+    case_costs.record(tmp_path, "docker", {"x/y": {"a": replace(ran, seconds=2.5, observed={"process_seconds": 2.4})}})
+    native, docker = case_costs.load(tmp_path, "native"), case_costs.load(tmp_path, "docker")
+    assert native.seconds == {"x/y::a": 1.5} and docker.seconds == {"x/y::a": 2.5}
+    assert native.cpu_share == docker.cpu_share == {"x/y::a": 0.25}   # measured natively, shared
+    (tmp_path / case_costs.FILE_NAME).write_text("not json")
+    assert case_costs.load(tmp_path, "native") == CaseCosts()
 
 
 def test_spares_are_handed_out_once_and_a_pending_drop_never_hits_a_new_database() -> None:
@@ -121,7 +201,8 @@ def test_the_benchmark_figures_reach_the_html_report(tmp_path: Path) -> None:
            "overhead_ratio": 1.0, "failed": 0}
     (tmp_path / "benchmark.json").write_text(
         '{"backends": {"native": {"warm_default": ' + str(run).replace("'", '"') + ', "bare": {"wall_s": 40.0},'
-        ' "critical_path": {"bound_s": 30.0, "longest_lane": "java/hikaricp lane 1", "longest_lane_s": 30.0}}},'
+        ' "critical_path": {"bound_s": 30.0, "longest_case": "java/hikaricp::pool_idle_timeout", "longest_case_s": 11.0,'
+        ' "exclusive_s": 6.0, "cpu_work_per_core_s": 24.0}}},'
         ' "goals": [["native warm default run <= 45 s", false, "50.0 s"]], "repeat": 3}')
     section = benchmark_section(read_benchmark(tmp_path))
-    assert "NOT MET" in section and "50 s" in section and "49, 50, 55" in section and "java/hikaricp lane 1" in section
+    assert "NOT MET" in section and "50 s" in section and "49, 50, 55" in section and "java/hikaricp::pool_idle_timeout" in section

@@ -91,7 +91,7 @@ def find_running(session: HarnessSession, example: Example, scenario: Scenario, 
     if check_class is None:
         return Finding(scenario.name, reproduce=reproduce, problems=(
             f"the harness has no check for scenario {scenario.name!r}", "add a ScenarioCheck for it in harness/scenarios/"))
-    with session.gate.enter(check_class.exclusive):
+    with session.gate.enter(check_class.exclusive, f"{example.id}::{scenario.name}"):
         started = time.monotonic()
         return replace(run_on_server(session, example, scenario, check_class, topology, lane), reproduce=reproduce,
                        started=started)

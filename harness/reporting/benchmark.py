@@ -42,7 +42,9 @@ def benchmark_section(bench: dict[str, Any] | None) -> str:
                     f"<td>{bare.get('wall_s', 0):g} s</td><td></td><td></td><td></td>"
                     f"<td>harness serial / bare {data.get('harness_over_bare', 0):g}×</td><td></td></tr>")
         rows.append(f"<tr><td>{_e(backend)}</td><td>critical path (bound)</td><td></td><td>{path.get('bound_s', 0):g} s</td>"
-                    f"<td colspan=\"5\">longest lane {path.get('longest_lane_s', 0):g} s: {_e(path.get('longest_lane', ''))}</td></tr>")
+                    f"<td colspan=\"5\">restart cases alone {path.get('exclusive_s', 0):g} s + CPU work per core "
+                    f"{path.get('cpu_work_per_core_s', 0):g} s; longest case {path.get('longest_case_s', 0):g} s: "
+                    f"{_e(path.get('longest_case', ''))}</td></tr>")
     head = ("<tr><th>backend</th><th>run</th><th>jobs</th><th>wall (median)</th><th>every run</th><th>builds</th>"
             "<th>example processes</th><th>(wall − builds) / processes</th><th>failed</th></tr>")
     goals = "".join(f"<li><strong>{'met' if met else 'NOT MET'}</strong>: {_e(goal)}: {_e(detail)}</li>"

@@ -10,14 +10,24 @@ import io
 import math
 from typing import Any
 
-import matplotlib
+from functools import cache
+from types import ModuleType
+from typing import TYPE_CHECKING
 
-matplotlib.use("Agg")
+from harness.reporting.view import BAD, XFAILED, ConnectRow
 
-from matplotlib.figure import Figure  # noqa: E402 - after choosing the backend
-from matplotlib.ticker import MaxNLocator  # noqa: E402
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
-from harness.reporting.view import BAD, XFAILED, ConnectRow  # noqa: E402
+
+@cache
+def mpl() -> ModuleType:
+    """matplotlib, imported the first time a chart has data (a second of CPU a run otherwise)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.figure
+    import matplotlib.ticker
+    return matplotlib
 
 BLUE, VERMILLION, ORANGE, GREY, INK = "#0072B2", "#D55E00", "#E69F00", "#8a8a8a", "#1f2328"
 RC = {
@@ -38,7 +48,7 @@ RC = {
 
 def _data_uri(figure: Figure) -> str:
     buffer = io.BytesIO()
-    with matplotlib.rc_context(RC):
+    with mpl().rc_context(RC):
         figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
     return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
@@ -56,8 +66,8 @@ def timeline_chart(example: dict[str, Any]) -> str | None:
         return None
     columns = min(4, len(cases))
     rows = math.ceil(len(cases) / columns)
-    with matplotlib.rc_context(RC):
-        figure = Figure(figsize=(2.9 * columns, 2.05 * rows), layout="constrained")
+    with mpl().rc_context(RC):
+        figure = mpl().figure.Figure(figsize=(2.9 * columns, 2.05 * rows), layout="constrained")
         axes = figure.subplots(rows, columns, squeeze=False)
         for index, case in enumerate(cases):
             ax = axes[index // columns][index % columns]
@@ -75,8 +85,8 @@ def timeline_chart(example: dict[str, Any]) -> str | None:
             ax.set_title(mark + case["name"], color=VERMILLION if bad else INK, loc="left")
             ax.set_ylim(0, max(peak * 1.25, 1))
             ax.set_xlim(left=0)
-            ax.yaxis.set_major_locator(MaxNLocator(integer=True, nbins=4))
-            ax.xaxis.set_major_locator(MaxNLocator(nbins=4))
+            ax.yaxis.set_major_locator(mpl().ticker.MaxNLocator(integer=True, nbins=4))
+            ax.xaxis.set_major_locator(mpl().ticker.MaxNLocator(nbins=4))
             ax.grid(axis="y")
             ax.set_axisbelow(True)
             if index % columns == 0:
@@ -104,8 +114,8 @@ def waterfall_chart(figures_by_mode: dict[str, Any], claim: list[float] | None, 
     modes = [(m, figures_by_mode[m]) for m in ("plain", "tls") if isinstance(figures_by_mode.get(m), dict)]
     if not modes:
         return None
-    with matplotlib.rc_context(RC):
-        figure = Figure(figsize=(7.5, 2.1), layout="constrained")
+    with mpl().rc_context(RC):
+        figure = mpl().figure.Figure(figsize=(7.5, 2.1), layout="constrained")
         ax = figure.subplots()
         _claim_band(ax, claim, claim_label)
         seen: set[str] = set()
@@ -137,8 +147,8 @@ def connect_chart(connect_rows: list[ConnectRow], local_claim: list[float] | Non
     if not rows:
         return None
     claim = local_claim or [0, 1]
-    with matplotlib.rc_context(RC):
-        figure = Figure(figsize=(7.5, 0.55 * len(rows) + 1.2), layout="constrained")
+    with mpl().rc_context(RC):
+        figure = mpl().figure.Figure(figsize=(7.5, 0.55 * len(rows) + 1.2), layout="constrained")
         ax = figure.subplots()
         _claim_band(ax, local_claim, "the page: new local connection")
         highs: list[float] = [float(claim[1])]

@@ -4,9 +4,8 @@ the page's "2 s → 50 ms" drawn as two reference lines (shown, not asserted).""
 
 from __future__ import annotations
 
-from matplotlib.figure import Figure
 
-from harness.reporting.charts import BLUE, GREY, ORANGE, RC, _data_uri, matplotlib
+from harness.reporting.charts import BLUE, GREY, ORANGE, RC, _data_uri, mpl
 from harness.reporting.pool_exhaustion_view import ExhaustionStory, StoryRun
 
 PAGE_BEFORE_MS, PAGE_AFTER_MS = 2000, 50   # the page's "2 s → 50 ms"
@@ -21,8 +20,8 @@ def exhaustion_chart(story: ExhaustionStory) -> str | None:
     before, after = story.before, story.after
     if before is None or after is None or not before.figures or not after.figures:
         return None
-    with matplotlib.rc_context(RC):
-        figure = Figure(figsize=(8.6, 2.8), layout="constrained")
+    with mpl().rc_context(RC):
+        figure = mpl().figure.Figure(figsize=(8.6, 2.8), layout="constrained")
         latency, server = figure.subplots(1, 2, width_ratios=(3, 2))
         pairs = ((before, BLUE, -WIDTH / 2, "Run 1: straight to the server"),
                  (after, ORANGE, WIDTH / 2, "Run 2: through PgBouncer"))

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from matplotlib.figure import Figure
 
-from harness.reporting.charts import BLUE, GREY, ORANGE, RC, VERMILLION, _data_uri, matplotlib
+from harness.reporting.charts import BLUE, GREY, ORANGE, RC, VERMILLION, _data_uri, mpl
 
 COLOURS = (BLUE, VERMILLION, ORANGE, "#009E73", "#CC79A7")
 MARKERS = ("o", "s", "^", "D", "v")
@@ -16,8 +15,8 @@ MARKERS = ("o", "s", "^", "D", "v")
 def pool_sizing_chart(runs: list[tuple[str, dict[str, Any]]]) -> str | None:
     if not runs:
         return None
-    with matplotlib.rc_context(RC):
-        figure = Figure(figsize=(8.6, 2.9), layout="constrained")
+    with mpl().rc_context(RC):
+        figure = mpl().figure.Figure(figsize=(8.6, 2.9), layout="constrained")
         throughput, wait = figure.subplots(1, 2)
         for i, (example_id, sizing) in enumerate(runs):
             sizes = [row["size"] for row in sizing["sizes"]]

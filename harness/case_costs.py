@@ -1,0 +1,64 @@
+"""What each case cost the last time it ran, kept in the cache for harness.schedule: its seconds
+(per backend: a container adds its own start-up) and the share of a core its processes kept busy
+(CPU seconds over wall seconds, measured natively, where PID 1 of the case's namespace sums the
+CPU time of everything it reaped). Every run updates the entries of the cases it ran, whatever its
+--out; a missing or unreadable file only means nothing is known yet."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.outcome import ScenarioResult
+
+FILE_NAME = "case-costs.json"
+
+
+def key(example_id: str, case_key: str) -> str:
+    return f"{example_id}::{case_key}"
+
+
+@dataclass(frozen=True)
+class CaseCosts:
+    seconds: dict[str, float] = field(default_factory=dict)     # key -> seconds, on the run's backend
+    cpu_share: dict[str, float] = field(default_factory=dict)   # key -> CPU seconds per second of its process
+
+
+def _read(path: Path) -> dict[str, dict[str, float]]:
+    try:
+        document = json.loads(path.read_text())
+        return {name: {k: float(v) for k, v in table.items()} for name, table in document.items()}
+    except (OSError, ValueError, TypeError, AttributeError):
+        return {}
+
+
+def load(cache: Path, backend: str) -> CaseCosts:
+    document = _read(cache / FILE_NAME)
+    return CaseCosts(seconds=document.get(f"seconds:{backend}", {}), cpu_share=document.get("cpu_share", {}))
+
+
+def record(cache: Path, backend: str, results: Mapping[str, Mapping[str, ScenarioResult]]) -> None:
+    """Merge a run's measured cases into the file (atomically: parallel runs may share a cache)."""
+    path = cache / FILE_NAME
+    document = _read(path)
+    seconds, shares = document.setdefault(f"seconds:{backend}", {}), document.setdefault("cpu_share", {})
+    for example_id, found in results.items():
+        for case, result in found.items():
+            process = float(result.observed.get("process_seconds") or 0.0)
+            if process <= 0:
+                continue   # did not run its process: not applicable, or failed before it
+            seconds[key(example_id, case)] = round(result.seconds, 3)
+            cpu = result.observed.get("process_cpu_seconds")
+            if cpu is not None:
+                shares[key(example_id, case)] = round(min(1.0, float(cpu) / process), 3)
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", dir=cache, prefix=".case-costs-", delete=False) as out:
+            json.dump(document, out, indent=1, sort_keys=True)
+        os.replace(out.name, path)
+    except OSError:
+        pass   # a read-only cache costs the next run its schedule, not its verdicts
