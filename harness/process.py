@@ -38,11 +38,18 @@ Checkpoint = Callable[[str], None]
 # thread, which then ends the others' cases too (interrupt_all).
 _RUNNING: set[subprocess.Popen[bytes]] = set()
 _RUNNING_LOCK = threading.Lock()
+_INTERRUPTED = threading.Event()   # set: no example process starts any more (until allow_starts)
+
+
+def allow_starts() -> None:
+    _INTERRUPTED.clear()
 
 
 def interrupt_all() -> None:
-    """TERM every running example's process group; each case's own thread then finishes it."""
+    """TERM every running example's process group, and start no new one; each case's own thread
+    then finishes its case."""
     with _RUNNING_LOCK:
+        _INTERRUPTED.set()
         running = list(_RUNNING)
     for proc in running:
         try:
@@ -188,6 +195,9 @@ def run_process(
     run = ProcessRun(argv=argv, started_wall=time.time())
     launched = confine.wrap(argv) if confine else argv
     start = time.monotonic()
+    if _INTERRUPTED.is_set():
+        run.start_error = "not started: the run was interrupted"
+        return run
     try:
         proc = subprocess.Popen(launched, cwd=cwd, env=confine.environment(env) if confine else (dict(env) if env is not None else None),
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -197,6 +207,11 @@ def run_process(
         return run
     with _RUNNING_LOCK:
         _RUNNING.add(proc)
+        if _INTERRUPTED.is_set():   # interrupted while it started: it goes with the others
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+            except (ProcessLookupError, PermissionError):
+                pass
     assert proc.stdin is not None
     os.set_blocking(proc.stdin.fileno(), False)
     replies = _Replies(proc.stdin.fileno())

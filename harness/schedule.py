@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from harness.case_costs import CaseCosts
 from harness.manifest import Example
-from harness.process import interrupt_all
+from harness.process import allow_starts, interrupt_all
 
 LANES_PER_CORE = 4
 MAX_DEFAULT_JOBS = 8
@@ -136,6 +136,7 @@ def work_through(queue: CaseQueue, workers: int, run: Callable[[Case, int], bool
             if not keep_going:
                 queue.stop()
 
+    allow_starts()
     threads = [threading.Thread(target=worker, name=f"case-worker-{i + 1}", daemon=True) for i in range(workers)]
     for thread in threads:
         thread.start()

@@ -27,6 +27,8 @@ PHASES = {
     "pooled-scenario": ("slow/run", "run.pid", ("--via", "pgbouncer-transaction")),
     # the cutover story's second server is running too (started before the example): it goes as well
     "cutover-scenario": ("slow/run", "run.pid", ("--via", "pgbouncer-transaction", "--scenario", "story_pause_resume_cutover")),
+    # two examples at once: the signal reaches only the main thread, which ends the workers' cases
+    "parallel-scenario": ("slow/run", "run.pid", ("--example", "good/reference", "-j", "4")),
 }
 
 
