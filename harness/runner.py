@@ -7,6 +7,7 @@ from __future__ import annotations
 import fnmatch
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
@@ -135,21 +136,22 @@ def _run_in_parallel(session: HarnessSession, plan: Plan, jobs: int, costs: case
              for example, names in plan for topology in with_fixes(session, example) for name in names]
     results: dict[str, dict[str, ScenarioResult]] = {example.id: {} for example, _ in plan}
     errors: list[str] = []
-    announced: set[str] = set()
     lock = threading.Lock()
-    builds = threading.BoundedSemaphore(cores())   # builds are CPU-heavy and outside the gate
+
+    def build(example: Example) -> None:
+        if on_build:
+            on_build(example, "start")
+        session.prepare_example(example)
+        if on_build:
+            on_build(example, "done")
+
+    # Every build before any case: a build is CPU-heavy and outside the gate, and a case must not
+    # hold the queue (or a restart case the gate) while its example builds.
+    with ThreadPoolExecutor(max_workers=cores(), thread_name_prefix="build") as builders:
+        list(builders.map(build, [example for example, _ in plan]))
 
     def run(case: Case, role: int) -> bool:
         example = case.example
-        with lock:
-            first = example.id not in announced
-            announced.add(example.id)
-        if first and on_build:
-            on_build(example, "start")
-        with builds:
-            session.prepare_example(example)   # once per example; a second worker waits for it
-        if first and on_build:
-            on_build(example, "done")
         try:
             result = _one_case(session, example, case.name, case.topology, role, clock, on_case)
         except ServerDied as exc:

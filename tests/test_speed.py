@@ -206,3 +206,32 @@ def test_the_benchmark_figures_reach_the_html_report(tmp_path: Path) -> None:
         ' "goals": [["native warm default run <= 45 s", false, "50.0 s"]], "repeat": 3}')
     section = benchmark_section(read_benchmark(tmp_path))
     assert "NOT MET" in section and "50 s" in section and "49, 50, 55" in section and "java/hikaricp::pool_idle_timeout" in section
+
+
+def test_the_gate_admits_in_arrival_order_so_light_cases_cannot_starve_a_heavy_one() -> None:
+    gate = CaseGate()
+    gate.limit_cpu(1.0, {"x::heavy": 1.0, "x::light": 0.3})
+    order: list[str] = []
+    release_first = threading.Event()
+
+    def case(name: str, hold: threading.Event | None = None) -> None:
+        with gate.shared(f"x::{name}"):
+            order.append(name)
+            if hold is not None:
+                hold.wait(5)
+
+    first = threading.Thread(target=case, args=("light", release_first))
+    first.start()
+    while not order:
+        time.sleep(0.01)
+    heavy = threading.Thread(target=case, args=("heavy",))
+    heavy.start()
+    time.sleep(0.1)   # the heavy case waits: 0.3 + 1.0 is over the budget
+    late = threading.Thread(target=case, args=("light",))
+    late.start()
+    time.sleep(0.1)
+    assert order == ["light"], "the late light case fits, but must not pass the heavy one waiting before it"
+    release_first.set()
+    for thread in (first, heavy, late):
+        thread.join(5)
+    assert order == ["light", "heavy", "light"]
