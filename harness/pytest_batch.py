@@ -2,8 +2,8 @@
 at once, at the default parallelism (harness.schedule), the first time one of them runs;
 each case's test then reports its own result. Serially, pytest would wait out every case's
 waits one after another (HikariCP's 10 s idle floor, the pool-sizing stories). --harness-jobs 1
-runs them one at a time, as each test starts, as before. A batch runs each selected scenario
-through every topology of the run (--via), as `harness run` does."""
+runs them one at a time, as each test starts, as before. A batch runs exactly the selected cases:
+`-k pgbouncer-session` runs a scenario through that topology only."""
 
 from __future__ import annotations
 
@@ -23,16 +23,18 @@ class CaseBatch:
     def __init__(self, jobs: int | None) -> None:
         self.jobs = jobs or default_jobs()
         self._plan: list[tuple[Example, list[str]]] = []
+        self._wanted: set[str] = set()   # "<id>::<case key>"
         self._results: dict[str, dict[str, ScenarioResult]] | None = None
         self._errors: list[str] = []
 
-    def select(self, cases: Iterable[tuple[Example, str]]) -> None:
-        """The cases left after -k/-m, in collection order (an example's in spec order)."""
+    def select(self, cases: Iterable[tuple[Example, str, str]]) -> None:
+        """The cases (example, scenario, topology) left after -k/-m, in collection order."""
         plan: dict[str, tuple[Example, list[str]]] = {}
-        for example, name in cases:
+        for example, name, topology in cases:
             names = plan.setdefault(example.id, (example, []))[1]
             if name not in names:   # one scenario, several topologies: one entry
                 names.append(name)
+            self._wanted.add(f"{example.id}::{case_key(name, topology)}")
         self._plan = list(plan.values())
 
     def result(self, session: HarnessSession, example: Example, name: str, topology: str = DIRECT) -> ScenarioResult:
@@ -40,7 +42,7 @@ class CaseBatch:
         if self.jobs <= 1 or not any(example.id == e.id and name in names for e, names in self._plan):
             return run_case(session, example, name, topology)
         if self._results is None:
-            matrix = collect_matrix(session, self._plan, jobs=self.jobs)
+            matrix = collect_matrix(session, self._plan, jobs=self.jobs, only=self._wanted)
             self._results, self._errors = matrix.results, matrix.errors
         found = self._results.get(example.id, {}).get(case_key(name, topology))
         if found is None:

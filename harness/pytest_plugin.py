@@ -225,7 +225,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     plugin: HarnessPlugin = config.stash[STATE]
     plugin.selected = {i.example.id for i in cases} | {i.nodeid.split("::")[0] for i in items
                                                        if isinstance(i, ManifestError)}
-    plugin.batch.select((i.example, i.scenario) for i in cases)
+    plugin.batch.select((i.example, i.scenario, i.topology) for i in cases)
 
 
 class ProbeItem(pytest.Item):

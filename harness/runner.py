@@ -97,7 +97,7 @@ def _one_case(session: HarnessSession, example: Example, name: str, topology: st
 
 def _run_example(session: HarnessSession, example: Example, names: list[str], stop: threading.Event,
                  on_case: CaseCallback | None, on_build: BuildCallback | None,
-                 clock: float) -> tuple[dict[str, ScenarioResult], str]:
+                 clock: float, only: set[str] | None = None) -> tuple[dict[str, ScenarioResult], str]:
     """One example's cases, in spec order: its results by case, and a run-level error (or "")."""
     if on_build:
         on_build(example, "start")
@@ -109,6 +109,8 @@ def _run_example(session: HarnessSession, example: Example, names: list[str], st
         for name in names:
             if stop.is_set():
                 break
+            if only is not None and f"{example.id}::{case_key(name, topology)}" not in only:
+                continue
             try:
                 results[case_key(name, topology)] = _one_case(session, example, name, topology, 0, clock, on_case)
             except ServerDied as exc:
@@ -119,7 +121,7 @@ def _run_example(session: HarnessSession, example: Example, names: list[str], st
 
 
 def _run_in_parallel(session: HarnessSession, plan: Plan, jobs: int, costs: case_costs.CaseCosts, clock: float,
-                     on_case: CaseCallback | None, on_build: BuildCallback | None
+                     on_case: CaseCallback | None, on_build: BuildCallback | None, only: set[str] | None = None
                      ) -> tuple[dict[str, dict[str, ScenarioResult]], list[str]]:
     """Every case of the plan through `jobs` workers, next case first by harness.schedule; the
     gate admits them within the machine's cores, by what each was measured to cost last time."""
@@ -133,7 +135,8 @@ def _run_in_parallel(session: HarnessSession, plan: Plan, jobs: int, costs: case
 
     cases = [Case(example, name, topology, seconds.get(f"{example.id}::{name}", UNKNOWN_CASE_SECONDS)
                   if name in example.applies else 0.0, exclusive(example, name))
-             for example, names in plan for topology in with_fixes(session, example) for name in names]
+             for example, names in plan for topology in with_fixes(session, example) for name in names
+             if only is None or f"{example.id}::{case_key(name, topology)}" in only]
     results: dict[str, dict[str, ScenarioResult]] = {example.id: {} for example, _ in plan}
     errors: list[str] = []
     lock = threading.Lock()
@@ -177,20 +180,21 @@ class MatrixResults:
 
 def collect_matrix(session: HarnessSession, plan: Iterable[tuple[Example, list[str]]],
                    on_case: CaseCallback | None = None, on_build: BuildCallback | None = None,
-                   jobs: int = 1) -> MatrixResults:
+                   jobs: int = 1, only: set[str] | None = None) -> MatrixResults:
     """The plan's cases: with one job, example by example in spec order, in this thread (a signal
-    then reaches the case's process group at once); with more, harness.schedule's order."""
+    then reaches the case's process group at once); with more, harness.schedule's order.
+    only: run just these '<id>::<case key>' of the plan (pytest's selection)."""
     plan = list(plan)
     clock = time.monotonic()
     costs = case_costs.load(session.config.paths.cache, session.config.backend)
     if jobs > 1 and len(plan) > 1:
-        results, run_errors = _run_in_parallel(session, plan, jobs, costs, clock, on_case, on_build)
+        results, run_errors = _run_in_parallel(session, plan, jobs, costs, clock, on_case, on_build, only)
         ran = plan
     else:
         stop = threading.Event()
         outcomes = []
         for example, names in plan:
-            outcomes.append(_run_example(session, example, names, stop, on_case, on_build, clock))
+            outcomes.append(_run_example(session, example, names, stop, on_case, on_build, clock, only))
             if stop.is_set():
                 break
         ran = plan[:len(outcomes)]
