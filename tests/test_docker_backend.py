@@ -207,3 +207,64 @@ def test_the_next_run_removes_the_containers_of_a_run_killed_outright(tmp_path: 
     finally:
         subprocess.run(["docker", "rm", "-f", f"pgsh-{run_id}"], capture_output=True)
         shutil.rmtree(parent, ignore_errors=True)
+
+
+@pytest.fixture
+def own_example(tmp_path: Path) -> Iterator[tuple[Path, str]]:
+    """A copy of python/psycopg2 under an id (and so an image repository) of this test's own, so
+    that removing its image touches no image another run on this engine uses."""
+    import secrets
+
+    example_id = f"python/prunetest{secrets.token_hex(3)}"
+    examples = tmp_path / "examples"
+    shutil.copytree(REPO / "examples" / "python" / "psycopg2", examples / example_id,
+                    ignore=shutil.ignore_patterns(".venv", "__pycache__"))
+    manifest = examples / example_id / "example.yaml"
+    manifest.write_text(manifest.read_text().replace("id: python/psycopg2", f"id: {example_id}", 1))
+    yield examples, example_id
+    repository = f"pg-sample-harness/{example_id.replace('/', '-')}"
+    images = subprocess.run(["docker", "images", "-q", "--no-trunc", repository], capture_output=True, text=True).stdout.split()
+    images += [line.split()[0] for line in (tmp_path / "image-ids").read_text().splitlines()] \
+        if (tmp_path / "image-ids").exists() else []
+    for image in set(images):
+        subprocess.run(["docker", "image", "rm", "-f", image], capture_output=True)
+
+
+def _image_id(reference: str) -> str:
+    inspected = subprocess.run(["docker", "image", "inspect", "--format", "{{.Id}}", reference],
+                               capture_output=True, text=True)
+    return inspected.stdout.strip() if inspected.returncode == 0 else ""
+
+
+def test_a_live_runs_image_survives_other_runs_pruning_and_a_forced_removal(own_example: tuple[Path, str],
+                                                                          tmp_path: Path) -> None:
+    """Runs from other checkouts prune this engine's example images (each keeps its newest few):
+    an image a live run uses is held, so a plain removal is refused; one removed by force between
+    the build and a case is built again, and the case runs."""
+    require_docker()
+    examples, example_id = own_example
+    session = session_for(examples, tmp_path)
+    example = example_of(session, example_id)
+    try:
+        session.prepare_example(example)
+        build = session.builds[example.id]
+        assert build.ok, build.log_tail()
+        tag = session.executor._tags[example.id]  # type: ignore[attr-defined]
+        built = _image_id(tag)
+        (tmp_path / "image-ids").write_text(built + "\n")
+        # What another run's drop_older_images does: a plain removal. Refused: the run holds it.
+        refused = subprocess.run(["docker", "image", "rm", tag], capture_output=True, text=True)
+        assert refused.returncode != 0 and "is using its referenced image" in refused.stderr, refused.stderr
+        assert _image_id(tag) == built
+        # A forced removal takes it all the same; the next case builds it again and runs.
+        subprocess.run(["docker", "image", "rm", "-f", tag], check=True, capture_output=True)
+        assert _image_id(built) == ""
+        result = run_case(session, example, "connect_now")
+        assert result.outcome is Outcome.PASSED, result.failure.render() if result.failure else result.message
+        rebuilt = _image_id(tag)
+        assert rebuilt and rebuilt != built
+        with (tmp_path / "image-ids").open("a") as ids:
+            ids.write(rebuilt + "\n")
+    finally:
+        session.close()
+    assert labelled(session.run_id) == ([], []), "containers (the image holders too) or networks are left behind"
