@@ -11,6 +11,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from harness import reaper
 from harness.case.pipeline import run_case
@@ -115,12 +116,12 @@ class IsolatedRuns:
     def __init__(self, prefix: str) -> None:
         self.parent = Path(tempfile.mkdtemp(prefix=prefix))
         self.parent.chmod(0o755)   # traversable by the `postgres` account the server runs as
-        self._procs: list[subprocess.Popen[bytes]] = []
+        self._procs: list[subprocess.Popen[Any]] = []
 
-    def start(self, args: Sequence[str], env: Mapping[str, str]) -> subprocess.Popen[bytes]:
-        """`python -m harness <args>` (or another command of its own) in a session of its own,
-        so that the teardown can kill its whole process group; stdout and stderr in one pipe."""
-        proc = subprocess.Popen(list(args), cwd=REPO, env={**env, "TMPDIR": str(self.parent)},
+    def start(self, args: Sequence[str], env: Mapping[str, str], text: bool = False) -> subprocess.Popen[Any]:
+        """The command (a harness CLI run) in a session of its own, so that the teardown can kill
+        its whole process group; stdout and stderr in one pipe."""
+        proc = subprocess.Popen(list(args), cwd=REPO, env={**env, "TMPDIR": str(self.parent)}, text=text,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
         self._procs.append(proc)
         return proc

@@ -23,7 +23,7 @@ from harness.outcome import Outcome
 from harness.runner import run_matrix
 from harness.server.container import ROLE_LABEL, RUN_LABEL, engine_problem
 from harness.session import HarnessSession
-from tests.support import REPO, config_for
+from tests.support import REPO, IsolatedRuns, config_for
 
 SKIP_ENV = "HARNESS_SKIP_DOCKER_TESTS"
 
@@ -142,9 +142,10 @@ def test_a_timed_out_case_leaves_no_container(hanging_example: Path, tmp_path: P
 
 
 @pytest.mark.parametrize("via", ["direct", "pgbouncer-session"])
-def test_ctrl_c_during_a_docker_case_leaves_no_container(via: str, tmp_path: Path) -> None:
+def test_ctrl_c_during_a_docker_case_leaves_no_container(via: str, tmp_path: Path,
+                                                        isolated_runs: IsolatedRuns) -> None:
     """SIGINT while an example's container runs (pooled: behind the run's PgBouncer container):
-    the CLI exits 2 and nothing of the run is left."""
+    the CLI exits 2 and nothing of the run is left. (A failed test's run is reaped at teardown.)"""
     require_docker()
     import signal
     import sys
@@ -154,27 +155,23 @@ def test_ctrl_c_during_a_docker_case_leaves_no_container(via: str, tmp_path: Pat
 
     run_id = f"ctrl-c-test-{secrets.token_hex(4)}"
     env = dict(os.environ, HARNESS_CACHE=str(REPO / ".harness"), HARNESS_RUN_ID=run_id)
-    proc = subprocess.Popen([sys.executable, "-m", "harness", "run", "--backend", "docker", "--example", "java/hikaricp",
-                             "--scenario", "pool_idle_timeout", "--via", via, "--out", str(tmp_path / "results.json")],
-                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = isolated_runs.start([sys.executable, "-m", "harness", "run", "--backend", "docker", "--example",
+                                "java/hikaricp", "--scenario", "pool_idle_timeout", "--via", via,
+                                "--out", str(tmp_path / "results.json")], env, text=True)
     run_ids: set[str] = set()
-    try:
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline and not run_ids:
-            out = subprocess.run(["docker", "ps", "--filter", f"label={ROLE_LABEL}=example",
-                                  "--filter", f"label={RUN_LABEL}={run_id}", "--format",
-                                  f'{{{{.Label "{RUN_LABEL}"}}}} {{{{.Names}}}}'],
-                                 capture_output=True, text=True, check=True).stdout.split("\n")
-            run_ids = {line.split()[0] for line in out if "java-hikaricp" in line}
-            time.sleep(0.2)
-        assert run_ids, "the example's container never appeared"
-        if via != "direct":
-            assert labelled(run_id, f"{ROLE_LABEL}=pgbouncer")[0], "no PgBouncer container for the pooled case"
-        proc.send_signal(signal.SIGINT)
-        output, _ = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and not run_ids:
+        out = subprocess.run(["docker", "ps", "--filter", f"label={ROLE_LABEL}=example",
+                              "--filter", f"label={RUN_LABEL}={run_id}", "--format",
+                              f'{{{{.Label "{RUN_LABEL}"}}}} {{{{.Names}}}}'],
+                             capture_output=True, text=True, check=True).stdout.split("\n")
+        run_ids = {line.split()[0] for line in out if "java-hikaricp" in line}
+        time.sleep(0.2)
+    assert run_ids, "the example's container never appeared"
+    if via != "direct":
+        assert labelled(run_id, f"{ROLE_LABEL}=pgbouncer")[0], "no PgBouncer container for the pooled case"
+    proc.send_signal(signal.SIGINT)
+    output, _ = proc.communicate(timeout=60)
     assert proc.returncode == 2, output  # interrupted
     for run_id in run_ids:
         assert labelled(run_id) == ([], []), f"containers or networks of run {run_id} are left after Ctrl-C"
@@ -223,7 +220,8 @@ def own_example(tmp_path: Path) -> Iterator[tuple[Path, str]]:
     manifest.write_text(manifest.read_text().replace("id: python/psycopg2", f"id: {example_id}", 1))
     yield examples, example_id
     repository = f"pg-sample-harness/{example_id.replace('/', '-')}"
-    images = subprocess.run(["docker", "images", "-q", "--no-trunc", repository], capture_output=True, text=True).stdout.split()
+    images = subprocess.run(["docker", "images", "-q", "--no-trunc", repository],
+                            capture_output=True, text=True).stdout.split()
     images += [line.split()[0] for line in (tmp_path / "image-ids").read_text().splitlines()] \
         if (tmp_path / "image-ids").exists() else []
     for image in set(images):
