@@ -189,11 +189,14 @@ class DockerExecutor:
         with docker_client() as client:
             try:
                 image = client.images.get(tag)
+            except docker.errors.ImageNotFound:
+                return False
+            try:
                 client.containers.create(image.id, command=["true"], name=name[:120], network_mode="none",
                                          labels={RUN_LABEL: self.run_id, ROLE_LABEL: HOLDER_ROLE,
                                                  EXAMPLE_LABEL: example.id})
-            except docker.errors.ImageNotFound:
-                return False
+            except docker.errors.APIError:
+                pass  # not held (the engine refused the container): the cases run all the same
         self._images[example.id] = image.id
         return True
 
@@ -214,7 +217,8 @@ class DockerExecutor:
             rebuilt = self.build(example, force=False)
             if not rebuilt.ok:
                 raise HarnessError(f"the image of {example.id} was removed during the run (forced, by another run "
-                                   f"or by hand) and did not build again: {rebuilt.message}\n  build log: {rebuilt.log_path}\n"
+                                   f"or by hand) and did not build again: {rebuilt.message}\n"
+                                   f"  build log: {rebuilt.log_path}\n"
                                    f"  fix: do not remove pg-sample-harness/* images while a run uses them; run again")
             return self._images[example.id]
 
