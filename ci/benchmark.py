@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Where the matrix's time goes, from one invocation, side by side:
 
-  cold (every example rebuilt) and warm (builds cached); serial (-j 1) and the harness's default
-  parallelism; native and docker; a bare run (every case's process started directly, with the
-  case's own environment and database but no harness check around it: no namespace, no sampler,
-  no log reading, checkpoints answered at once), so the harness's cost shows as a ratio; and the
-  critical path (the longest chain that cannot be parallelised) against the default run.
+  cold (every example built from scratch: see COLD) and warm (builds cached); serial (-j 1) and
+  the harness's default parallelism; native and docker; a bare run (every case's process started
+  directly, with the case's own environment and database but no harness check around it: no
+  namespace, no sampler, no log reading, checkpoints answered at once), so the harness's cost
+  shows as a ratio; and the critical path (the longest chain that cannot be parallelised) against
+  the default run.
 
 Figures vary on a shared machine: every warm figure is the median of --repeat runs (3 unless
 told). Writes reports/benchmark.json; the HTML report shows it (harness.reporting.benchmark).
@@ -19,6 +20,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import statistics
 import sys
 import time
@@ -29,6 +31,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from harness.backends import REGISTRY  # noqa: E402
+from harness.build import folder_lock  # noqa: E402
 from harness.case.environment import case_environment  # noqa: E402
 from harness.case.context import CaseContext  # noqa: E402
 from harness.config import build_config  # noqa: E402
@@ -42,6 +45,11 @@ from harness import case_costs  # noqa: E402
 from harness.schedule import cores, cpu_weights, default_jobs  # noqa: E402
 from harness.session import HarnessSession  # noqa: E402
 
+# What the cold run starts from, said in the output beside its figures.
+COLD = {"native": "every example's declared build outputs (.venv, node_modules, target, build) deleted, then "
+                  "built with --rebuild",
+        "docker": "every example image built with --rebuild, which builds with no layer cache (the base images "
+                  "stay: they stand for pulled ones)"}
 GOAL_WARM_DEFAULT_S = 45.0
 GOAL_SERIAL_OVERHEAD = 1.10
 GOAL_DOCKER_OVER_NATIVE = 1.3
@@ -59,7 +67,20 @@ def config(backend: str, rebuild: bool = False):  # type: ignore[no-untyped-def]
     return build_config({"backend": backend, "rebuild": rebuild, "out": str(RUN_RESULTS)})
 
 
+def remove_build_outputs(backend: str) -> None:
+    """A native --rebuild runs each build command over its previous outputs (incremental where the
+    tool is: CMake, pip); a cold run starts without them. The image builds need nothing removed."""
+    if backend != "native":
+        return
+    for example, _names in planned_cases(HarnessSession(config(backend)).catalog, SELECTION):
+        with folder_lock(example.folder):
+            for output in example.build_outputs:
+                shutil.rmtree(example.folder / output, ignore_errors=True)
+
+
 def timed_run(backend: str, rebuild: bool, jobs: int) -> dict[str, Any]:
+    if rebuild:
+        remove_build_outputs(backend)
     start = time.monotonic()
     with HarnessSession(config(backend, rebuild)) as session:
         run = run_matrix(session, planned_cases(session.catalog, SELECTION), jobs=jobs)
@@ -80,6 +101,7 @@ def figures(wall: float, run: RunResult, jobs: int) -> dict[str, Any]:
             "cases_s": round(sum(s.seconds for _, s in cases), 1), "cases": len(cases),
             "failed": sum(1 for _, s in cases if s.outcome.is_bad),
             "overhead_ratio": round((wall - builds) / process, 2) if process else 0.0,
+            "build_seconds": {e.id: round(e.build_seconds, 1) for e in run.examples if not e.build_cached},
             "verdicts": {f"{e.id}::{s.name}": s.outcome.value for e, s in cases},
             "case_seconds": {f"{e.id}::{s.name}": round(s.seconds, 2) for e, s in cases},
             "case_ends": {f"{e.id}::{s.name}": round(s.started + s.seconds, 2) for e, s in cases if s.started is not None},
@@ -151,6 +173,7 @@ def one_backend(backend: str, repeat: int, cold: bool, jobs: int) -> dict[str, A
     out: dict[str, Any] = {}
     if cold:
         out["cold_default"] = timed_run(backend, rebuild=True, jobs=jobs)
+        out["cold_default"]["cold_means"] = COLD[backend]
     out["warm_serial"] = median_run([timed_run(backend, False, 1) for _ in range(repeat)])
     out["warm_default"] = median_run([timed_run(backend, False, jobs) for _ in range(repeat)])
     out["bare"] = bare_run(backend)
@@ -208,6 +231,10 @@ def print_table(result: dict[str, Any]) -> None:
                 walls = f"  runs: {r['walls_s']}" if "walls_s" in r else ""
                 print(f"{backend:<8}{label:<14}{r['jobs']:>5}{r['wall_s']:>8}s{r['builds_s']:>8}s{r['processes_s']:>10}s"
                       f"{r['cases']:>7}{r['failed']:>8}  {r['overhead_ratio']}x{walls}")
+        if "cold_default" in data:
+            builds = data["cold_default"]["build_seconds"]
+            print(f"{backend:<8}cold means {COLD[backend]}; builds: "
+                  + (", ".join(f"{k} {v} s" for k, v in sorted(builds.items(), key=lambda kv: -kv[1])) or "none"))
         bare, cp = data["bare"], data["critical_path"]
         print(f"{backend:<8}{'bare':<14}{1:>5}{bare['wall_s']:>8}s  (processes only, no harness; serial harness / "
               f"bare = {data['harness_over_bare']}x)")
@@ -224,7 +251,8 @@ def main() -> int:
     parser.add_argument("--backend", action="append", choices=tuple(REGISTRY),
                         help="repeatable (default: native and docker)")
     parser.add_argument("--repeat", type=int, default=3, help="warm runs per figure; the median is reported")
-    parser.add_argument("--no-cold", action="store_true", help="skip the cold run (every example rebuilt)")
+    parser.add_argument("--no-cold", action="store_true",
+                        help="skip the cold run (every example built from scratch; docker: images with no layer cache)")
     parser.add_argument("--jobs", type=int, default=default_jobs(), help="the default parallelism (the harness's)")
     parser.add_argument("--example", action="append", default=[], help="only these examples (a quick look)")
     parser.add_argument("--out", type=Path, default=Path("reports/benchmark.json"))

@@ -15,10 +15,20 @@ from pathlib import Path
 import pytest
 
 from harness.session import HarnessSession
-from tests.support import BAD_EXAMPLES, BadRun, config_for, process_alive
+from tests.support import BAD_EXAMPLES, BadRun, IsolatedRuns, config_for, process_alive
 
 # The harness passes its own environment on to the examples, minus PG*, HARNESS_* and DATABASE_URL.
 os.environ["BAD_EXAMPLE_PYTHON"] = sys.executable
+
+
+@pytest.fixture
+def isolated_runs(request: pytest.FixtureRequest) -> Iterator[IsolatedRuns]:
+    """Harness CLI runs of the test's own; whatever they leave goes at teardown, pass or fail."""
+    runs = IsolatedRuns(f"harness-{request.node.module.__name__.rsplit('.', 1)[-1]}-")
+    try:
+        yield runs
+    finally:
+        runs.close()
 
 
 @pytest.fixture(scope="session")

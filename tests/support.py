@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import subprocess
+import tempfile
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
+from harness import reaper
 from harness.case.pipeline import run_case
 from harness.config import Config, ProjectPaths, build_config
 from harness.manifest import Example
@@ -85,3 +92,51 @@ def problems_of(result: ScenarioResult) -> list[str]:
     """Every problem of a failed case: the summary first, then the others."""
     assert result.failure is not None, f"{result.name} has no failure: {result.outcome} {result.message}"
     return [result.failure.summary, *result.failure.problems]
+
+
+def processes_mentioning(text: str) -> list[int]:
+    """Live processes whose command line contains `text` (a path of the test's own)."""
+    pids = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if text in cmdline.read_bytes().decode(errors="replace"):
+                pids.append(int(cmdline.parent.name))
+        except (OSError, ValueError):
+            continue
+    return [p for p in pids if process_alive(p)]
+
+
+class IsolatedRuns:
+    """Harness CLI runs a test starts as subprocesses, with their temp dirs under a parent of the
+    test's own (so that other runs on the machine do not count), and a teardown that removes
+    whatever they leave even when the test failed half-way: each run's process group, then what
+    the reaper finds of a dead run (its servers, its PgBouncer, its containers), then any process
+    still naming the parent, then the parent itself."""
+
+    def __init__(self, prefix: str) -> None:
+        self.parent = Path(tempfile.mkdtemp(prefix=prefix))
+        self.parent.chmod(0o755)   # traversable by the `postgres` account the server runs as
+        self._procs: list[subprocess.Popen[Any]] = []
+
+    def start(self, args: Sequence[str], env: Mapping[str, str], text: bool = False) -> subprocess.Popen[Any]:
+        """The command (a harness CLI run) in a session of its own, so that the teardown can kill
+        its whole process group; stdout and stderr in one pipe."""
+        proc = subprocess.Popen(list(args), cwd=REPO, env={**env, "TMPDIR": str(self.parent)}, text=text,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+        self._procs.append(proc)
+        return proc
+
+    def close(self) -> None:
+        for proc in self._procs:
+            if proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired, ValueError):
+                proc.communicate(timeout=30)
+        try:
+            reaper.reap_dead_runs(self.parent)
+            for pid in processes_mentioning(str(self.parent)):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+        finally:
+            subprocess.run(["rm", "-rf", str(self.parent)], check=False)

@@ -23,7 +23,7 @@ from harness.outcome import Outcome
 from harness.runner import run_matrix
 from harness.server.container import ROLE_LABEL, RUN_LABEL, engine_problem
 from harness.session import HarnessSession
-from tests.support import REPO, config_for
+from tests.support import REPO, IsolatedRuns, config_for
 
 SKIP_ENV = "HARNESS_SKIP_DOCKER_TESTS"
 
@@ -142,9 +142,10 @@ def test_a_timed_out_case_leaves_no_container(hanging_example: Path, tmp_path: P
 
 
 @pytest.mark.parametrize("via", ["direct", "pgbouncer-session"])
-def test_ctrl_c_during_a_docker_case_leaves_no_container(via: str, tmp_path: Path) -> None:
+def test_ctrl_c_during_a_docker_case_leaves_no_container(via: str, tmp_path: Path,
+                                                        isolated_runs: IsolatedRuns) -> None:
     """SIGINT while an example's container runs (pooled: behind the run's PgBouncer container):
-    the CLI exits 2 and nothing of the run is left."""
+    the CLI exits 2 and nothing of the run is left. (A failed test's run is reaped at teardown.)"""
     require_docker()
     import signal
     import sys
@@ -154,27 +155,23 @@ def test_ctrl_c_during_a_docker_case_leaves_no_container(via: str, tmp_path: Pat
 
     run_id = f"ctrl-c-test-{secrets.token_hex(4)}"
     env = dict(os.environ, HARNESS_CACHE=str(REPO / ".harness"), HARNESS_RUN_ID=run_id)
-    proc = subprocess.Popen([sys.executable, "-m", "harness", "run", "--backend", "docker", "--example", "java/hikaricp",
-                             "--scenario", "pool_idle_timeout", "--via", via, "--out", str(tmp_path / "results.json")],
-                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = isolated_runs.start([sys.executable, "-m", "harness", "run", "--backend", "docker", "--example",
+                                "java/hikaricp", "--scenario", "pool_idle_timeout", "--via", via,
+                                "--out", str(tmp_path / "results.json")], env, text=True)
     run_ids: set[str] = set()
-    try:
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline and not run_ids:
-            out = subprocess.run(["docker", "ps", "--filter", f"label={ROLE_LABEL}=example",
-                                  "--filter", f"label={RUN_LABEL}={run_id}", "--format",
-                                  f'{{{{.Label "{RUN_LABEL}"}}}} {{{{.Names}}}}'],
-                                 capture_output=True, text=True, check=True).stdout.split("\n")
-            run_ids = {line.split()[0] for line in out if "java-hikaricp" in line}
-            time.sleep(0.2)
-        assert run_ids, "the example's container never appeared"
-        if via != "direct":
-            assert labelled(run_id, f"{ROLE_LABEL}=pgbouncer")[0], "no PgBouncer container for the pooled case"
-        proc.send_signal(signal.SIGINT)
-        output, _ = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and not run_ids:
+        out = subprocess.run(["docker", "ps", "--filter", f"label={ROLE_LABEL}=example",
+                              "--filter", f"label={RUN_LABEL}={run_id}", "--format",
+                              f'{{{{.Label "{RUN_LABEL}"}}}} {{{{.Names}}}}'],
+                             capture_output=True, text=True, check=True).stdout.split("\n")
+        run_ids = {line.split()[0] for line in out if "java-hikaricp" in line}
+        time.sleep(0.2)
+    assert run_ids, "the example's container never appeared"
+    if via != "direct":
+        assert labelled(run_id, f"{ROLE_LABEL}=pgbouncer")[0], "no PgBouncer container for the pooled case"
+    proc.send_signal(signal.SIGINT)
+    output, _ = proc.communicate(timeout=60)
     assert proc.returncode == 2, output  # interrupted
     for run_id in run_ids:
         assert labelled(run_id) == ([], []), f"containers or networks of run {run_id} are left after Ctrl-C"
@@ -207,3 +204,65 @@ def test_the_next_run_removes_the_containers_of_a_run_killed_outright(tmp_path: 
     finally:
         subprocess.run(["docker", "rm", "-f", f"pgsh-{run_id}"], capture_output=True)
         shutil.rmtree(parent, ignore_errors=True)
+
+
+@pytest.fixture
+def own_example(tmp_path: Path) -> Iterator[tuple[Path, str]]:
+    """A copy of python/psycopg2 under an id (and so an image repository) of this test's own, so
+    that removing its image touches no image another run on this engine uses."""
+    import secrets
+
+    example_id = f"python/prunetest{secrets.token_hex(3)}"
+    examples = tmp_path / "examples"
+    shutil.copytree(REPO / "examples" / "python" / "psycopg2", examples / example_id,
+                    ignore=shutil.ignore_patterns(".venv", "__pycache__"))
+    manifest = examples / example_id / "example.yaml"
+    manifest.write_text(manifest.read_text().replace("id: python/psycopg2", f"id: {example_id}", 1))
+    yield examples, example_id
+    repository = f"pg-sample-harness/{example_id.replace('/', '-')}"
+    images = subprocess.run(["docker", "images", "-q", "--no-trunc", repository],
+                            capture_output=True, text=True).stdout.split()
+    images += [line.split()[0] for line in (tmp_path / "image-ids").read_text().splitlines()] \
+        if (tmp_path / "image-ids").exists() else []
+    for image in set(images):
+        subprocess.run(["docker", "image", "rm", "-f", image], capture_output=True)
+
+
+def _image_id(reference: str) -> str:
+    inspected = subprocess.run(["docker", "image", "inspect", "--format", "{{.Id}}", reference],
+                               capture_output=True, text=True)
+    return inspected.stdout.strip() if inspected.returncode == 0 else ""
+
+
+def test_a_live_runs_image_survives_other_runs_pruning_and_a_forced_removal(own_example: tuple[Path, str],
+                                                                          tmp_path: Path) -> None:
+    """Runs from other checkouts prune this engine's example images (each keeps its newest few):
+    an image a live run uses is held, so a plain removal is refused; one removed by force between
+    the build and a case is built again, and the case runs."""
+    require_docker()
+    examples, example_id = own_example
+    session = session_for(examples, tmp_path)
+    example = example_of(session, example_id)
+    try:
+        session.prepare_example(example)
+        build = session.builds[example.id]
+        assert build.ok, build.log_tail()
+        tag = session.executor._tags[example.id]  # type: ignore[attr-defined]
+        built = _image_id(tag)
+        (tmp_path / "image-ids").write_text(built + "\n")
+        # What another run's drop_older_images does: a plain removal. Refused: the run holds it.
+        refused = subprocess.run(["docker", "image", "rm", tag], capture_output=True, text=True)
+        assert refused.returncode != 0 and "is using its referenced image" in refused.stderr, refused.stderr
+        assert _image_id(tag) == built
+        # A forced removal takes it all the same; the next case builds it again and runs.
+        subprocess.run(["docker", "image", "rm", "-f", tag], check=True, capture_output=True)
+        assert _image_id(built) == ""
+        result = run_case(session, example, "connect_now")
+        assert result.outcome is Outcome.PASSED, result.failure.render() if result.failure else result.message
+        rebuilt = _image_id(tag)
+        assert rebuilt and rebuilt != built
+        with (tmp_path / "image-ids").open("a") as ids:
+            ids.write(rebuilt + "\n")
+    finally:
+        session.close()
+    assert labelled(session.run_id) == ([], []), "containers (the image holders too) or networks are left behind"

@@ -1,6 +1,6 @@
 """--keep leaves the server and the case databases up after the run, prints a psql command that
 works as it is (the superuser's password in a 0600 passfile, never on the terminal), and Ctrl-C
-then removes everything."""
+then removes everything. (A failed test's run is reaped by the isolated_runs fixture.)"""
 
 from __future__ import annotations
 
@@ -13,15 +13,14 @@ import sys
 import time
 from pathlib import Path
 
-from tests.support import BAD_EXAMPLES, REPO, dies_within
+from tests.support import BAD_EXAMPLES, IsolatedRuns, dies_within
 
 
-def test_keep_serves_until_ctrl_c_then_cleans_up(tmp_path: Path) -> None:
+def test_keep_serves_until_ctrl_c_then_cleans_up(tmp_path: Path, isolated_runs: IsolatedRuns) -> None:
     env = dict(os.environ, HARNESS_EXAMPLES=str(BAD_EXAMPLES), HARNESS_CACHE=str(tmp_path / "cache"),
                BAD_EXAMPLE_STATE=str(tmp_path), BAD_EXAMPLE_PYTHON=sys.executable)
-    proc = subprocess.Popen([sys.executable, "-m", "harness", "run", "--keep", "--example", "good/reference",
-                             "--scenario", "select_rows", "--out", str(tmp_path / "results.json")],
-                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = isolated_runs.start([sys.executable, "-m", "harness", "run", "--keep", "--example", "good/reference",
+                                "--scenario", "select_rows", "--out", str(tmp_path / "results.json")], env, text=True)
     try:
         assert proc.stdout is not None
         lines: list[str] = []

@@ -9,38 +9,29 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from harness import reaper
-from tests.support import BAD_EXAMPLES, REPO, lock_released_within, process_alive
+from tests.support import BAD_EXAMPLES, REPO, IsolatedRuns, lock_released_within, process_alive
 
 
 @pytest.fixture
-def parent() -> Iterator[Path]:
-    """A temp parent of the test's own (other runs on this machine do not count), traversable
-    by the `postgres` account the server runs as."""
-    directory = Path(tempfile.mkdtemp(prefix="harness-reaper-test-"))
-    directory.chmod(0o755)
-    yield directory
-    reaper.reap_dead_runs(directory)
-    for leftover in directory.iterdir():
-        subprocess.run(["rm", "-rf", str(leftover)], check=False)
-    directory.rmdir()
+def parent(isolated_runs: IsolatedRuns) -> Path:
+    """A temp parent of the test's own (other runs on this machine do not count); whatever a
+    failed test leaves in it goes at teardown."""
+    return isolated_runs.parent
 
 
-def _start_run(parent: Path, tmp_path: Path, *extra: str) -> tuple[subprocess.Popen[bytes], Path]:
+def _start_run(runs: IsolatedRuns, tmp_path: Path, *extra: str) -> tuple[subprocess.Popen[bytes], Path]:
     state = tmp_path / "state"
     state.mkdir()
     env = dict(os.environ, HARNESS_EXAMPLES=str(BAD_EXAMPLES), HARNESS_CACHE=str(tmp_path / "cache"),
-               BAD_EXAMPLE_STATE=str(state), BAD_EXAMPLE_PYTHON=sys.executable, TMPDIR=str(parent))
-    proc = subprocess.Popen([sys.executable, "-m", "harness", "run", "--example", "slow/run",
-                             "--out", str(tmp_path / "out"), *extra], cwd=REPO, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+               BAD_EXAMPLE_STATE=str(state), BAD_EXAMPLE_PYTHON=sys.executable)
+    proc = runs.start([sys.executable, "-m", "harness", "run", "--example", "slow/run",
+                       "--out", str(tmp_path / "out"), *extra], env)
     deadline = time.monotonic() + 90
     while not (state / "run.pid").exists():
         assert proc.poll() is None, proc.communicate()[0].decode(errors="replace")
@@ -49,8 +40,9 @@ def _start_run(parent: Path, tmp_path: Path, *extra: str) -> tuple[subprocess.Po
     return proc, state
 
 
-def test_after_a_sigkill_the_next_run_reaps_what_the_dead_run_left(parent: Path, tmp_path: Path) -> None:
-    proc, state = _start_run(parent, tmp_path)
+def test_after_a_sigkill_the_next_run_reaps_what_the_dead_run_left(parent: Path, tmp_path: Path,
+                                                                   isolated_runs: IsolatedRuns) -> None:
+    proc, state = _start_run(isolated_runs, tmp_path)
     left = sorted(parent.iterdir())
     server_root = next(d for d in left if (d / "data").is_dir())
     postmaster = int((server_root / "data" / "postmaster.pid").read_text().split()[0])
@@ -73,8 +65,9 @@ def test_after_a_sigkill_the_next_run_reaps_what_the_dead_run_left(parent: Path,
     assert not process_alive(postmaster)
 
 
-def test_a_killed_runs_native_pgbouncer_is_reaped_too(parent: Path, tmp_path: Path) -> None:
-    proc, _state = _start_run(parent, tmp_path, "--via", "pgbouncer-session")
+def test_a_killed_runs_native_pgbouncer_is_reaped_too(parent: Path, tmp_path: Path,
+                                                      isolated_runs: IsolatedRuns) -> None:
+    proc, _state = _start_run(isolated_runs, tmp_path, "--via", "pgbouncer-session")
     pooler_root = next(d for d in parent.iterdir() if (d / "pgbouncer.ini").exists())
     pids = reaper.processes_running(pooler_root / "pgbouncer.ini")
     assert pids, "PgBouncer is not running with the run's ini"
@@ -123,8 +116,9 @@ def test_a_live_runs_directory_is_never_reaped(parent: Path) -> None:
         reaper.forget(live)
 
 
-def test_a_second_ctrl_c_during_clean_up_still_removes_everything(parent: Path, tmp_path: Path) -> None:
-    proc, state = _start_run(parent, tmp_path)
+def test_a_second_ctrl_c_during_clean_up_still_removes_everything(parent: Path, tmp_path: Path,
+                                                                  isolated_runs: IsolatedRuns) -> None:
+    proc, state = _start_run(isolated_runs, tmp_path)
     proc.send_signal(signal.SIGINT)
     for _ in range(20):  # keep pressing Ctrl-C while the harness stops the server
         time.sleep(0.05)

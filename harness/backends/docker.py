@@ -11,13 +11,20 @@ Images, labels and cleanup go through the docker SDK. An image whose label
 harness.build.source_hash matches the example's sources is reused (an unchanged example is not
 rebuilt). Every container carries the run's label; after each case the case's container is
 removed (a timed-out case kills only the `docker run` client, the container would live on), and
-cleanup() removes every container and network carrying the run's label."""
+cleanup() removes every container and network carrying the run's label.
+
+Runs from several checkouts may share one engine, and each prunes its examples' older images
+(drop_older_images). So that no run removes an image another run is about to use, each run holds
+every image it uses with a created, never started container of its own (an engine refuses to
+remove an image a container uses, unless forced), and starts its cases by image id. An image
+removed by force all the same is rebuilt (from the layer cache) before the next case."""
 
 from __future__ import annotations
 
 import itertools
 import os
 import re
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -27,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 from harness.backends.base import Launch
 from harness.build import BuildResult, source_hash
 from harness.config import Config
+from harness.errors import HarnessError
 from harness.manifest import Example, Requirement
 from harness.pooler.fixes import FIX_DIR_VARIABLE, FIX_NAMES_VARIABLE
 from harness.server.base import ServerSettings
@@ -41,7 +49,8 @@ IMAGE_REPOSITORY = "pg-sample-harness"
 SOURCE_HASH_LABEL = "harness.build.source_hash"
 EXAMPLE_LABEL = "harness.example"
 HASH_PREFIX = 12
-KEEP_IMAGES = 3  # per example: the current image and the two before it
+KEEP_IMAGES = 3  # per example: the current image and the two before it (and any a live run holds)
+HOLDER_ROLE = "image-holder"
 DOCKER_API_TIMEOUT = 120
 # The variables of the case environment that the example needs inside its container.
 PASSED_EXACT = {"DATABASE_URL"}
@@ -95,7 +104,7 @@ def drop_older_images(repository: str, keep: str) -> None:
             try:
                 client.images.remove(old)
             except docker.errors.APIError:
-                pass  # in use by a running case of another run: it goes next time
+                pass  # held by a live run (see the module's docstring): it goes next time
 
 
 class DockerExecutor:
@@ -107,6 +116,9 @@ class DockerExecutor:
         self._names: dict[str, str] = {}
         self._counter = itertools.count(1)
         self._tags: dict[str, str] = {}
+        self._images: dict[str, str] = {}  # example id -> the id of the image its cases run
+        self._client: Any = None  # one client for the check before each case (a new one costs ~50 ms)
+        self._image_lock = threading.Lock()
 
     # -- tools ------------------------------------------------------------------------------
     def missing_tools(self, example: Example) -> list[ToolStatus]:
@@ -140,7 +152,7 @@ class DockerExecutor:
         tag = image_tag(example, digest)
         self._tags[example.id] = tag
         log = self.log_path(example)
-        if not force and self.image_source_hash(tag) == digest:
+        if not force and self.image_source_hash(tag) == digest and self._hold(example, tag):
             return BuildResult(True, True, 0.0, digest, log if log.exists() else None)
         assert example.dockerfile is not None
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -162,12 +174,57 @@ class DockerExecutor:
             return BuildResult(False, False, seconds, digest, log, f"docker build timed out after {timeout:.0f} s")
         if error:
             return BuildResult(False, False, seconds, digest, log, f"docker build failed (image {tag}): {error[:300]}")
+        if not self._hold(example, tag):
+            return BuildResult(False, False, seconds, digest, log,
+                               f"image {tag} was removed right after its build (another run pruning this engine's "
+                               f"images?); run again")
         drop_older_images(image_repository(example), tag)
         return BuildResult(True, False, seconds, digest, log)
 
+    def _hold(self, example: Example, tag: str) -> bool:
+        """Holds the image for the rest of the run (a created container of the run uses it, so
+        no other run's pruning removes it); False when the image is gone already."""
+        import docker
+        name = f"pgsh-{self.run_id}-{next(self._counter)}-hold-{image_repository(example).rsplit('/', 1)[-1]}"
+        with docker_client() as client:
+            try:
+                image = client.images.get(tag)
+            except docker.errors.ImageNotFound:
+                return False
+            try:
+                client.containers.create(image.id, command=["true"], name=name[:120], network_mode="none",
+                                         labels={RUN_LABEL: self.run_id, ROLE_LABEL: HOLDER_ROLE,
+                                                 EXAMPLE_LABEL: example.id})
+            except docker.errors.APIError:
+                pass  # not held (the engine refused the container): the cases run all the same
+        self._images[example.id] = image.id
+        return True
+
+    def _image_for(self, example: Example) -> str:
+        """The id of the image held since the build; rebuilt when something removed it by force."""
+        import docker
+        with self._image_lock:
+            image = self._images.get(example.id)
+            if image is None:   # not built by this executor (a caller that launches only)
+                return self._tags.get(example.id) or image_tag(example, source_hash(example))
+            if self._client is None:
+                self._client = docker.from_env(timeout=DOCKER_API_TIMEOUT)
+            try:
+                self._client.api.inspect_image(image)
+                return image
+            except docker.errors.ImageNotFound:
+                pass
+            rebuilt = self.build(example, force=False)
+            if not rebuilt.ok:
+                raise HarnessError(f"the image of {example.id} was removed during the run (forced, by another run "
+                                   f"or by hand) and did not build again: {rebuilt.message}\n"
+                                   f"  build log: {rebuilt.log_path}\n"
+                                   f"  fix: do not remove pg-sample-harness/* images while a run uses them; run again")
+            return self._images[example.id]
+
     # -- cases ------------------------------------------------------------------------------
     def launch(self, example: Example, env: Mapping[str, str], case_id: str) -> Launch:
-        tag = self._tags.get(example.id) or image_tag(example, source_hash(example))
+        image = self._image_for(example)
         slug = re.sub(r"[^a-zA-Z0-9_.-]+", "-", case_id).strip("-.")[:60]
         name = f"pgsh-{self.run_id}-{next(self._counter)}-{slug}"
         self._names[case_id] = name
@@ -187,7 +244,7 @@ class DockerExecutor:
         fix_dir = env.get(FIX_DIR_VARIABLE)
         if fix_dir and os.path.isdir(fix_dir):   # its files, where the fix's variables name them
             command += ["-v", f"{fix_dir}:{fix_dir}:ro"]
-        command.append(tag)
+        command.append(image)
         return Launch(command, example.folder, dict(env))
 
     def after_case(self, case_id: str) -> None:
@@ -210,6 +267,9 @@ class DockerExecutor:
         the build cache and stay; so do the stand-in base images."""
         for case_id in list(self._names):
             self.after_case(case_id)
+        if self._client is not None:
+            self._client.close()
+            self._client = None
         if self._engine_problem:
             return
         import docker
