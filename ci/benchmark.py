@@ -169,12 +169,12 @@ def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return chosen
 
 
-def one_backend(backend: str, repeat: int, cold: bool, jobs: int) -> dict[str, Any]:
+def one_backend(backend: str, repeat: int, cold: bool, jobs: int, serial_repeat: int) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if cold:
         out["cold_default"] = timed_run(backend, rebuild=True, jobs=jobs)
         out["cold_default"]["cold_means"] = COLD[backend]
-    out["warm_serial"] = median_run([timed_run(backend, False, 1) for _ in range(repeat)])
+    out["warm_serial"] = median_run([timed_run(backend, False, 1) for _ in range(serial_repeat)])
     out["warm_default"] = median_run([timed_run(backend, False, jobs) for _ in range(repeat)])
     out["bare"] = bare_run(backend)
     default = out["warm_default"]
@@ -251,6 +251,8 @@ def main() -> int:
     parser.add_argument("--backend", action="append", choices=tuple(REGISTRY),
                         help="repeatable (default: native and docker)")
     parser.add_argument("--repeat", type=int, default=3, help="warm runs per figure; the median is reported")
+    parser.add_argument("--serial-repeat", type=int, default=None,
+                        help="warm serial runs (default: --repeat); each takes minutes, and serves the overhead ratio")
     parser.add_argument("--no-cold", action="store_true",
                         help="skip the cold run (every example built from scratch; docker: images with no layer cache)")
     parser.add_argument("--jobs", type=int, default=default_jobs(), help="the default parallelism (the harness's)")
@@ -262,7 +264,8 @@ def main() -> int:
     started = time.time()
     result: dict[str, Any] = {"repeat": args.repeat, "backends": {}}
     for backend in args.backend or ["native", "docker"]:
-        result["backends"][backend] = one_backend(backend, args.repeat, not args.no_cold, args.jobs)
+        result["backends"][backend] = one_backend(backend, args.repeat, not args.no_cold, args.jobs,
+                                                  args.serial_repeat or args.repeat)
     result["machine"] = machine()
     result["measured_at"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started))
     result["goals"] = goals(result)
