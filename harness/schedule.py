@@ -48,10 +48,14 @@ def default_jobs(cpu_count: int | None = None) -> int:
 
 
 def cpu_weights(costs: CaseCosts, declared: Mapping[str, float]) -> dict[str, float]:
-    """'<id>::<scenario>' -> the cores a running case is expected to keep busy: its direct run's
-    measured share, or at least what its scenario declares (`cpu_cores`, by scenario name)."""
+    """'<id>::<scenario>' -> the cores a running case is expected to keep busy, in any topology: its
+    direct run's measured share (else a pooled run's), or at least what its scenario declares
+    (`cpu_cores`, by scenario name)."""
+    shares: dict[str, float] = {}
+    for k, share in sorted(costs.cpu_share.items(), key=lambda item: "@" not in item[0]):
+        shares[k.split("@", 1)[0]] = share   # the direct run's, sorted last, wins
     return {k: max(min(1.0, share + HARNESS_SHARE), declared.get(k.split("::", 1)[1], 0.0))
-            for k, share in costs.cpu_share.items() if "@" not in k}
+            for k, share in shares.items()}
 
 
 def case_seconds(costs: CaseCosts) -> dict[str, float]:

@@ -116,9 +116,11 @@ def test_the_gate_keeps_the_running_cases_within_the_cpu_budget() -> None:
 
 
 def test_an_unknown_case_weighs_a_core_and_a_declared_one_at_least_what_it_declares() -> None:
-    costs = CaseCosts(cpu_share={"x/y::waits": 0.05, "x/y::story": 0.2, "x/y::waits@pgbouncer-session": 0.9})
+    costs = CaseCosts(cpu_share={"x/y::waits": 0.05, "x/y::story": 0.2, "x/y::waits@pgbouncer-session": 0.9,
+                                 "x/y::pooled_only@pgbouncer-transaction": 0.1})
     weights = cpu_weights(costs, {"story": 1.0})
-    assert weights == {"x/y::waits": 0.05 + HARNESS_SHARE, "x/y::story": 1.0}
+    assert weights == {"x/y::waits": 0.05 + HARNESS_SHARE, "x/y::story": 1.0,   # the direct run's share wins
+                       "x/y::pooled_only": 0.1 + HARNESS_SHARE}                  # else a pooled run's
     gate = CaseGate()
     gate.limit_cpu(1.0, weights)
     entered = threading.Event()
