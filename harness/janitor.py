@@ -33,12 +33,14 @@ def _identifier(text: str, prefix: str) -> str:
 
 
 def role_name(example_id: str, lane: int = 0) -> str:
-    """ex_<id>; a second lane of the example's cases (harness.schedule) logs in as ex2_<id> ..."""
+    """ex_<id>; the example's second role (a second case of it at once, harness.schedule) is ex2_<id> ..."""
     return _identifier(example_id, f"ex{lane + 1}_" if lane else "ex_")
 
 
-def database_name(example_id: str, scenario: str) -> str:
-    return _identifier(f"{example_id}__{scenario}", "db_")
+def database_name(example_id: str, scenario: str, lane: int = 0) -> str:
+    """db_<id>__<case>; as the example's n-th role, db<n>_... (a case is its scenario, then
+    @topology unless direct): no two cases running at once share a database."""
+    return _identifier(f"{example_id}__{scenario}", f"db{lane + 1}_" if lane else "db_")
 
 
 @dataclass(frozen=True)
@@ -117,7 +119,7 @@ class Janitor:
 
     def create_case_database(self, example_id: str, scenario: str, lane: int = 0) -> CaseDatabase:
         role = self.ensure_role(example_id, lane)
-        dbname = database_name(example_id, scenario)
+        dbname = database_name(example_id, scenario, lane)
         if self._spares is not None:
             self._spares.claim(dbname)
         if dbname in self._case_databases:   # the same case again in this run (the server is the run's own)

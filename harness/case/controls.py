@@ -35,10 +35,11 @@ def rows_of(conninfo: str, statement: str, params: list[Any] | None) -> list[tup
 
 class LiveControls:
     def __init__(self, server: PostgresServer, janitor: Janitor, db: CaseDatabase,
-                 pooler: "PgBouncer | None" = None, standby: "tuple[StandbyServer, Fixture, str, str] | None" = None) -> None:
+                 pooler: "PgBouncer | None" = None, standby: "tuple[StandbyServer, Fixture, str, str, int] | None" = None) -> None:
         self._server = server
         self._pooler = pooler
-        self._standby = standby   # the cutover story's second server, the fixture, the case (example id, scenario)
+        # the cutover story's second server, the fixture, the case (example id, scenario, role index)
+        self._standby = standby
         self._cutover: dict[str, Any] = {}   # what the cutover actions changed, for undo()
         self._admin: Admin = server.admin
         self._janitor = janitor
@@ -82,8 +83,8 @@ class LiveControls:
     # -- the cutover story: PgBouncer and the run's second server -------------------------------
     def cutover_target(self) -> None:
         assert self._standby is not None, "the cutover needs the session's second server"
-        standby, fixture, example_id, scenario = self._standby
-        self._cutover["target"] = target = standby.mirror(self._admin, example_id, scenario, fixture)
+        standby, fixture, example_id, scenario, lane = self._standby
+        self._cutover["target"] = target = standby.mirror(self._admin, example_id, scenario, lane, fixture)
         assert target.dbname == self._db.dbname   # PgBouncer keeps the name when it points elsewhere
 
     def pooler_pause(self) -> float:

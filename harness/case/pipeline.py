@@ -20,7 +20,7 @@ from harness.manifest import Example
 from harness.messages import kept_stderr, stderr_excerpt
 from harness.observe import ActivitySampler, ServerLog
 from harness.outcome import ScenarioResult
-from harness.pooler import DIRECT, base_topology
+from harness.pooler import DIRECT, base_topology, case_key
 from harness.pooler.fixes import applied, fix_of
 from harness.pooler.known import known_behind_pooler
 from harness.pooler.log import log_size, read_since
@@ -103,7 +103,9 @@ def run_on_server(session: HarnessSession, example: Example, scenario: Scenario,
     server, janitor, server_log = session.server, session.janitor, session.server_log
     assert server is not None and janitor is not None and server_log is not None
     try:
-        db = janitor.create_case_database(example.id, scenario.name, lane)
+        # Named by the case key: a pooler of another topology may still dial a database of the
+        # same scenario that it served a moment ago, and must never reach this case's.
+        db = janitor.create_case_database(example.id, case_key(scenario.name, topology), lane)
     except psycopg.OperationalError:
         session.ensure_server_alive()
         raise
@@ -111,8 +113,8 @@ def run_on_server(session: HarnessSession, example: Example, scenario: Scenario,
     if pooler is not None:
         pooler.sync_auth()   # the role's SCRAM secret as ensure_role just set it
         pooler.warm(db.dbname, db.role, db.password)
-    controls = LiveControls(server, janitor, db, pooler,
-                            (session.standby, session.spec.fixture, example.id, scenario.name) if pooler else None)
+    standby = (session.standby, session.spec.fixture, example.id, case_key(scenario.name, topology), lane)
+    controls = LiveControls(server, janitor, db, pooler, standby if pooler else None)
     ctx = CaseContext(example=example, scenario=scenario, spec=session.spec, db=db, controls=controls,
                       topology=topology)
     check = check_class(ctx)

@@ -4,6 +4,7 @@ protocol, so every statement goes through a client-side-binding cursor."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,24 +37,31 @@ class AdminConsole:
         with self._connect() as conn, conn.cursor() as cur:
             cur.execute(statement)
 
+    @staticmethod
+    def _name(database: str) -> str:
+        """A plain name goes as it is: PgBouncer 1.18's console reads its argument into 64 bytes,
+        quotes included, so a 63-byte name quoted is "bad arguments"."""
+        return database if re.fullmatch(r"[a-z_][a-z0-9_]*", database) else f'"{database}"'
+
     def pause(self, database: str) -> float:
         """PAUSE <database>: returns once PgBouncer has paused it, which is when every server
         connection of it is released (in transaction mode: when open transactions have ended);
         the seconds it took."""
         started = time.monotonic()
-        self.command(f'PAUSE "{database}"')
+        self.command(f"PAUSE {self._name(database)}")
         return time.monotonic() - started
 
     def resume(self, database: str) -> None:
-        self.command(f'RESUME "{database}"')
+        self.command(f"RESUME {self._name(database)}")
 
     def setting(self, name: str) -> str:
         """A setting's value as PgBouncer runs with it now (SHOW CONFIG)."""
         return next(str(row["value"]) for row in self.show("CONFIG") if row.get("key") == name)
+
     def reconnect(self, database: str) -> None:
         """RECONNECT <database>: every server connection of it is closed once released (in
         transaction mode: now, between transactions; in session mode: when its client leaves)."""
-        self.command(f'RECONNECT "{database}"')
+        self.command(f"RECONNECT {self._name(database)}")
 
     def clients(self, database: str) -> list[dict[str, Any]]:
         """The client connections to `database` (the console's own excluded)."""
