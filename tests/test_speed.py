@@ -13,7 +13,8 @@ from pathlib import Path
 import psycopg
 
 from harness.admin_connections import AdminConnections
-from harness.janitor import role_name
+from harness.janitor import database_name, role_name
+from harness.pooler import case_key
 from harness.reporting.benchmark import benchmark_section, read_benchmark
 from harness import case_costs
 from harness.case_costs import CaseCosts
@@ -237,3 +238,10 @@ def test_the_gate_admits_in_arrival_order_so_light_cases_cannot_starve_a_heavy_o
     for thread in (first, heavy, late):
         thread.join(5)
     assert order == ["light", "heavy", "light"]
+
+
+def test_no_two_cases_that_can_run_at_once_share_a_database_name() -> None:
+    names = {database_name("java/hikaricp", case_key("story_pause_resume_cutover", topology), role)
+             for topology in ("direct", "pgbouncer-transaction", "pgbouncer-transaction+prepareThreshold=0")
+             for role in (0, 1, 2)}
+    assert len(names) == 9 and all(len(n) <= 63 for n in names)
