@@ -188,9 +188,8 @@ def one_backend(backend: str, repeat: int, cold: bool, jobs: int, serial_repeat:
 
 
 def machine() -> str:
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return f"{platform.machine()}, {cores} cores, {platform.system()} {platform.release()}, load average {load} at the end"
+    return f"{platform.machine()}, {cores()} cores, {platform.system()} {platform.release()}, load average {load} at the end"
 
 
 def goals(result: dict[str, Any]) -> list[tuple[str, bool, str]]:

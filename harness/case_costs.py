@@ -19,6 +19,7 @@ FILE_NAME = "case-costs.json"
 
 
 def key(example_id: str, case_key: str) -> str:
+    """'<id>::<case key>': how a case is known to the cache, the schedule, the gate and pytest's batch."""
     return f"{example_id}::{case_key}"
 
 
@@ -59,6 +60,9 @@ def record(cache: Path, backend: str, results: Mapping[str, Mapping[str, Scenari
         cache.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile("w", dir=cache, prefix=".case-costs-", delete=False) as out:
             json.dump(document, out, indent=1, sort_keys=True)
+    except OSError:
+        return   # a read-only cache costs the next run its schedule, not its verdicts
+    try:
         os.replace(out.name, path)
     except OSError:
-        pass   # a read-only cache costs the next run its schedule, not its verdicts
+        Path(out.name).unlink(missing_ok=True)

@@ -32,15 +32,15 @@ def _identifier(text: str, prefix: str) -> str:
     return name
 
 
-def role_name(example_id: str, lane: int = 0) -> str:
+def role_name(example_id: str, role_index: int = 0) -> str:
     """ex_<id>; the example's second role (a second case of it at once, harness.schedule) is ex2_<id> ..."""
-    return _identifier(example_id, f"ex{lane + 1}_" if lane else "ex_")
+    return _identifier(example_id, f"ex{role_index + 1}_" if role_index else "ex_")
 
 
-def database_name(example_id: str, scenario: str, lane: int = 0) -> str:
+def database_name(example_id: str, scenario: str, role_index: int = 0) -> str:
     """db_<id>__<case>; as the example's n-th role, db<n>_... (a case is its scenario, then
     @topology unless direct): no two cases running at once share a database."""
-    return _identifier(f"{example_id}__{scenario}", f"db{lane + 1}_" if lane else "db_")
+    return _identifier(f"{example_id}__{scenario}", f"db{role_index + 1}_" if role_index else "db_")
 
 
 @dataclass(frozen=True)
@@ -85,8 +85,8 @@ class Janitor:
         with self._connect() as admin:
             admin.execute(sql.SQL("REVOKE CONNECT ON DATABASE {} FROM PUBLIC").format(sql.Identifier(TEMPLATE_DB)))
 
-    def ensure_role(self, example_id: str, lane: int = 0) -> str:
-        role = role_name(example_id, lane)
+    def ensure_role(self, example_id: str, role_index: int = 0) -> str:
+        role = role_name(example_id, role_index)
         if role not in self._roles:
             with self._connect() as admin:
                 exists = admin.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role]).fetchone()
@@ -117,9 +117,9 @@ class Janitor:
             admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))
         self._case_databases.discard(dbname)
 
-    def create_case_database(self, example_id: str, scenario: str, lane: int = 0) -> CaseDatabase:
-        role = self.ensure_role(example_id, lane)
-        dbname = database_name(example_id, scenario, lane)
+    def create_case_database(self, example_id: str, scenario: str, role_index: int = 0) -> CaseDatabase:
+        role = self.ensure_role(example_id, role_index)
+        dbname = database_name(example_id, scenario, role_index)
         if self._spares is not None:
             self._spares.claim(dbname)
         if dbname in self._case_databases:   # the same case again in this run (the server is the run's own)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from harness import case_costs
 from harness.case.pipeline import run_case
 from harness.errors import ServerDied
 from harness.manifest import Example
@@ -34,7 +35,7 @@ class CaseBatch:
             names = plan.setdefault(example.id, (example, []))[1]
             if name not in names:   # one scenario, several topologies: one entry
                 names.append(name)
-            self._wanted.add(f"{example.id}::{case_key(name, topology)}")
+            self._wanted.add(case_costs.key(example.id, case_key(name, topology)))
         self._plan = list(plan.values())
 
     def result(self, session: HarnessSession, example: Example, name: str, topology: str = DIRECT) -> ScenarioResult:

@@ -7,12 +7,13 @@ from __future__ import annotations
 import fnmatch
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any
 
+from harness import case_costs
 from harness.case.judgement import Finding, judge
 from harness.case.pipeline import run_case
 from harness.catalog import Catalog
@@ -23,10 +24,8 @@ from harness.outcome import ExampleResult, RunResult, ScenarioResult
 from harness.pooler import DIRECT, case_key
 from harness.pooler.fixes import fixes_for
 from harness.probe import ProbeError, Target, run_probe
-from harness import case_costs
 from harness.scenarios import REGISTRY as CHECKS
-from harness.schedule import (UNKNOWN_CASE_SECONDS, Case, CaseQueue, case_seconds, cores, cpu_weights, roles_for,
-                              work_through)
+from harness.schedule import Case, CaseQueue, case_seconds, cores, cpu_weights, expected_seconds, roles_for, work_through
 from harness.session import HarnessSession
 
 PROBE_SAMPLES = 30
@@ -109,7 +108,7 @@ def _run_example(session: HarnessSession, example: Example, names: list[str], st
         for name in names:
             if stop.is_set():
                 break
-            if only is not None and f"{example.id}::{case_key(name, topology)}" not in only:
+            if only is not None and case_costs.key(example.id, case_key(name, topology)) not in only:
                 continue
             try:
                 results[case_key(name, topology)] = _one_case(session, example, name, topology, 0, clock, on_case)
@@ -133,10 +132,9 @@ def _run_in_parallel(session: HarnessSession, plan: Plan, jobs: int, costs: case
         check = CHECKS.get(name)
         return name in example.applies and check is not None and check.exclusive
 
-    cases = [Case(example, name, topology, seconds.get(f"{example.id}::{name}", UNKNOWN_CASE_SECONDS)
-                  if name in example.applies else 0.0, exclusive(example, name))
+    cases = [Case(example, name, topology, expected_seconds(example, name, seconds), exclusive(example, name))
              for example, names in plan for topology in with_fixes(session, example) for name in names
-             if only is None or f"{example.id}::{case_key(name, topology)}" in only]
+             if only is None or case_costs.key(example.id, case_key(name, topology)) in only]
     results: dict[str, dict[str, ScenarioResult]] = {example.id: {} for example, _ in plan}
     errors: list[str] = []
     lock = threading.Lock()

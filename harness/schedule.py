@@ -2,7 +2,7 @@
 
 Most of a case is waiting (for a pool's idle timeout, a sleep, a connection), so cases overlap
 well; what must not be oversubscribed is the CPU (a JVM starting, the pool-sizing story's CPU
-half). So the default runs up to LANES_PER_CORE lanes a core (at most MAX_DEFAULT_JOBS), and the
+half). So the default runs up to WORKERS_PER_CORE workers a core (at most MAX_DEFAULT_JOBS), and the
 gate (harness.gate) admits a case only while the cases running keep at most `cores` cores busy,
 each weighed by what it was measured to use the last time (harness.case_costs): the share of a
 core its processes kept busy, plus HARNESS_SHARE for the harness's and the server's part. A case
@@ -24,11 +24,11 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from harness.case_costs import CaseCosts
+from harness.case_costs import CaseCosts, key
 from harness.manifest import Example
 from harness.process import allow_starts, interrupt_all
 
-LANES_PER_CORE = 4
+WORKERS_PER_CORE = 4
 MAX_DEFAULT_JOBS = 8
 UNKNOWN_CASE_SECONDS = 1.0
 # The harness's and the server's part of a running case, in cores: measured here as the harness
@@ -44,7 +44,7 @@ def cores(cpu_count: int | None = None) -> int:
 
 def default_jobs(cpu_count: int | None = None) -> int:
     """Workers when the command line does not say (-j N overrides; -j 1 is serial)."""
-    return max(1, min(MAX_DEFAULT_JOBS, LANES_PER_CORE * cores(cpu_count)))
+    return max(1, min(MAX_DEFAULT_JOBS, WORKERS_PER_CORE * cores(cpu_count)))
 
 
 def cpu_weights(costs: CaseCosts, declared: Mapping[str, float]) -> dict[str, float]:
@@ -63,13 +63,19 @@ def case_seconds(costs: CaseCosts) -> dict[str, float]:
     return {k: s for k, s in costs.seconds.items() if "@" not in k}
 
 
+def expected_seconds(example: Example, name: str, seconds: Mapping[str, float]) -> float:
+    """What the case is expected to take: its last measured seconds (UNKNOWN_CASE_SECONDS if never
+    measured); 0 when it does not run (not applicable or not declared: judged without running)."""
+    if name not in example.applies:
+        return 0.0
+    return seconds.get(key(example.id, name), UNKNOWN_CASE_SECONDS)
+
+
 def roles_for(plan: Sequence[tuple[Example, Sequence[str]]], jobs: int, seconds: Mapping[str, float]) -> dict[str, int]:
     """How many roles (cases at once) each example gets: one, or more when its cases alone would be
     longer than a fair share of `jobs` workers."""
     def cost(example: Example, name: str) -> float:
-        if name not in example.applies:
-            return 0.0   # not applicable or not declared: judged without running
-        return seconds.get(f"{example.id}::{name}", UNKNOWN_CASE_SECONDS)
+        return expected_seconds(example, name, seconds)
 
     total = sum(cost(e, n) for e, names in plan for n in names)
     fair_share = total / max(1, jobs) or 1.0

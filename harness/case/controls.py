@@ -83,8 +83,8 @@ class LiveControls:
     # -- the cutover story: PgBouncer and the run's second server -------------------------------
     def cutover_target(self) -> None:
         assert self._standby is not None, "the cutover needs the session's second server"
-        standby, fixture, example_id, scenario, lane = self._standby
-        self._cutover["target"] = target = standby.mirror(self._admin, example_id, scenario, lane, fixture)
+        standby, fixture, example_id, scenario, role_index = self._standby
+        self._cutover["target"] = target = standby.mirror(self._admin, example_id, scenario, role_index, fixture)
         assert target.dbname == self._db.dbname   # PgBouncer keeps the name when it points elsewhere
 
     def pooler_pause(self) -> float:

@@ -9,6 +9,7 @@ from datetime import datetime
 
 import psycopg
 
+from harness import case_costs
 from harness.admin_connections import admin_connection
 from harness.case.context import CaseContext, Observation
 from harness.case.controls import LiveControls
@@ -34,10 +35,10 @@ from harness.statements import read_statement_stats, summary_lines
 
 
 def run_case(session: HarnessSession, example: Example, scenario_name: str, topology: str = DIRECT,
-             lane: int = 0) -> ScenarioResult:
-    """lane: which of the example's roles the case logs in as (harness.schedule)."""
+             role_index: int = 0) -> ScenarioResult:
+    """role_index: which of the example's roles the case logs in as (0: ex_<id>; harness.schedule)."""
     start = time.monotonic()
-    finding = find(session, example, session.spec.scenarios[scenario_name], topology, lane)
+    finding = find(session, example, session.spec.scenarios[scenario_name], topology, role_index)
     if finding.not_applicable is None and finding.undeclared is None:
         # From its turn at the server (a parallel run's wait for the gate is not the case's time).
         finding = replace(finding, seconds=time.monotonic() - (finding.started or start))
@@ -66,14 +67,14 @@ def before_run(session: HarnessSession, example: Example, name: str, topology: s
 
 
 def find(session: HarnessSession, example: Example, scenario: Scenario, topology: str = DIRECT,
-         lane: int = 0) -> Finding:
+         role_index: int = 0) -> Finding:
     skipped = before_run(session, example, scenario.name, topology)
     if skipped is not None:
         return skipped
-    return replace(find_running(session, example, scenario, topology, lane), topology=topology)
+    return replace(find_running(session, example, scenario, topology, role_index), topology=topology)
 
 
-def find_running(session: HarnessSession, example: Example, scenario: Scenario, topology: str, lane: int = 0) -> Finding:
+def find_running(session: HarnessSession, example: Example, scenario: Scenario, topology: str, role_index: int = 0) -> Finding:
     reproduce = reproduce_command(session.config.backend, example, scenario.name, topology)
     session.prepare_example(example)
     if example.id in session.missing:
@@ -91,21 +92,21 @@ def find_running(session: HarnessSession, example: Example, scenario: Scenario, 
     if check_class is None:
         return Finding(scenario.name, reproduce=reproduce, problems=(
             f"the harness has no check for scenario {scenario.name!r}", "add a ScenarioCheck for it in harness/scenarios/"))
-    with session.gate.enter(check_class.exclusive, f"{example.id}::{scenario.name}"):
+    with session.gate.enter(check_class.exclusive, case_costs.key(example.id, scenario.name)):
         started = time.monotonic()
-        return replace(run_on_server(session, example, scenario, check_class, topology, lane), reproduce=reproduce,
+        return replace(run_on_server(session, example, scenario, check_class, topology, role_index), reproduce=reproduce,
                        started=started)
 
 
 def run_on_server(session: HarnessSession, example: Example, scenario: Scenario,
-                  check_class: type[ScenarioCheck], topology: str = DIRECT, lane: int = 0) -> Finding:
+                  check_class: type[ScenarioCheck], topology: str = DIRECT, role_index: int = 0) -> Finding:
     session.ensure_server_alive()
     server, janitor, server_log = session.server, session.janitor, session.server_log
     assert server is not None and janitor is not None and server_log is not None
     try:
         # Named by the case key: a pooler of another topology may still dial a database of the
         # same scenario that it served a moment ago, and must never reach this case's.
-        db = janitor.create_case_database(example.id, case_key(scenario.name, topology), lane)
+        db = janitor.create_case_database(example.id, case_key(scenario.name, topology), role_index)
     except psycopg.OperationalError:
         session.ensure_server_alive()
         raise
@@ -113,7 +114,7 @@ def run_on_server(session: HarnessSession, example: Example, scenario: Scenario,
     if pooler is not None:
         pooler.sync_auth()   # the role's SCRAM secret as ensure_role just set it
         pooler.warm(db.dbname, db.role, db.password)
-    standby = (session.standby, session.spec.fixture, example.id, case_key(scenario.name, topology), lane)
+    standby = (session.standby, session.spec.fixture, example.id, case_key(scenario.name, topology), role_index)
     controls = LiveControls(server, janitor, db, pooler, standby if pooler else None)
     ctx = CaseContext(example=example, scenario=scenario, spec=session.spec, db=db, controls=controls,
                       topology=topology)

@@ -38,12 +38,12 @@ class StandbyServer:
             assert self.janitor is not None
             return self.server, self.janitor
 
-    def mirror(self, source: Admin, example_id: str, scenario: str, lane: int, fixture: Fixture) -> CaseDatabase:
+    def mirror(self, source: Admin, example_id: str, scenario: str, role_index: int, fixture: Fixture) -> CaseDatabase:
         """The case database on this server, from the same template and owned by the same role
         with the same SCRAM secret as on `source`: PgBouncer logs in to either with the keys it
         took from the client (its auth_file holds the first server's secret)."""
         _server, janitor = self.get(fixture)
-        db = janitor.create_case_database(example_id, scenario, lane)   # the same name and role as on `source`
+        db = janitor.create_case_database(example_id, scenario, role_index)   # the same name and role as on `source`
         with psycopg.connect(source.conninfo(), autocommit=True) as conn:
             secret = conn.execute("SELECT rolpassword FROM pg_authid WHERE rolname = %s", [db.role]).fetchone()[0]
         with psycopg.connect(self.admin.conninfo(), autocommit=True) as conn:
