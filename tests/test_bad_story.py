@@ -6,8 +6,10 @@ transaction mode)."""
 
 from __future__ import annotations
 
+import psycopg
 import pytest
 
+from harness.janitor import CaseDatabase
 from harness.outcome import Outcome
 from tests.support import BadRun, problems_of
 
@@ -53,3 +55,26 @@ def test_a_swallowed_refusal_is_caught_by_the_servers_count(bad: BadRun) -> None
     assert figures["refused"] == 0 and figures["server_refusals"] > 0
     assert problem.startswith(f"the example reports {figures['requests']} requests served, the server ran "
                               f"{figures['requests'] - figures['server_refusals']} of their queries"), problem
+
+
+
+def test_a_pooled_case_hands_its_role_back_with_no_server_connection(bad: BadRun, monkeypatch: pytest.MonkeyPatch) -> None:
+    """PgBouncer keeps a case's server connections pooled long after the case, and they count
+    against the role's connection limit: the next case of the role (this story sets the limit to
+    its budget) would meet 53300 below its budget. The case's database is dropped later, off the
+    cases' path, so the case itself must close them before its role is free."""
+    janitor, server = bad.session.janitor, bad.session.server
+    assert janitor is not None and server is not None
+    left_at_drop: list[int] = []
+    drop = janitor.drop_case_database
+
+    def counting_drop(case: CaseDatabase) -> None:
+        with psycopg.connect(server.admin.conninfo(), autocommit=True) as admin:
+            left_at_drop.append(admin.execute("SELECT count(*) FROM pg_stat_activity WHERE usename = %s",
+                                              [case.role]).fetchone()[0])
+        drop(case)
+
+    monkeypatch.setattr(janitor, "drop_case_database", counting_drop)
+    result = bad.case("good/reference", "pool_bounded", POOLED)
+    assert result.outcome is Outcome.PASSED, result.failure.render() if result.failure else result.message
+    assert left_at_drop == [0], f"server connection(s) of the role left when its pooled case ended: {left_at_drop}"

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from harness.spec import Fixture
 
 POOLER_LOGIN_SECONDS = 10.0
+POOLED_RELEASE_SECONDS = 2.0   # PgBouncer closed them: the backends only have to exit
 TLS_SQL = ("SELECT a.pid, s.ssl, s.version, s.cipher FROM pg_stat_activity a JOIN pg_stat_ssl s USING (pid) "
            "WHERE a.datname = %s AND a.backend_type = 'client backend'")
 
@@ -126,6 +127,7 @@ class LiveControls:
         target = done.get("target")
         if target is not None and self._standby is not None and self._standby[0].janitor is not None:
             self._standby[0].janitor.drop_case_database(target)
+
     def reconnect_pooler(self) -> bool:
         """PgBouncer replaces the case's server connections (RECONNECT); False straight to the server."""
         if self._pooler is None:
@@ -144,6 +146,17 @@ class LiveControls:
             self.force_hostssl(False)
         if self._pool_sized:
             self.set_pooler_pool_size(None)
+        if self._pooler is not None:
+            self.release_pooled_connections()
+
+    def release_pooled_connections(self) -> None:
+        """PgBouncer lets go of the case's database, and its server connections are gone before
+        the role serves another case: they count against the role's connection limit, and
+        PgBouncer keeps them pooled long after the case (until server_idle_timeout), while the
+        database's drop comes later still (harness.spare_databases)."""
+        assert self._pooler is not None
+        self._pooler.console.close_database(self._db.dbname)
+        self._janitor.close_leftover_backends(self._db.role, within=POOLED_RELEASE_SECONDS)
 
     # -- looks ------------------------------------------------------------------------------
     def backends(self) -> list[tuple[int, str]]:

@@ -63,6 +63,18 @@ class AdminConsole:
         transaction mode: now, between transactions; in session mode: when its client leaves)."""
         self.command(f"RECONNECT {self._name(database)}")
 
+    def close_database(self, database: str) -> None:
+        """KILL <database>, then RESUME it: every client and server connection of it closed now,
+        and its pools gone (a pool is made again only for a new client, so min_pool_size does not
+        dial it again). A database PgBouncer never saw is left as it is."""
+        try:
+            self.command(f"KILL {self._name(database)}")
+        except psycopg.Error as error:
+            if "no such database" not in str(error):
+                raise
+            return
+        self.resume(database)
+
     def clients(self, database: str) -> list[dict[str, Any]]:
         """The client connections to `database` (the console's own excluded)."""
         return [row for row in self.show("CLIENTS") if row.get("database") == database]
