@@ -20,12 +20,14 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
 from harness import reaper
+from harness.errors import HarnessError
 
 INIT = Path(__file__).with_name("sandbox_init.py")
 CASE_MARKER_VARIABLE = "HARNESS_CASE_MARKER"
@@ -107,6 +109,7 @@ class Sandbox:
         self._counter = itertools.count(1)
         self._lock = threading.Lock()
         self._notice_given = False
+        self._closed = False
 
     def notice(self) -> str:
         """Once per run, when cases cannot have a namespace of their own; '' otherwise."""
@@ -120,6 +123,8 @@ class Sandbox:
 
     def case(self) -> CaseSandbox:
         with self._lock:
+            if self._closed:   # a case thread still finishing after the run's clean-up: no new directory
+                raise HarnessError("the run has been cleaned up: no example process starts after it")
             if self._dir is None:
                 self._dir = Path(tempfile.mkdtemp(prefix=reaper.RUN_PREFIX + "cases-"))
                 reaper.record_owner(self._dir, kind="cases", marker=self.run_marker)
@@ -130,11 +135,22 @@ class Sandbox:
         """Kills whatever of this run still runs (there should be nothing) and removes the directory."""
         left = reaper.kill_marked(self.run_marker)
         with self._lock:
-            directory, self._dir = self._dir, None
+            directory, self._dir, self._closed = self._dir, None, True
         if directory is not None:
-            shutil.rmtree(directory, ignore_errors=True)
+            remove_tree(directory)
             reaper.forget(directory)
         return left
+
+
+def remove_tree(directory: Path, within: float = 2.0) -> None:
+    """rmtree, again while something still writes into it (a case's PID 1 writing its report as
+    it is killed): ignore_errors alone leaves the directory when a file appears mid-way."""
+    deadline = time.monotonic() + within
+    while True:
+        shutil.rmtree(directory, ignore_errors=True)
+        if not directory.exists() or time.monotonic() >= deadline:
+            return
+        time.sleep(0.05)
 
 
 def leftover_problems(leftovers: list[str], stdout_held: bool, backends: list[str]) -> list[str]:

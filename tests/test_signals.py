@@ -6,6 +6,7 @@ that fails leaves nothing either: the isolated_runs fixture reaps its run at tea
 from __future__ import annotations
 
 import glob
+import json
 import os
 import signal
 import sys
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from harness import case_costs
 from harness.server.native import TEMP_PREFIX
 from tests.support import BAD_EXAMPLES, IsolatedRuns, lock_released_within, processes_mentioning
 
@@ -54,6 +56,13 @@ def test_a_signal_leaves_nothing_behind(phase: str, signum: int, tmp_path: Path,
     parent = isolated_runs.parent
     env = dict(os.environ, HARNESS_EXAMPLES=str(BAD_EXAMPLES), HARNESS_CACHE=str(tmp_path / "cache"),
                BAD_EXAMPLE_STATE=str(state), BAD_EXAMPLE_PYTHON=sys.executable)
+    if phase == "parallel-scenario":
+        # Known to take a minute, the slow case starts first and the reference's run beside it
+        # (unknown, it would start only after them all).
+        cache = tmp_path / "cache"
+        cache.mkdir()
+        (cache / case_costs.FILE_NAME).write_text(json.dumps({"seconds:native": {
+            case_costs.key("slow/run", "connect_now"): 60.0}}))
     before = _server_dirs(parent)
     proc = isolated_runs.start([sys.executable, "-m", "harness", "run", "--example", example, *flags,
                                 "--out", str(tmp_path / "results.json")], env)
@@ -77,7 +86,8 @@ def test_a_signal_leaves_nothing_behind(phase: str, signum: int, tmp_path: Path,
         lock = state / f"{name}.lock"
         if lock.exists():
             assert lock_released_within(lock), f"{name} still runs after the {signal.Signals(signum).name}"
-    assert list(parent.iterdir()) == [], f"left in the run's temp parent: {list(parent.iterdir())}"
+    left = sorted(str(path.relative_to(parent)) for path in parent.rglob("*"))
+    assert left == [], f"left in the run's temp parent: {left}\n{text[-3000:]}"
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
