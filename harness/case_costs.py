@@ -16,6 +16,10 @@ from pathlib import Path
 from harness.outcome import ScenarioResult
 
 FILE_NAME = "case-costs.json"
+# Shipped with the harness, measured on a 2-core machine like CI's: a fresh clone's first run (and
+# CI's) schedules by them instead of weighing every case a whole core. `python -m harness.case_costs`
+# writes it from this machine's file.
+SEED = Path(__file__).with_name("case-costs.seed.json")
 
 
 def key(example_id: str, case_key: str) -> str:
@@ -37,9 +41,25 @@ def _read(path: Path) -> dict[str, dict[str, float]]:
         return {}
 
 
-def load(cache: Path, backend: str) -> CaseCosts:
+def load(cache: Path, backend: str, seed: Path | None = SEED) -> CaseCosts:
+    """This machine's measurements, over the shipped ones (`seed`) for the cases it has not run yet."""
+    shipped = _read(seed) if seed is not None else {}
     document = _read(cache / FILE_NAME)
-    return CaseCosts(seconds=document.get(f"seconds:{backend}", {}), cpu_share=document.get("cpu_share", {}))
+
+    def table(name: str) -> dict[str, float]:
+        return {**shipped.get(name, {}), **document.get(name, {})}
+
+    return CaseCosts(seconds=table(f"seconds:{backend}"), cpu_share=table("cpu_share"))
+
+
+def write_seed(cache: Path, examples: Path, seed: Path = SEED) -> int:
+    """The shipped costs from this machine's file: the entries of the examples under `examples`
+    (not of the harness's own test examples). Returns how many entries it wrote."""
+    ids = {str(manifest.parent.relative_to(examples)) for manifest in examples.glob("*/*/example.yaml")}
+    document = {name: {k: v for k, v in sorted(entries.items()) if k.split("::", 1)[0] in ids}
+                for name, entries in sorted(_read(cache / FILE_NAME).items())}
+    seed.write_text(json.dumps(document, indent=1, sort_keys=True) + "\n")
+    return sum(len(entries) for entries in document.values())
 
 
 def record(cache: Path, backend: str, results: Mapping[str, Mapping[str, ScenarioResult]]) -> None:
@@ -66,3 +86,11 @@ def record(cache: Path, backend: str, results: Mapping[str, Mapping[str, Scenari
         os.replace(out.name, path)
     except OSError:
         Path(out.name).unlink(missing_ok=True)
+
+
+if __name__ == "__main__":
+    from harness.config import build_config
+
+    paths = build_config({}, environ=dict(os.environ)).paths
+    count = write_seed(paths.cache, paths.examples)
+    print(f"case-costs: {count} entries from {paths.cache / FILE_NAME} written to {SEED}")

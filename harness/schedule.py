@@ -4,10 +4,10 @@ Most of a case is waiting (for a pool's idle timeout, a sleep, a connection), so
 well; what must not be oversubscribed is the CPU (a JVM starting, the pool-sizing story's CPU
 half). So the default runs up to WORKERS_PER_CORE workers a core (at most MAX_DEFAULT_JOBS), and the
 gate (harness.gate) admits a case only while the cases running keep at most `cores` cores busy,
-each weighed by what it was measured to use the last time (harness.case_costs): the share of a
-core its processes kept busy, plus HARNESS_SHARE for the harness's and the server's part. A case
-never measured weighs a whole core, so a first run is no more parallel than one lane a core. A
-case that restarts the server still runs alone (harness.gate).
+each weighed by what it was measured to use the last time (harness.case_costs, this machine's
+over the shipped ones): the share of a core its processes kept busy, plus HARNESS_SHARE for the
+harness's and the server's part. A case measured nowhere weighs a whole core. A case that
+restarts the server still runs alone (harness.gate).
 
 Which case runs next: the longest one known (longest-processing-time first, the classic list
 schedule), after the cases that restart the server (alone at the start, they hold nobody up).

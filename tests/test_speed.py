@@ -5,6 +5,7 @@ the benchmark's figures reach the HTML."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from dataclasses import dataclass, field, replace
@@ -23,7 +24,7 @@ from harness.outcome import Outcome, ScenarioResult
 from harness.schedule import (HARNESS_SHARE, MAX_DEFAULT_JOBS, Case, CaseQueue, cpu_weights, default_jobs, ordered,
                               roles_for, work_through)
 from harness.spare_databases import SpareDatabases
-from tests.support import BadRun
+from tests.support import REPO, BadRun
 
 
 @dataclass
@@ -149,16 +150,43 @@ def test_default_jobs_is_four_a_core_within_limits() -> None:
 
 
 def test_case_costs_are_kept_in_the_cache_across_runs(tmp_path: Path) -> None:
-    assert case_costs.load(tmp_path, "native") == CaseCosts()
+    assert case_costs.load(tmp_path, "native", seed=None) == CaseCosts()
     ran = ScenarioResult("a", Outcome.PASSED, seconds=1.5, observed={"process_seconds": 1.2, "process_cpu_seconds": 0.3})
     not_run = ScenarioResult("b", Outcome.NOT_APPLICABLE)
     case_costs.record(tmp_path, "native", {"x/y": {"a": ran, "b": not_run}})
     case_costs.record(tmp_path, "docker", {"x/y": {"a": replace(ran, seconds=2.5, observed={"process_seconds": 2.4})}})
-    native, docker = case_costs.load(tmp_path, "native"), case_costs.load(tmp_path, "docker")
+    native, docker = case_costs.load(tmp_path, "native", seed=None), case_costs.load(tmp_path, "docker", seed=None)
     assert native.seconds == {"x/y::a": 1.5} and docker.seconds == {"x/y::a": 2.5}
     assert native.cpu_share == docker.cpu_share == {"x/y::a": 0.25}   # measured natively, shared
     (tmp_path / case_costs.FILE_NAME).write_text("not json")
-    assert case_costs.load(tmp_path, "native") == CaseCosts()
+    assert case_costs.load(tmp_path, "native", seed=None) == CaseCosts()
+
+
+def test_the_shipped_costs_fill_in_what_this_machine_has_not_measured(tmp_path: Path) -> None:
+    seed = tmp_path / "seed.json"
+    seed.write_text(json.dumps({"cpu_share": {"x/y::a": 0.9, "x/y::b": 0.4}, "seconds:native": {"x/y::b": 3.0}}))
+    cache = tmp_path / "cache"
+    assert case_costs.load(cache, "native", seed=seed) == CaseCosts(seconds={"x/y::b": 3.0},
+                                                                  cpu_share={"x/y::a": 0.9, "x/y::b": 0.4})
+    ran = ScenarioResult("a", Outcome.PASSED, seconds=1.5, observed={"process_seconds": 1.0, "process_cpu_seconds": 0.1})
+    case_costs.record(cache, "native", {"x/y": {"a": ran}})
+    mine = case_costs.load(cache, "native", seed=seed)
+    assert mine.cpu_share == {"x/y::a": 0.1, "x/y::b": 0.4} and mine.seconds == {"x/y::a": 1.5, "x/y::b": 3.0}
+    # The seed is written from the machine's file, for the project's examples only.
+    examples = tmp_path / "examples"
+    (examples / "x" / "y").mkdir(parents=True)
+    (examples / "x" / "y" / "example.yaml").write_text("id: x/y\n")
+    case_costs.record(cache, "native", {"bad/one": {"a": ran}})
+    written = tmp_path / "written.json"
+    assert case_costs.write_seed(cache, examples, written) == 2
+    assert "bad/one" not in written.read_text() and case_costs.load(tmp_path / "empty", "native", seed=written).seconds == {
+        "x/y::a": 1.5}
+
+
+def test_the_shipped_costs_cover_every_example_of_the_project() -> None:
+    shipped = case_costs.load(Path("/nonexistent"), "native")
+    ids = {str(m.parent.relative_to(REPO / "examples")) for m in (REPO / "examples").glob("*/*/example.yaml")}
+    assert ids and ids <= {k.split("::", 1)[0] for k in shipped.cpu_share}, "python -m harness.case_costs writes them"
 
 
 def test_spares_are_handed_out_once_and_a_pending_drop_never_hits_a_new_database() -> None:
