@@ -16,10 +16,10 @@ from pathlib import Path
 from harness.outcome import ScenarioResult
 
 FILE_NAME = "case-costs.json"
-# Shipped with the harness, measured on a 2-core machine like CI's: a fresh clone's first run (and
-# CI's) schedules by them instead of weighing every case a whole core. `python -m harness.case_costs`
-# writes it from this machine's file.
-SEED = Path(__file__).with_name("case-costs.seed.json")
+# Shipped beside the examples, measured on a 2-core machine like CI's: a fresh clone's first run
+# (and CI's) schedules by them instead of weighing every case a whole core; a driver just dropped
+# in has none until its first run. `python -m harness.case_costs` writes it from this machine's file.
+SEED_NAME = "case-costs.seed.json"
 
 
 def key(example_id: str, case_key: str) -> str:
@@ -41,7 +41,7 @@ def _read(path: Path) -> dict[str, dict[str, float]]:
         return {}
 
 
-def load(cache: Path, backend: str, seed: Path | None = SEED) -> CaseCosts:
+def load(cache: Path, backend: str, seed: Path | None = None) -> CaseCosts:
     """This machine's measurements, over the shipped ones (`seed`) for the cases it has not run yet."""
     shipped = _read(seed) if seed is not None else {}
     document = _read(cache / FILE_NAME)
@@ -52,13 +52,18 @@ def load(cache: Path, backend: str, seed: Path | None = SEED) -> CaseCosts:
     return CaseCosts(seconds=table(f"seconds:{backend}"), cpu_share=table("cpu_share"))
 
 
-def write_seed(cache: Path, examples: Path, seed: Path = SEED) -> int:
-    """The shipped costs from this machine's file: the entries of the examples under `examples`
-    (not of the harness's own test examples). Returns how many entries it wrote."""
+def of_run(cache: Path, examples: Path, backend: str) -> CaseCosts:
+    """What a run schedules by: the cache's measurements over those shipped beside the examples."""
+    return load(cache, backend, seed=examples / SEED_NAME)
+
+
+def write_seed(cache: Path, examples: Path) -> int:
+    """examples/SEED_NAME from this machine's file: the entries of the examples under `examples`.
+    Returns how many entries it wrote."""
     ids = {str(manifest.parent.relative_to(examples)) for manifest in examples.glob("*/*/example.yaml")}
     document = {name: {k: v for k, v in sorted(entries.items()) if k.split("::", 1)[0] in ids}
                 for name, entries in sorted(_read(cache / FILE_NAME).items())}
-    seed.write_text(json.dumps(document, indent=1, sort_keys=True) + "\n")
+    (examples / SEED_NAME).write_text(json.dumps(document, indent=1, sort_keys=True) + "\n")
     return sum(len(entries) for entries in document.values())
 
 
@@ -91,6 +96,6 @@ def record(cache: Path, backend: str, results: Mapping[str, Mapping[str, Scenari
 if __name__ == "__main__":
     from harness.config import build_config
 
-    paths = build_config({}, environ=dict(os.environ)).paths
+    paths = build_config().paths
     count = write_seed(paths.cache, paths.examples)
-    print(f"case-costs: {count} entries from {paths.cache / FILE_NAME} written to {SEED}")
+    print(f"case-costs: {count} entries from {paths.cache / FILE_NAME} written to {paths.examples / SEED_NAME}")

@@ -184,7 +184,7 @@ def collect_matrix(session: HarnessSession, plan: Iterable[tuple[Example, list[s
     only: run just these '<id>::<case key>' of the plan (pytest's selection)."""
     plan = list(plan)
     clock = time.monotonic()
-    costs = case_costs.load(session.config.paths.cache, session.config.backend)
+    costs = case_costs.of_run(session.config.paths.cache, session.config.paths.examples, session.config.backend)
     if jobs > 1 and len(plan) > 1:
         results, run_errors = _run_in_parallel(session, plan, jobs, costs, clock, on_case, on_build, only)
         ran = plan

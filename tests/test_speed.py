@@ -172,19 +172,19 @@ def test_the_shipped_costs_fill_in_what_this_machine_has_not_measured(tmp_path: 
     case_costs.record(cache, "native", {"x/y": {"a": ran}})
     mine = case_costs.load(cache, "native", seed=seed)
     assert mine.cpu_share == {"x/y::a": 0.1, "x/y::b": 0.4} and mine.seconds == {"x/y::a": 1.5, "x/y::b": 3.0}
-    # The seed is written from the machine's file, for the project's examples only.
+    # The seed is written from the machine's file, beside the examples, for theirs only.
     examples = tmp_path / "examples"
     (examples / "x" / "y").mkdir(parents=True)
     (examples / "x" / "y" / "example.yaml").write_text("id: x/y\n")
     case_costs.record(cache, "native", {"bad/one": {"a": ran}})
-    written = tmp_path / "written.json"
-    assert case_costs.write_seed(cache, examples, written) == 2
-    assert "bad/one" not in written.read_text() and case_costs.load(tmp_path / "empty", "native", seed=written).seconds == {
-        "x/y::a": 1.5}
+    assert case_costs.write_seed(cache, examples) == 2
+    written = examples / case_costs.SEED_NAME
+    assert "bad/one" not in written.read_text()
+    assert case_costs.of_run(tmp_path / "empty", examples, "native").seconds == {"x/y::a": 1.5}
 
 
 def test_the_shipped_costs_cover_every_example_of_the_project() -> None:
-    shipped = case_costs.load(Path("/nonexistent"), "native")
+    shipped = case_costs.of_run(Path("/nonexistent"), REPO / "examples", "native")
     ids = {str(m.parent.relative_to(REPO / "examples")) for m in (REPO / "examples").glob("*/*/example.yaml")}
     assert ids and ids <= {k.split("::", 1)[0] for k in shipped.cpu_share}, "python -m harness.case_costs writes them"
 
