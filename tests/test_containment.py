@@ -122,3 +122,38 @@ def test_without_namespaces_the_run_says_so_once_and_still_kills_the_daemon(tmp_
     assert daemon["message"].startswith("left 1 process(es) running after it exited (killed by the harness)"), daemon
     assert lock_released_within(state / "daemon.lock")
     assert "clean-up: nothing of this run is left" in text
+
+
+def test_the_case_directory_goes_even_while_written_into_and_no_case_makes_it_again() -> None:
+    """A case's PID 1 may still write its report as the run cleans up: the directory goes all the
+    same, and a case thread that comes after the clean-up gets an error, not a new directory."""
+    import threading
+
+    from harness.errors import HarnessError
+
+    sandbox = Sandbox()
+    directory = sandbox.case().report.parent
+    stop = threading.Event()
+
+    def writer() -> None:
+        for i in range(40):   # 0.2 s of files appearing while the tree is removed
+            if stop.is_set():
+                return
+            try:
+                (directory / f"late-{i}.json").write_text("0 0.1\n")
+            except OSError:
+                return   # the directory is gone: nothing more to write into
+            time.sleep(0.005)
+
+    writing = threading.Thread(target=writer)
+    writing.start()
+    sandbox.cleanup()
+    stop.set()
+    writing.join()
+    assert not directory.exists(), sorted(p.name for p in directory.iterdir())
+    try:
+        sandbox.case()
+    except HarnessError as error:
+        assert "cleaned up" in str(error)
+    else:
+        raise AssertionError("a case after the clean-up made its directory again")
