@@ -5,17 +5,21 @@ same code serves a local cluster and a container."""
 from __future__ import annotations
 
 import json
+import secrets
 import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import psycopg
+from psycopg import sql
 
 from harness.admin_connections import ADMIN_CONNECTIONS, admin_connection
 
 LOG_FILE = "log/postgresql.json"
 READ_CHUNK = 8 * 1024 * 1024
+LOG_BARRIER_SECONDS = 2.0
+BARRIER_PREFIX = "pg-sample-harness: the log is read through "
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,22 @@ class ServerLog:
         text = bytes(data).decode("utf-8", errors="replace")
         complete = text[: text.rfind("\n") + 1]
         return [r for r in (LogRecord.parse(line) for line in complete.splitlines()) if r is not None]
+
+    def read_through(self, offset: int, within: float = LOG_BARRIER_SECONDS) -> list[LogRecord]:
+        """What was logged since `offset`, up to a marker the harness logs now: every backend
+        writes its lines to the logging collector's one pipe, which writes them in order, so once
+        the marker is in the file so is everything logged before it (a case's last disconnection,
+        a refused login's FATAL), however busy the collector is. A fixed 50 ms pause did this
+        before, on every case, and was a guess. `within`: the longest wait for the marker."""
+        token = secrets.token_hex(8)
+        with admin_connection(self._conninfo) as conn:
+            conn.execute(sql.SQL("DO $$BEGIN RAISE LOG {}; END$$").format(sql.Literal(f"{BARRIER_PREFIX}{token}")))
+        deadline = time.monotonic() + within
+        while True:
+            records = self.read_since(offset)
+            if any(r.message == f"{BARRIER_PREFIX}{token}" for r in reversed(records)) or time.monotonic() >= deadline:
+                return records
+            time.sleep(0.005)
 
 
 @dataclass

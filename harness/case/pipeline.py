@@ -179,9 +179,9 @@ def observe(session: HarnessSession, admin: Admin, server_log: ServerLog, ctx: C
     # in the verdict; PgBouncer's pooled server connections are not the example's.
     assert session.janitor is not None
     leftovers = tuple(session.janitor.close_leftover_backends(ctx.db.role)) if pooler is None else ()
-    time.sleep(0.05)  # the logging collector writes the last disconnection a moment later
+    log = server_log.read_through(offset)
     pooler_log = tuple(read_since(pooler.log_path, pooler_offset)) if pooler else ()
-    return Observation(process=run, log=tuple(server_log.read_since(offset)), timeline=sampler.timeline,
+    return Observation(process=run, log=tuple(log), timeline=sampler.timeline,
                        backends_left=left, server_time_before=before, server_time_after=after,
                        leftover_backends=leftovers, pooler_log=pooler_log,
                        statement_stats=read_statement_stats(admin.conninfo(), ctx.db.dbname, ctx.db.role))
