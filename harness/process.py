@@ -45,6 +45,11 @@ def allow_starts() -> None:
     _INTERRUPTED.clear()
 
 
+def starts_refused() -> bool:
+    """The run was interrupted: run_process starts nothing more (until allow_starts)."""
+    return _INTERRUPTED.is_set()
+
+
 def interrupt_all() -> None:
     """TERM every running example's process group, and start no new one; each case's own thread
     then finishes its case."""

@@ -27,10 +27,11 @@ from functools import cache
 from pathlib import Path
 
 from harness import reaper
-from harness.errors import HarnessError
+from harness.process import starts_refused
 
 INIT = Path(__file__).with_name("sandbox_init.py")
 CASE_MARKER_VARIABLE = "HARNESS_CASE_MARKER"
+NOT_STARTED_REPORT = "pg-harness-never-written.json"   # a case refused after a Ctrl-C: no report comes
 DISABLE_VARIABLE = "HARNESS_SANDBOX"  # =none: run without namespaces (tests of the fallback)
 UNSHARE_VARIANTS = (
     ("--pid", "--fork", "--kill-child", "--mount-proc"),
@@ -109,7 +110,6 @@ class Sandbox:
         self._counter = itertools.count(1)
         self._lock = threading.Lock()
         self._notice_given = False
-        self._closed = False
 
     def notice(self) -> str:
         """Once per run, when cases cannot have a namespace of their own; '' otherwise."""
@@ -123,8 +123,10 @@ class Sandbox:
 
     def case(self) -> CaseSandbox:
         with self._lock:
-            if self._closed:   # a case thread still finishing after the run's clean-up: no new directory
-                raise HarnessError("the run has been cleaned up: no example process starts after it")
+            if self._dir is None and starts_refused():
+                # A case thread still finishing after a Ctrl-C: its process is never started
+                # (harness.process), so no directory is made for its report, maybe after the clean-up.
+                return CaseSandbox(self.flags, self.run_marker, Path(tempfile.gettempdir()) / NOT_STARTED_REPORT)
             if self._dir is None:
                 self._dir = Path(tempfile.mkdtemp(prefix=reaper.RUN_PREFIX + "cases-"))
                 reaper.record_owner(self._dir, kind="cases", marker=self.run_marker)
@@ -135,7 +137,7 @@ class Sandbox:
         """Kills whatever of this run still runs (there should be nothing) and removes the directory."""
         left = reaper.kill_marked(self.run_marker)
         with self._lock:
-            directory, self._dir, self._closed = self._dir, None, True
+            directory, self._dir = self._dir, None
         if directory is not None:
             remove_tree(directory)
             reaper.forget(directory)
