@@ -273,3 +273,22 @@ def test_no_two_cases_that_can_run_at_once_share_a_database_name() -> None:
              for topology in ("direct", "pgbouncer-transaction", "pgbouncer-transaction+prepareThreshold=0")
              for role in (0, 1, 2)}
     assert len(names) == 9 and all(len(n) <= 63 for n in names)
+
+
+def test_the_benchmark_judges_the_test_command_by_what_ci_test_sh_recorded() -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("benchmark_script", REPO / "ci" / "benchmark.py")
+    assert spec is not None and spec.loader is not None
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    goal, met, why = script.test_command_goal(None)
+    assert goal == "test command (bash ci/test.sh) <= 180 s" and not met and "run `bash ci/test.sh`" in why
+    recorded = {"finished": "2026-12-02 09:00 UTC", "wall_s": 265, "matrix_s": 81, "tests_s": 184, "cpu_s": 430.0,
+                "cores": 2, "workers": 4, "exit": {"matrix": 0, "tests": 0}}
+    _, met, why = script.test_command_goal(recorded)
+    assert not met and why.startswith("265 s on 2026-12-02 09:00 UTC") and "at least 215 s" in why
+    _, met, _ = script.test_command_goal({**recorded, "wall_s": 170})
+    assert met
+    _, met, why = script.test_command_goal({**recorded, "wall_s": 170, "exit": {"matrix": 1, "tests": 0}})
+    assert not met and "FAILED" in why
