@@ -259,7 +259,10 @@ def run_process(
         with _RUNNING_LOCK:
             _RUNNING.discard(proc)
         if confine is not None:
-            own_exit, run.leftovers, run.cpu_seconds = confine.finish()
+            own_exit, leftovers, run.cpu_seconds = confine.finish()
+            # After a timeout the harness itself ended the group: what PID 1 still saw was dying
+            # of that kill (under load, seen a moment before it dies), not left behind by an exit.
+            run.leftovers = [] if run.timed_out else leftovers
             if own_exit is not None:
                 proc.returncode = own_exit  # PID 1 of the namespace saw the example's own exit
         for reader in (out, err):

@@ -74,14 +74,11 @@ def expected_seconds(example: Example, name: str, seconds: Mapping[str, float]) 
 def roles_for(plan: Sequence[tuple[Example, Sequence[str]]], jobs: int, seconds: Mapping[str, float]) -> dict[str, int]:
     """How many roles (cases at once) each example gets: one, or more when its cases alone would be
     longer than a fair share of `jobs` workers."""
-    def cost(example: Example, name: str) -> float:
-        return expected_seconds(example, name, seconds)
-
-    total = sum(cost(e, n) for e, names in plan for n in names)
+    total = sum(expected_seconds(e, n, seconds) for e, names in plan for n in names)
     fair_share = total / max(1, jobs) or 1.0
     out = {}
     for example, names in plan:
-        mine = sum(cost(example, n) for n in names)
+        mine = sum(expected_seconds(example, n, seconds) for n in names)
         out[example.id] = 1 if jobs <= 1 else max(1, min(jobs, len(names), int(mine // fair_share) + (mine % fair_share > 0)))
     return out
 

@@ -67,10 +67,7 @@ def verify(check: ScenarioCheck, ctx: CaseContext, timeout: float) -> Verdict:
     that its output came from the server (an authorized session of its role)."""
     assert ctx.process is not None
     verdict = Verdict()
-    # After a timeout the harness itself ended the group: what PID 1 still saw was dying of that
-    # kill (under load it is seen a moment before it dies), not left behind by an exit.
-    processes = [] if ctx.process.timed_out else ctx.process.leftovers
-    for problem in leftover_problems(processes, ctx.process.stdout_held and not ctx.process.timed_out,
+    for problem in leftover_problems(ctx.process.leftovers, ctx.process.stdout_held,
                                      list(ctx.observation.leftover_backends)):
         verdict.fail(problem)
     data = protocol_problems(ctx.process, ctx.scenario, check, verdict, timeout)
