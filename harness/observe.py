@@ -47,6 +47,11 @@ class LogRecord:
                    raw.get("error_severity", ""), raw.get("message", ""), raw.get("state_code", ""))
 
 
+def parse_lines(lines: list[bytes]) -> list[LogRecord]:
+    records = [LogRecord.parse(line.decode("utf-8", errors="replace")) for line in lines]
+    return [r for r in records if r is not None]
+
+
 class ServerLog:
     """Follows the server's JSON log by byte offset; a case reads what was logged since it began."""
 
@@ -60,6 +65,10 @@ class ServerLog:
         return int(row[0]) if row and row[0] is not None else 0
 
     def read_since(self, offset: int) -> list[LogRecord]:
+        return parse_lines(self._read_lines(offset))
+
+    def _read_lines(self, offset: int) -> list[bytes]:
+        """The whole lines logged from `offset` on."""
         with self._lock, admin_connection(self._conninfo) as conn:
             # bytea, not text: a read that ends inside a multi-byte character must not fail.
             data = bytearray()
@@ -71,25 +80,47 @@ class ServerLog:
                 data += chunk
                 if len(chunk) < READ_CHUNK:
                     break
-        text = bytes(data).decode("utf-8", errors="replace")
-        complete = text[: text.rfind("\n") + 1]
-        return [r for r in (LogRecord.parse(line) for line in complete.splitlines()) if r is not None]
+        return bytes(data[: data.rfind(b"\n") + 1]).splitlines(keepends=True)
 
-    def read_through(self, offset: int, within: float = LOG_BARRIER_SECONDS) -> list[LogRecord]:
+    def read_through(self, offset: int, dbname: str | None = None,
+                     within: float = LOG_BARRIER_SECONDS) -> list[LogRecord]:
         """What was logged since `offset`, up to a marker the harness logs now: every backend
         writes its lines to the logging collector's one pipe, which writes them in order, so once
-        the marker is in the file so is everything logged before it (a case's last disconnection,
-        a refused login's FATAL), however busy the collector is. A fixed 50 ms pause did this
-        before, on every case, and was a guess. `within`: the longest wait for the marker."""
+        the marker is in the file so is everything logged before it (a refused login's FATAL).
+        A backend's "disconnection" line is the exception: it is written after the backend has
+        left pg_stat_activity (on_proc_exit runs after shmem_exit), so a case whose backends are
+        gone may still be owed their last lines. For `dbname`, the read also waits for the
+        disconnection of every backend that was authorized, is no longer in pg_stat_activity and
+        was not refused (FATAL: it logs no disconnection). `within`: the longest wait for both."""
         token = secrets.token_hex(8)
         with admin_connection(self._conninfo) as conn:
             conn.execute(sql.SQL("DO $$BEGIN RAISE LOG {}; END$$").format(sql.Literal(f"{BARRIER_PREFIX}{token}")))
         deadline = time.monotonic() + within
+        records: list[LogRecord] = []
+        read_to = offset
+        marked = False
         while True:
-            records = self.read_since(offset)
-            if any(r.message == f"{BARRIER_PREFIX}{token}" for r in reversed(records)) or time.monotonic() >= deadline:
+            lines = self._read_lines(read_to)
+            more = parse_lines(lines)
+            records += more
+            read_to += sum(len(line) for line in lines)
+            marked = marked or any(r.message == f"{BARRIER_PREFIX}{token}" for r in more)
+            if marked and (dbname is None or not self._owed_disconnections(records, dbname)):
+                return records
+            if time.monotonic() >= deadline:
                 return records
             time.sleep(0.005)
+
+    def _owed_disconnections(self, records: list[LogRecord], dbname: str) -> set[int]:
+        authorized = {r.pid for r in records if r.dbname == dbname and r.message.startswith("connection authorized")}
+        ended = {r.pid for r in records if r.dbname == dbname
+                 and (r.message.startswith("disconnection") or r.severity in ("FATAL", "PANIC"))}
+        owed = authorized - ended
+        if not owed:
+            return owed
+        with admin_connection(self._conninfo) as conn:
+            alive = {int(pid) for (pid,) in conn.execute("SELECT pid FROM pg_stat_activity").fetchall()}
+        return owed - alive
 
 
 @dataclass

@@ -113,6 +113,24 @@ def test_pool_release_looks_at_the_backends_at_its_checkpoints() -> None:
                         "(commit/rollback missing)"]
 
 
+def test_a_failed_client_gone_at_its_checkpoint_was_closed_though_its_disconnection_is_logged_later() -> None:
+    # PostgreSQL writes a backend's "disconnection" after the backend has left pg_stat_activity,
+    # so the line can carry a time after the checkpoint that saw it gone (CI: node/pg-pool).
+    def problems(backends_at_error: list[tuple[int, str]]) -> list[str]:
+        controls = FakeControls(backends_now=backends_at_error, rows={"FROM users WHERE id": [(0,)]},
+                                clock=T0 + timedelta(seconds=0.5))
+        check = check_for("pool_release_on_error", controls)
+        check.on_checkpoint("after_error")
+        check.on_checkpoint("after_close")
+        log = session_of(200, 0.1) + [record(0.3, "duplicate key value", pid=200, severity="ERROR", state="23505"),
+                                      record(0.6, "disconnection: session time: 0:00:00.5", pid=200)]
+        return verify(check, {"failed_sqlstate": "23505", "after": 1, "pid": 200}, log=log).problems
+
+    assert problems([]) == []
+    stuck = problems([(200, "idle in transaction (aborted)")])
+    assert any("backend 200, whose statement failed, was neither rolled back nor closed" in p for p in stuck)
+
+
 def test_no_pool_exhaustion_sets_the_roles_limit_through_the_controls() -> None:
     controls = FakeControls()
     check = check_for("no_pool_exhaustion", controls)

@@ -179,7 +179,7 @@ def observe(session: HarnessSession, admin: Admin, server_log: ServerLog, ctx: C
     # in the verdict; PgBouncer's pooled server connections are not the example's.
     assert session.janitor is not None
     leftovers = tuple(session.janitor.close_leftover_backends(ctx.db.role)) if pooler is None else ()
-    log = server_log.read_through(offset)
+    log = server_log.read_through(offset, ctx.db.dbname)
     pooler_log = tuple(read_since(pooler.log_path, pooler_offset)) if pooler else ()
     return Observation(process=run, log=tuple(log), timeline=sampler.timeline,
                        backends_left=left, server_time_before=before, server_time_after=after,

@@ -80,8 +80,10 @@ class PoolReleaseOnError(ClosingPool):
         after = [r.message for r in mine[failed_at + 1:]]
         rolled_back = any(m.upper().startswith("STATEMENT: ROLLBACK") or
                           (m.startswith("execute ") and m.upper().endswith(": ROLLBACK")) for m in after)
-        discarded = any(m.startswith("disconnection") for m in after)
         state = dict(self.after_error).get(pid, "gone")
+        # Gone from pg_stat_activity at the checkpoint is closed by then: the backend logs its
+        # disconnection only after it has left pg_stat_activity, so that line may carry a later time.
+        discarded = state == "gone" or any(m.startswith("disconnection") for m in after)
         verdict.observed["failed_client"] = {"pid": pid, "rolled_back": rolled_back, "discarded": discarded,
                                              "state_after_error": state}
         verdict.require(rolled_back or discarded,
