@@ -23,7 +23,6 @@ import json
 import os
 import platform
 import shutil
-import statistics
 import sys
 import time
 from dataclasses import replace

@@ -12,10 +12,11 @@ import os
 import shutil
 import signal
 import subprocess
-import tempfile
 import threading
 import time
 from pathlib import Path
+
+from harness import scratch
 
 OWNER_FILE = "owner.json"
 RUN_PREFIX = "pg-harness-"
@@ -184,10 +185,11 @@ def _remove_containers(run_id: str) -> list[str]:
 
 
 def reap_dead_runs(parent: Path | None = None) -> list[str]:
-    """Removes what runs whose owner died left under the temp dir; one line per thing reaped."""
-    parent = parent or Path(tempfile.gettempdir())
+    """Removes what runs whose owner died left under `parent` (by default wherever runs make their
+    directories: harness.scratch); one line per thing reaped."""
+    parents = [parent] if parent else scratch.candidates()
     reaped: list[str] = []
-    for directory in sorted(parent.glob(RUN_PREFIX + "*")):
+    for directory in sorted(d for p in parents for d in p.glob(RUN_PREFIX + "*")):
         try:
             owner = json.loads((directory / OWNER_FILE).read_text())
         except (OSError, ValueError):

@@ -13,7 +13,6 @@ named. That misses a process that clears its environment, which the run says onc
 from __future__ import annotations
 
 import itertools
-import os
 import secrets
 import shutil
 import subprocess
@@ -26,7 +25,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from harness import reaper
+from harness import reaper, scratch
 from harness.process import starts_refused
 
 INIT = Path(__file__).with_name("sandbox_init.py")
@@ -126,9 +125,9 @@ class Sandbox:
             if self._dir is None and starts_refused():
                 # A case thread still finishing after a Ctrl-C: its process is never started
                 # (harness.process), so no directory is made for its report, maybe after the clean-up.
-                return CaseSandbox(self.flags, self.run_marker, Path(tempfile.gettempdir()) / NOT_STARTED_REPORT)
+                return CaseSandbox(self.flags, self.run_marker, scratch.parent() / NOT_STARTED_REPORT)
             if self._dir is None:
-                self._dir = Path(tempfile.mkdtemp(prefix=reaper.RUN_PREFIX + "cases-"))
+                self._dir = Path(tempfile.mkdtemp(prefix=reaper.RUN_PREFIX + "cases-", dir=scratch.parent()))
                 reaper.record_owner(self._dir, kind="cases", marker=self.run_marker)
             report = self._dir / f"case-{next(self._counter)}.json"
         return CaseSandbox(self.flags, self.run_marker, report)

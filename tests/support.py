@@ -13,7 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from harness import reaper
+from harness import reaper, scratch
 from harness.case.pipeline import run_case
 from harness.config import Config, ProjectPaths, build_config
 from harness.manifest import Example
@@ -114,7 +114,7 @@ class IsolatedRuns:
     still naming the parent, then the parent itself."""
 
     def __init__(self, prefix: str) -> None:
-        self.parent = Path(tempfile.mkdtemp(prefix=prefix))
+        self.parent = Path(tempfile.mkdtemp(prefix=prefix, dir=scratch.parent()))   # where a run would go
         self.parent.chmod(0o755)   # traversable by the `postgres` account the server runs as
         self._procs: list[subprocess.Popen[Any]] = []
 

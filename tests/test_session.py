@@ -10,6 +10,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
+from harness import scratch
 from harness.server.native import TEMP_PREFIX
 from tests.support import BadRun, process_alive
 
@@ -22,6 +23,7 @@ def test_closing_the_session_removes_the_server(bad: BadRun) -> None:
             assert server is not None
             root, pid = server.root, server.postmaster_pid()
             assert root is not None and root.name.startswith(TEMP_PREFIX) and root.is_dir()
+            assert root.parent == scratch.parent()   # in memory where the machine has a roomy tmpfs
             assert pid is not None and process_alive(pid)
             with psycopg.connect(server.admin_conninfo(), autocommit=True) as conn:
                 assert conn.execute("SELECT 1").fetchone() == (1,)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from harness import scratch
 from harness.errors import InputError
 from harness.pooler.known import spec_entries
 from harness.server.native import TEMP_PREFIX
@@ -72,7 +73,7 @@ def applied(fix: DriverFix | None) -> Iterator[dict[str, str]]:
     if fix is None:
         yield {}
         return
-    folder = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}fix-"))
+    folder = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}fix-", dir=scratch.parent()))
     try:
         folder.chmod(0o755)
         for name, content in fix.files.items():

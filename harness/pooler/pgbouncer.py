@@ -14,14 +14,13 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import tempfile
 import threading
 import time
 from pathlib import Path
 
 import psycopg
 
-from harness import reaper
+from harness import reaper, scratch
 from harness.errors import HarnessError
 from harness.pooler.console import AdminConsole
 from harness.pooler.process import NativeProcess, PoolerProcess
@@ -150,7 +149,7 @@ class PgBouncer:
     # -- lifecycle --------------------------------------------------------------------------
     def start(self) -> None:
         # Name first, create second: a signal between the two still leaves stop() the path.
-        self.root = Path(tempfile.gettempdir()) / f"{TEMP_PREFIX}pgbouncer-{secrets.token_hex(6)}"
+        self.root = scratch.parent() / f"{TEMP_PREFIX}pgbouncer-{secrets.token_hex(6)}"
         self.root.mkdir(mode=0o700)
         self._own(self.root)
         facts = self.process.owner_facts()

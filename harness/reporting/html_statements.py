@@ -48,7 +48,7 @@ def pool_sizing_section(run: dict[str, Any]) -> str:
     parts = [f'<h2 id="pool-sizing">The pool-size rule, measured</h2><p>The page: "{_e(first["page"])}, benchmark '
              f'from there". Here: {first["cores"]} server cores, {first["spindles"]} spindles (SSD), so the formula '
              f'gives {first["formula"]}. The same burst (half CPU-bound on the server, half waiting) ran through '
-             "pools of each size; judged only: no pool exceeded its size, and size 1 waited longest.</p>",
+             "pools of each size; judged only: no pool exceeded its size, and size 1 waited longer than the formula's size.</p>",
              f'<figure><img class="timeline" src="{chart}" alt="throughput and pool wait against pool size">'
              "<figcaption>Throughput and mean wait for a pool connection against pool size (log scale); "
              "dashed: the formula's size.</figcaption></figure>"]

@@ -1,8 +1,8 @@
 """The page's pool-size rule, "(2 × CPU cores) + disk spindles, benchmark from there", measured:
 the same burst of requests through pools of several sizes. Judged only on what is stable on a
 small shared machine: a pool never has more connections open than its size (connection log,
-between the example's checkpoints), and the wait for a pool connection is measured and largest
-for the smallest pool. Throughput and latency are reported, the knee shown, not asserted."""
+between the example's checkpoints), and the wait for a pool connection is measured and longer at
+size 1 than at the formula's size. Throughput and latency are reported, the knee shown, not asserted."""
 
 from __future__ import annotations
 
@@ -108,8 +108,12 @@ class StoryPoolSizing(ScenarioCheck):
                             "(connection log): a pool must never exceed its size")
         waits = {f["size"]: f["wait_mean_ms"] for f in figures}
         verdict.require(max(waits.values()) > 0, "no request waited for a pool connection: pool wait is not measured")
-        verdict.require(waits[1] == max(waits.values()),
-                        f"the pool of size 1 did not wait longest for a connection (mean waits by size: {waits})")
+        # Against the formula's size, not every size: a pool far above the cores spends its wait
+        # opening connections (HikariCP opens them one at a time), which a loaded machine makes
+        # slow; CI saw size 16 wait longer than size 1 on a machine with a quarter of its CPU stolen.
+        verdict.require(waits[1] > waits[self.formula],
+                        f"the pool of size 1 did not wait longer for a connection than the formula's size "
+                        f"{self.formula} (mean waits by size: {waits})")
         verdict.observed["pool_sizing"] = {
             "cores": self.cores, "spindles": int(self.ctx.params["spindles"]), "formula": self.formula,
             "page": "(2 × CPU cores) + disk spindles", "sizes": figures,

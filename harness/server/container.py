@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import psycopg
 
-from harness import reaper
+from harness import reaper, scratch
 from harness.errors import HarnessError
 from harness.server.base import HBA_RULES, SERVER_SETTINGS, UNNAMED_ADDRESS, PostgresServer, ServerSettings, free_port, tls_settings
 from harness.server.tls import make_run_tls, write_private
@@ -165,7 +165,7 @@ class ContainerServer(PostgresServer):
     def _write_files(self) -> None:
         """<tmp>/client: the CAs for examples (mounted into their containers); <tmp>/server:
         the key, certificate and pg_hba.conf for this container, readable by root only."""
-        self._files = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX))
+        self._files = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=scratch.parent()))
         self._files.chmod(0o755)
         # If this run is killed outright, the next run removes the containers with this label.
         reaper.record_owner(self._files, kind="docker-server", run_id=self.run_id)

@@ -15,14 +15,13 @@ import shlex
 import shutil
 import signal
 import subprocess
-import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
 
 from psycopg.conninfo import make_conninfo
 
-from harness import reaper
+from harness import reaper, scratch
 from harness.errors import HarnessError, InputError
 from harness.server.base import SERVER_SETTINGS, PostgresServer, ServerSettings, free_port, hba_rules, tls_settings
 from harness.server.tls import make_run_tls, write_private
@@ -121,7 +120,7 @@ class NativeServer(PostgresServer):
                     "  fix: apt-get install -y postgresql   (it creates the account), or run the harness as a normal user"
                 ) from None
         # Name first, create second: a signal between the two still leaves stop() the path.
-        root = Path(tempfile.gettempdir()) / f"{TEMP_PREFIX}{secrets.token_hex(6)}"
+        root = scratch.parent() / f"{TEMP_PREFIX}{secrets.token_hex(6)}"
         check_socket_path(root / "socket")
         self.root = root
         self.root.mkdir(mode=0o700)
