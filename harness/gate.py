@@ -6,13 +6,22 @@ In a parallel run the gate also keeps the CPU from being oversubscribed: each sh
 the share of a core it is known to keep busy (harness.schedule), and a case waits while the
 weights already running would pass the budget (the machine's cores). A case mostly waiting (an
 idle timeout, a sleep) weighs little, so many overlap; a JVM starting weighs a whole core. One
-case always runs, however heavy. Cases are admitted in the order they arrive: light ones slipping
-past would starve a heavy one, and the arrival order is the schedule's (longest first)."""
+case always runs, however heavy.
+
+Cases are admitted in the order they arrive (the schedule's: longest first), with one exception,
+EASY backfilling as batch schedulers do it: while the first case in line does not fit, a later
+one that fits now may start if it is expected to end (by its last measured seconds) before the
+running cases free enough room for the first one. It uses room the first case could not use
+anyway, so it never delays it (unless it overruns its estimate); a case never measured never
+backfills. The budget holds for backfilled cases too: a story's declared cores stay its own.
+"""
 
 from __future__ import annotations
 
 import itertools
+import math
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 
@@ -26,47 +35,80 @@ class CaseGate:
         self._budget: float | None = None   # None: no CPU budget (a serial run, or the caller's own limit)
         self._load = 0.0
         self._weights: Mapping[str, float] = {}
+        self._seconds: Mapping[str, float] = {}
         self._tickets = itertools.count()
-        self._next = 0   # the ticket admitted next
-        self._abandoned: set[int] = set()   # tickets whose holder stopped waiting (interrupted)
+        self._waiting: dict[int, tuple[float, float]] = {}   # ticket -> (weight, expected seconds)
+        self._running: dict[int, tuple[float, float]] = {}   # ticket -> (weight, expected end)
 
-    def limit_cpu(self, budget: float | None, weights: Mapping[str, float]) -> None:
+    def limit_cpu(self, budget: float | None, weights: Mapping[str, float],
+                  seconds: Mapping[str, float] | None = None) -> None:
         """Budget in cores (None: no limit) for the shared cases' weights, by case (an unknown
-        case weighs a whole core)."""
+        case weighs a whole core); `seconds`: what each case is expected to take (for backfilling)."""
         with self._cond:
-            self._budget, self._weights = budget, weights
+            self._budget, self._weights, self._seconds = budget, weights, seconds or {}
             self._cond.notify_all()
-
-    def _pass_abandoned(self) -> None:
-        while self._next in self._abandoned:
-            self._abandoned.discard(self._next)
-            self._next += 1
-        self._cond.notify_all()
 
     def _fits(self, weight: float) -> bool:
         return self._budget is None or not self._active or self._load + weight <= self._budget + 1e-9
 
-    @contextmanager
-    def shared(self, case: str = "") -> Iterator[None]:
+    def _head_free_at(self, head_weight: float) -> float:
+        """When the running cases, ending as expected, leave room for the first case in line."""
+        assert self._budget is not None
+        free, when = self._budget - self._load, time.monotonic()
+        for weight, end in sorted(self._running.values(), key=lambda r: r[1]):
+            if free + 1e-9 >= head_weight:
+                break
+            free, when = free + weight, max(when, end)
+        return when
+
+    def someone_waits(self) -> bool:
+        """A case (or a restart) is waiting in line: what comes next should backfill, or wait."""
         with self._cond:
-            weight = self._weights.get(case, 1.0)
+            return bool(self._waiting) or self._exclusive_waiting > 0
+
+    def would_backfill(self, case: str) -> bool:
+        """Whether `case`, asking now, would pass the first one in line (see the module's doc)."""
+        with self._cond:
+            if not self._waiting or self._exclusive or self._exclusive_waiting or self._budget is None:
+                return False
+            weight, seconds = self._weights.get(case, 1.0), self._seconds.get(case, math.inf)
+            if not self._fits(weight) or math.isinf(seconds):
+                return False
+            return time.monotonic() + seconds <= self._head_free_at(self._waiting[min(self._waiting)][0])
+
+    def _admits(self, ticket: int, weight: float, seconds: float) -> bool:
+        if self._exclusive or self._exclusive_waiting or not self._fits(weight):
+            return False
+        head = min(self._waiting)
+        if ticket == head:
+            return True
+        if self._budget is None or math.isinf(seconds):   # never measured: never backfills
+            return False
+        return time.monotonic() + seconds <= self._head_free_at(self._waiting[head][0])
+
+    @contextmanager
+    def shared(self, case: str = "", weight: float | None = None, seconds: float | None = None) -> Iterator[None]:
+        """weight, seconds: the caller's own (the harness's housekeeping), else the case's measured ones."""
+        with self._cond:
+            weight = self._weights.get(case, 1.0) if weight is None else weight
+            seconds = self._seconds.get(case, math.inf) if seconds is None else seconds
             ticket = next(self._tickets)
+            self._waiting[ticket] = (weight, seconds)
             try:
-                while ticket != self._next or self._exclusive or self._exclusive_waiting or not self._fits(weight):
+                while not self._admits(ticket, weight, seconds):
                     self._cond.wait()
-            except BaseException:
-                self._abandoned.add(ticket)
-                self._pass_abandoned()
-                raise
-            self._next += 1
-            self._pass_abandoned()
+            finally:
+                del self._waiting[ticket]   # admitted, or interrupted: either way out of the line
+                self._cond.notify_all()
             self._active += 1
             self._load += weight
+            self._running[ticket] = (weight, time.monotonic() + seconds)
         try:
             yield
         finally:
             with self._cond:
                 self._active -= 1
+                del self._running[ticket]
                 self._load = max(0.0, self._load - weight) if self._active else 0.0
                 self._cond.notify_all()
 
@@ -85,6 +127,7 @@ class CaseGate:
                 self._exclusive = False
                 self._cond.notify_all()
 
-    def enter(self, exclusive: bool, case: str = "") -> AbstractContextManager[None]:
+    def enter(self, exclusive: bool, case: str = "", weight: float | None = None,
+              seconds: float | None = None) -> AbstractContextManager[None]:
         """case: '<example id>::<scenario>', what its weight is known by."""
-        return self.exclusive() if exclusive else self.shared(case)
+        return self.exclusive() if exclusive else self.shared(case, weight, seconds)

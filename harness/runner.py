@@ -125,8 +125,9 @@ def _run_in_parallel(session: HarnessSession, plan: Plan, jobs: int, costs: case
     """Every case of the plan through `jobs` workers, next case first by harness.schedule; the
     gate admits them within the machine's cores, by what each was measured to cost last time."""
     session.start()  # once, before the threads
-    session.gate.limit_cpu(cores(), cpu_weights(costs, {s.name: s.cpu_cores for s in session.spec.scenarios.values()}))
     seconds = case_seconds(costs)
+    session.gate.limit_cpu(cores(), cpu_weights(costs, {s.name: s.cpu_cores for s in session.spec.scenarios.values()}),
+                           seconds)
 
     def exclusive(example: Example, name: str) -> bool:
         check = CHECKS.get(name)
@@ -163,7 +164,7 @@ def _run_in_parallel(session: HarnessSession, plan: Plan, jobs: int, costs: case
             results[example.id][case_key(case.name, case.topology)] = result
         return True
 
-    work_through(CaseQueue(cases, roles_for(plan, jobs, seconds)), jobs, run)
+    work_through(CaseQueue(cases, roles_for(plan, jobs, seconds), session.gate), jobs, run)
     return results, errors
 
 

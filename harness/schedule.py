@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from harness.case_costs import CaseCosts, key
+from harness.gate import CaseGate
 from harness.manifest import Example
 from harness.process import allow_starts, interrupt_all
 
@@ -99,11 +100,20 @@ def ordered(cases: Sequence[Case]) -> list[Case]:
 
 class CaseQueue:
     """Hands each worker the first case (in `ordered` order) whose example has a role free, and
-    that role's index; None once every case is handed out (or stop() was called)."""
+    that role's index; None once every case is handed out (or stop() was called).
 
-    def __init__(self, cases: Sequence[Case], roles: Mapping[str, int]) -> None:
+    With a gate: while a case waits in the gate's line (it does not fit beside the running ones),
+    a worker is handed only a case that backfills (CaseGate.would_backfill: it fits now and ends
+    before the first in line could start), however far down the order, or nothing until that
+    changes. So one case waits in line, and the short ones at the end of the order fill the room
+    a long story leaves, instead of every worker queueing behind it with the next longest cases."""
+
+    RECHECK_SECONDS = 0.05   # how often a held-back worker asks the gate again
+
+    def __init__(self, cases: Sequence[Case], roles: Mapping[str, int], gate: CaseGate | None = None) -> None:
         self._pending = ordered(cases)
         self._free = {example_id: list(range(count)) for example_id, count in roles.items()}
+        self._gate = gate
         self._cond = threading.Condition()
         self._stopped = False
 
@@ -112,11 +122,16 @@ class CaseQueue:
             while True:
                 if self._stopped or not self._pending:
                     return None
-                for i, case in enumerate(self._pending):
-                    free = self._free.get(case.example.id)
-                    if free:
-                        del self._pending[i]
-                        return case, free.pop(0)
+                startable = [i for i, case in enumerate(self._pending) if self._free.get(case.example.id)]
+                if startable and self._gate is not None and self._gate.someone_waits():
+                    startable = [i for i in startable if not self._pending[i].exclusive
+                                 and self._gate.would_backfill(key(self._pending[i].example.id, self._pending[i].name))]
+                    if not startable:
+                        self._cond.wait(self.RECHECK_SECONDS)
+                        continue
+                if startable:
+                    case = self._pending.pop(startable[0])
+                    return case, self._free[case.example.id].pop(0)
                 self._cond.wait()
 
     def done(self, case: Case, role: int) -> None:

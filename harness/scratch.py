@@ -27,6 +27,11 @@ def parent() -> Path:
     return chosen
 
 
+def in_memory() -> bool:
+    """Whether a run's directories are in memory (what a container's data directory may use too)."""
+    return parent() == MEMORY_DIR
+
+
 def candidates() -> list[Path]:
     """Every directory a run of this machine may have used (what the reaper looks through)."""
     found = [parent(), Path(tempfile.gettempdir())]

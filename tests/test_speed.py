@@ -292,3 +292,65 @@ def test_the_benchmark_judges_the_test_command_by_what_ci_test_sh_recorded() -> 
     assert met
     _, met, why = script.test_command_goal({**recorded, "wall_s": 170, "exit": {"matrix": 1, "tests": 0}})
     assert not met and "FAILED" in why
+
+
+def test_a_case_that_ends_before_the_first_in_line_could_start_backfills_and_a_longer_one_waits() -> None:
+    gate = CaseGate()
+    gate.limit_cpu(1.0, {"x::story": 0.6, "x::heavy": 1.0, "x::short": 0.3, "x::long": 0.3},
+                   {"x::story": 3.0, "x::heavy": 1.0, "x::short": 0.2, "x::long": 30.0})
+    order: list[str] = []
+    story_ends = threading.Event()
+
+    def case(name: str, hold: threading.Event | None = None) -> None:
+        with gate.shared(f"x::{name}"):
+            order.append(name)
+            if hold is not None:
+                hold.wait(10)
+
+    threads = {"story": threading.Thread(target=case, args=("story", story_ends))}
+    threads["story"].start()
+    while not order:
+        time.sleep(0.01)
+    for name in ("heavy", "short", "long"):   # in this order in line; heavy does not fit beside the story
+        threads[name] = threading.Thread(target=case, args=(name,))
+        threads[name].start()
+        time.sleep(0.1)
+    assert order == ["story", "short"], "short ends before the story frees the heavy case's room: it backfills; " \
+                                        "long would not end by then, and waits in line"
+    story_ends.set()
+    for thread in threads.values():
+        thread.join(5)
+    assert order == ["story", "short", "heavy", "long"]
+
+
+def test_while_a_case_waits_in_line_workers_are_handed_only_cases_that_backfill() -> None:
+    # A story holds 0.6 of the one core; the heavy case next in order does not fit beside it and
+    # waits in line. The next worker skips the medium case (it does not fit either) and takes the
+    # short one from the end of the order, which ends long before the story does.
+    examples = {name: FakeExample(f"x/{name}", (name,)) for name in ("story", "heavy", "medium", "short")}
+    seconds = {"story": 10.0, "heavy": 5.0, "medium": 4.0, "short": 0.2}
+    gate = CaseGate()
+    gate.limit_cpu(1.0, {"x/story::story": 0.6, "x/heavy::heavy": 1.0, "x/medium::medium": 0.5,
+                         "x/short::short": 0.3}, {f"x/{n}::{n}": s for n, s in seconds.items()})
+    cases = [Case(e, n, "direct", seconds[n], exclusive=False) for n, e in examples.items()]  # type: ignore[arg-type]
+    queue = CaseQueue(cases, {e.id: 1 for e in examples.values()}, gate)
+    started: list[str] = []
+    story_ends = threading.Event()
+
+    def run(case: Case, _role: int) -> bool:
+        with gate.shared(f"{case.example.id}::{case.name}"):
+            started.append(case.name)
+            if case.name == "story":
+                story_ends.wait(10)
+        return True
+
+    runner = threading.Thread(target=work_through, args=(queue, 3, run))
+    runner.start()
+    deadline = time.monotonic() + 5
+    while "short" not in started and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.2)
+    assert started == ["story", "short"], "only the short case may pass the heavy one waiting in line"
+    story_ends.set()
+    runner.join(10)
+    assert started == ["story", "short", "heavy", "medium"]

@@ -158,6 +158,9 @@ class NativeServer(PostgresServer):
     def _write_config(self) -> None:
         settings = dict(SERVER_SETTINGS)
         settings["unix_socket_directories"] = f"'{self.socket_dir}'"
+        # Dynamic shared memory as files in the data directory (pg_dynshmem/), not POSIX segments
+        # in /dev/shm: those outlive a postmaster that is killed, the data directory does not.
+        settings["dynamic_shared_memory_type"] = "mmap"
         settings.update(tls_settings("server.crt", "server.key"))  # relative to the data dir
         settings.update(self.extra_settings)
         with (self.datadir / "postgresql.conf").open("a") as conf:
