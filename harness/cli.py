@@ -163,7 +163,7 @@ def _run(args: argparse.Namespace, config: Config, out: Path, console: Console) 
         probe_result, probe_error = None, ""
         if wants_probe(session.catalog, matrix.plan) and not matrix.errors:
             progress.update(task, description="lifecycle probe")
-            probe_result, probe_error = probe_or_error(session)
+            probe_result, probe_error = probe_or_error(session, matrix.link_probe)
         run = assemble_run(session, matrix.plan, matrix.results, started=started, probe=probe_result,
                            errors=matrix.errors + ([probe_error] if probe_error else []))
         if args.keep:

@@ -174,14 +174,22 @@ def measure(target_plain: Target, target_tls: Target, samples: int) -> dict[str,
     return result
 
 
+def measure_link(target_plain: Target, target_tls: Target, rtt_ms: float, samples: int = 10) -> dict[str, Any]:
+    """The waterfall over a simulated link of that round-trip time (harness.delay_link), for the
+    page's "remote with SSL" figure."""
+    with DelayLink(("127.0.0.1", target_plain.port), rtt_ms) as link:
+        remote = measure(replace(target_plain, port=link.port), replace(target_tls, port=link.port), samples)
+    return {"rtt_ms": rtt_ms, "samples": samples, "link": "user-space delay line", **remote}
+
+
 def run_probe(target_plain: Target, target_tls: Target, samples: int = 30, remote_rtt_ms: float = 0,
-              remote_samples: int = 10) -> dict[str, Any]:
-    """The local waterfall, and with remote_rtt_ms > 0 the same over a simulated link of that
-    round-trip time (harness.delay_link), for the page's "remote with SSL" figure."""
+              remote: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The local waterfall, and with remote_rtt_ms > 0 the same over a simulated link (measured
+    now, unless `remote` holds it measured already)."""
     result: dict[str, Any] = {"host": target_plain.host_name, "port": target_plain.port, "samples": samples}
     result.update(measure(target_plain, target_tls, samples))
-    if remote_rtt_ms > 0:
-        with DelayLink(("127.0.0.1", target_plain.port), remote_rtt_ms) as link:
-            remote = measure(replace(target_plain, port=link.port), replace(target_tls, port=link.port), remote_samples)
-        result["remote"] = {"rtt_ms": remote_rtt_ms, "samples": remote_samples, "link": "user-space delay line", **remote}
+    if remote is not None:
+        result["remote"] = remote
+    elif remote_rtt_ms > 0:
+        result["remote"] = measure_link(target_plain, target_tls, remote_rtt_ms)
     return result

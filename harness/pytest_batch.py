@@ -8,6 +8,8 @@ runs them one at a time, as each test starts, as before. A batch runs exactly th
 from __future__ import annotations
 
 from collections.abc import Iterable
+from concurrent.futures import Future
+from typing import Any
 
 from harness import case_costs
 from harness.case.pipeline import run_case
@@ -27,6 +29,7 @@ class CaseBatch:
         self._wanted: set[str] = set()   # "<id>::<case key>"
         self._results: dict[str, dict[str, ScenarioResult]] | None = None
         self._errors: list[str] = []
+        self.link_probe: Future[dict[str, Any]] | None = None   # the probe's link half, run beside the cases
 
     def select(self, cases: Iterable[tuple[Example, str, str]]) -> None:
         """The cases (example, scenario, topology) left after -k/-m, in collection order."""
@@ -45,6 +48,7 @@ class CaseBatch:
         if self._results is None:
             matrix = collect_matrix(session, self._plan, jobs=self.jobs, only=self._wanted)
             self._results, self._errors = matrix.results, matrix.errors
+            self.link_probe = matrix.link_probe
         found = self._results.get(example.id, {}).get(case_key(name, topology))
         if found is None:
             raise ServerDied("; ".join(self._errors) or f"{example.id}::{case_key(name, topology)} did not run")

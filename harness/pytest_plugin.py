@@ -236,7 +236,7 @@ class ProbeItem(pytest.Item):
         plugin: HarnessPlugin = self.config.stash[STATE]
         session = plugin.start_server()
         try:
-            probe = lifecycle_probe(session)
+            probe = lifecycle_probe(session, link=plugin.batch.link_probe)
         except (ProbeError, OSError) as exc:
             raise HarnessError(f"the probe could not complete a connection: {type(exc).__name__}: {exc}") from exc
         plugin.probe = probe

@@ -8,7 +8,7 @@ import fnmatch
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any
@@ -23,12 +23,13 @@ from harness.manifest import Example
 from harness.outcome import ExampleResult, RunResult, ScenarioResult
 from harness.pooler import DIRECT, case_key
 from harness.pooler.fixes import fixes_for
-from harness.probe import ProbeError, Target, run_probe
+from harness.probe import ProbeError, Target, measure_link, run_probe
 from harness.scenarios import REGISTRY as CHECKS
 from harness.schedule import Case, CaseQueue, case_seconds, cores, cpu_weights, expected_seconds, roles_for, work_through
 from harness.session import HarnessSession
 
 PROBE_SAMPLES = 30
+LINK_PROBE_TIMEOUT_SECONDS = 120.0
 PROBE_HOST_NAME = "localhost"  # the server certificate names it; /etc/hosts maps it to 127.0.0.1
 PROBE_ROLE_OWNER = "harness/probe"  # its role: ex_harness_probe
 
@@ -175,6 +176,7 @@ class MatrixResults:
     plan: Plan
     results: dict[str, dict[str, ScenarioResult]]
     errors: list[str]
+    link_probe: Future[dict[str, Any]] | None = None   # the probe's link half, when it ran beside the cases
 
 
 def collect_matrix(session: HarnessSession, plan: Iterable[tuple[Example, list[str]]],
@@ -186,7 +188,10 @@ def collect_matrix(session: HarnessSession, plan: Iterable[tuple[Example, list[s
     plan = list(plan)
     clock = time.monotonic()
     costs = case_costs.of_run(session.config.paths.cache, session.config.paths.examples, session.config.backend)
+    link = None
     if jobs > 1 and len(plan) > 1:
+        if session.config.remote_rtt_ms > 0 and wants_probe(session.catalog, plan):
+            link = start_link_probe(session)
         results, run_errors = _run_in_parallel(session, plan, jobs, costs, clock, on_case, on_build, only)
         ran = plan
     else:
@@ -201,7 +206,7 @@ def collect_matrix(session: HarnessSession, plan: Iterable[tuple[Example, list[s
         run_errors = [error for _, error in outcomes if error]
     case_costs.record(session.config.paths.cache, session.config.backend, results)
     errors = [e.render() for e in session.catalog.discovery.errors] + run_errors
-    return MatrixResults(ran, results, errors)
+    return MatrixResults(ran, results, errors, link)
 
 
 def run_matrix(session: HarnessSession, plan: Iterable[tuple[Example, list[str]]], jobs: int = 1) -> RunResult:
@@ -250,10 +255,8 @@ def wants_probe(catalog: Catalog, plan: Iterable[tuple[Example, list[str]]]) -> 
     return any(catalog.spec.scenarios[name].group == "lifecycle" for _, names in plan for name in names)
 
 
-def lifecycle_probe(session: HarnessSession, samples: int = PROBE_SAMPLES) -> dict[str, Any]:
-    """The page's connection steps timed one by one against the run's endpoint, as a role of its
-    own over the same pg_hba.conf line as the examples; by host name, so that name resolution and
-    the certificate's host name check are part of it."""
+def _probe_targets(session: HarnessSession) -> tuple[Target, Target]:
+    """The probe's role at the run's endpoint, by host name, plain and with TLS verified."""
     session.start()
     assert session.server is not None and session.janitor is not None
     endpoint = session.server.endpoint
@@ -261,14 +264,44 @@ def lifecycle_probe(session: HarnessSession, samples: int = PROBE_SAMPLES) -> di
         raise HarnessError(f"the {session.config.backend} server has no TLS certificates")
     role = session.janitor.ensure_role(PROBE_ROLE_OWNER)
     plain = Target(PROBE_HOST_NAME, endpoint.port, role, session.credentials.for_role(role))
+    return plain, replace(plain, ca_file=endpoint.tls.ca)
+
+
+def start_link_probe(session: HarnessSession) -> Future[dict[str, Any]]:
+    """The probe's simulated-link half, beside the cases of a parallel run: about 4 s of waiting on
+    the link's round trips that need not sit at the run's end (its steps are 130-260 ms, of which
+    the CPU's part, TLS and SCRAM, is a few ms). It holds the gate as a light case does, so no
+    server restart happens under it."""
+    plain, tls = _probe_targets(session)
+    link: Future[dict[str, Any]] = Future()
+
+    def measure() -> None:
+        try:
+            with session.gate.enter(False, "harness::probe over the link", weight=0.1, seconds=6.0):
+                link.set_result(measure_link(plain, tls, session.config.remote_rtt_ms))
+        except BaseException as exc:  # noqa: BLE001 - handed to whoever reads the probe
+            link.set_exception(exc)
+
+    threading.Thread(target=measure, name="link-probe", daemon=True).start()
+    return link
+
+
+def lifecycle_probe(session: HarnessSession, samples: int = PROBE_SAMPLES,
+                    link: Future[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The page's connection steps timed one by one against the run's endpoint, as a role of its
+    own over the same pg_hba.conf line as the examples; by host name, so that name resolution and
+    the certificate's host name check are part of it. The local half runs now, alone on the
+    machine; the simulated link's is `link`'s when it ran beside the cases."""
+    plain, tls = _probe_targets(session)
+    remote = link.result(timeout=LINK_PROBE_TIMEOUT_SECONDS) if link is not None else None
     with session.gate.enter(False):
-        return run_probe(plain, replace(plain, ca_file=endpoint.tls.ca), samples,
-                         remote_rtt_ms=session.config.remote_rtt_ms)
+        return run_probe(plain, tls, samples, remote_rtt_ms=session.config.remote_rtt_ms, remote=remote)
 
 
-def probe_or_error(session: HarnessSession) -> tuple[dict[str, Any] | None, str]:
+def probe_or_error(session: HarnessSession, link: Future[dict[str, Any]] | None = None
+                   ) -> tuple[dict[str, Any] | None, str]:
     """The probe, or the run-level error of a probe that could not connect."""
     try:
-        return lifecycle_probe(session), ""
+        return lifecycle_probe(session, link=link), ""
     except (ProbeError, OSError, HarnessError) as exc:
         return None, f"lifecycle probe: {type(exc).__name__}: {exc}"

@@ -7,6 +7,7 @@ initdb and postgres refuse to run as root, so as root the cluster is run by the 
 from __future__ import annotations
 
 import glob
+import contextlib
 import os
 import pwd
 import re
@@ -90,16 +91,20 @@ class NativeServer(PostgresServer):
         # A new session: a Ctrl-C on the terminal reaches the harness, which then stops the
         # server in order, instead of reaching the postmaster first. If the harness is
         # interrupted meanwhile, the whole group goes (initdb's bootstrap backend too), so that
-        # nothing writes into the data dir while stop() deletes it.
+        # nothing writes into the data dir while stop() deletes it: SIGTERM first, so that
+        # initdb's single-user backend removes its POSIX shared memory (a SIGKILLed one leaves
+        # it in /dev/shm), then SIGKILL for whatever is left.
         proc = subprocess.Popen([str(self.bindir / argv[0]), *argv[1:]], user=self._user, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True, start_new_session=True, cwd="/")
         try:
             stdout, stderr = proc.communicate(timeout=timeout)
         except BaseException:
-            try:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=2)
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             proc.wait()
             raise
         return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
