@@ -22,7 +22,7 @@ import itertools
 import math
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 
 
@@ -66,15 +66,21 @@ class CaseGate:
         with self._cond:
             return bool(self._waiting) or self._exclusive_waiting > 0
 
-    def would_backfill(self, case: str) -> bool:
-        """Whether `case`, asking now, would pass the first one in line (see the module's doc)."""
+    def first_to_backfill(self, cases: Sequence[str]) -> int | None:
+        """The index of the first of `cases` that, asking now, would pass the first one in line
+        (see the module's doc); None if none would, or nobody waits."""
         with self._cond:
-            if not self._waiting or self._exclusive or self._exclusive_waiting or self._budget is None:
-                return False
-            weight, seconds = self._weights.get(case, 1.0), self._seconds.get(case, math.inf)
-            if not self._fits(weight) or math.isinf(seconds):
-                return False
-            return time.monotonic() + seconds <= self._head_free_at(self._waiting[min(self._waiting)][0])
+            if not self._waiting or self._exclusive or self._exclusive_waiting:
+                return None
+            head_free_at = self._head_free_at(self._waiting[min(self._waiting)][0]) if self._budget is not None else 0.0
+            return next((i for i, case in enumerate(cases)
+                         if self._backfills(self._weights.get(case, 1.0), self._seconds.get(case, math.inf), head_free_at)),
+                        None)
+
+    def _backfills(self, weight: float, seconds: float, head_free_at: float) -> bool:
+        """Fits now and ends before the first in line can start; never measured: never backfills."""
+        return (self._budget is not None and self._fits(weight) and not math.isinf(seconds)
+                and time.monotonic() + seconds <= head_free_at)
 
     def _admits(self, ticket: int, weight: float, seconds: float) -> bool:
         if self._exclusive or self._exclusive_waiting or not self._fits(weight):
@@ -82,9 +88,7 @@ class CaseGate:
         head = min(self._waiting)
         if ticket == head:
             return True
-        if self._budget is None or math.isinf(seconds):   # never measured: never backfills
-            return False
-        return time.monotonic() + seconds <= self._head_free_at(self._waiting[head][0])
+        return self._budget is not None and self._backfills(weight, seconds, self._head_free_at(self._waiting[head][0]))
 
     @contextmanager
     def shared(self, case: str = "", weight: float | None = None, seconds: float | None = None) -> Iterator[None]:

@@ -64,9 +64,6 @@ class ServerLog:
             row = conn.execute("SELECT size FROM pg_stat_file(%s, true)", [LOG_FILE]).fetchone()
         return int(row[0]) if row and row[0] is not None else 0
 
-    def read_since(self, offset: int) -> list[LogRecord]:
-        return parse_lines(self._read_lines(offset))
-
     def _read_lines(self, offset: int) -> list[bytes]:
         """The whole lines logged from `offset` on."""
         with self._lock, admin_connection(self._conninfo) as conn:

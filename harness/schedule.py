@@ -103,7 +103,7 @@ class CaseQueue:
     that role's index; None once every case is handed out (or stop() was called).
 
     With a gate: while a case waits in the gate's line (it does not fit beside the running ones),
-    a worker is handed only a case that backfills (CaseGate.would_backfill: it fits now and ends
+    a worker is handed only a case that backfills (CaseGate.first_to_backfill: it fits now and ends
     before the first in line could start), however far down the order, or nothing until that
     changes. So one case waits in line, and the short ones at the end of the order fill the room
     a long story leaves, instead of every worker queueing behind it with the next longest cases."""
@@ -124,11 +124,13 @@ class CaseQueue:
                     return None
                 startable = [i for i, case in enumerate(self._pending) if self._free.get(case.example.id)]
                 if startable and self._gate is not None and self._gate.someone_waits():
-                    startable = [i for i in startable if not self._pending[i].exclusive
-                                 and self._gate.would_backfill(key(self._pending[i].example.id, self._pending[i].name))]
-                    if not startable:
+                    startable = [i for i in startable if not self._pending[i].exclusive]
+                    first = self._gate.first_to_backfill([key(self._pending[i].example.id, self._pending[i].name)
+                                                          for i in startable])
+                    if first is None:
                         self._cond.wait(self.RECHECK_SECONDS)
                         continue
+                    startable = startable[first:]
                 if startable:
                     case = self._pending.pop(startable[0])
                     return case, self._free[case.example.id].pop(0)

@@ -27,17 +27,10 @@ def parent() -> Path:
     return chosen
 
 
-def in_memory() -> bool:
-    """Whether a run's directories are in memory (what a container's data directory may use too)."""
-    return parent() == MEMORY_DIR
-
-
 def candidates() -> list[Path]:
-    """Every directory a run of this machine may have used (what the reaper looks through)."""
-    found = [parent(), Path(tempfile.gettempdir())]
-    if _roomy_tmpfs(MEMORY_DIR):
-        found.append(MEMORY_DIR)
-    return list(dict.fromkeys(found))
+    """Every directory a run of this machine may have used (what the reaper looks through):
+    parent() is one of them."""
+    return [Path(tempfile.gettempdir())] + ([MEMORY_DIR] if _roomy_tmpfs(MEMORY_DIR) else [])
 
 
 def _roomy_tmpfs(path: Path) -> bool:

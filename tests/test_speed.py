@@ -239,27 +239,31 @@ def test_the_benchmark_figures_reach_the_html_report(tmp_path: Path) -> None:
     assert "NOT MET" in section and "50 s" in section and "49, 50, 55" in section and "java/hikaricp::pool_idle_timeout" in section
 
 
+def _gate_case(gate: CaseGate, order: list[str], name: str, hold: threading.Event | None = None) -> threading.Thread:
+    """A thread that enters the gate as case x::<name>, notes that it got in, and (given `hold`)
+    stays in until it is set."""
+    def case() -> None:
+        with gate.shared(f"x::{name}"):
+            order.append(name)
+            if hold is not None:
+                hold.wait(10)
+
+    thread = threading.Thread(target=case)
+    thread.start()
+    return thread
+
+
 def test_the_gate_admits_in_arrival_order_so_light_cases_cannot_starve_a_heavy_one() -> None:
     gate = CaseGate()
     gate.limit_cpu(1.0, {"x::heavy": 1.0, "x::light": 0.3})
     order: list[str] = []
     release_first = threading.Event()
-
-    def case(name: str, hold: threading.Event | None = None) -> None:
-        with gate.shared(f"x::{name}"):
-            order.append(name)
-            if hold is not None:
-                hold.wait(5)
-
-    first = threading.Thread(target=case, args=("light", release_first))
-    first.start()
+    first = _gate_case(gate, order, "light", release_first)
     while not order:
         time.sleep(0.01)
-    heavy = threading.Thread(target=case, args=("heavy",))
-    heavy.start()
+    heavy = _gate_case(gate, order, "heavy")
     time.sleep(0.1)   # the heavy case waits: 0.3 + 1.0 is over the budget
-    late = threading.Thread(target=case, args=("light",))
-    late.start()
+    late = _gate_case(gate, order, "light")
     time.sleep(0.1)
     assert order == ["light"], "the late light case fits, but must not pass the heavy one waiting before it"
     release_first.set()
@@ -300,20 +304,11 @@ def test_a_case_that_ends_before_the_first_in_line_could_start_backfills_and_a_l
                    {"x::story": 3.0, "x::heavy": 1.0, "x::short": 0.2, "x::long": 30.0})
     order: list[str] = []
     story_ends = threading.Event()
-
-    def case(name: str, hold: threading.Event | None = None) -> None:
-        with gate.shared(f"x::{name}"):
-            order.append(name)
-            if hold is not None:
-                hold.wait(10)
-
-    threads = {"story": threading.Thread(target=case, args=("story", story_ends))}
-    threads["story"].start()
+    threads = {"story": _gate_case(gate, order, "story", story_ends)}
     while not order:
         time.sleep(0.01)
     for name in ("heavy", "short", "long"):   # in this order in line; heavy does not fit beside the story
-        threads[name] = threading.Thread(target=case, args=(name,))
-        threads[name].start()
+        threads[name] = _gate_case(gate, order, name)
         time.sleep(0.1)
     assert order == ["story", "short"], "short ends before the story frees the heavy case's room: it backfills; " \
                                         "long would not end by then, and waits in line"

@@ -256,7 +256,7 @@ class ContainerServer(PostgresServer):
                               labels={RUN_LABEL: self.run_id, ROLE_LABEL: "server"},
                               entrypoint=["sh", "-c", INSTALL_SERVER_FILES, "sh"])
         container.with_volume_mapping(str(self._files / "server"), SERVER_FILES_MOUNT, "ro")
-        if scratch.in_memory() and os.geteuid() == 0:
+        if self._files.parent == scratch.MEMORY_DIR and os.geteuid() == 0:
             data = self._files / f"pgdata-{attempt}"   # a retry's initdb starts afresh
             data.mkdir(mode=0o700)
             container.with_volume_mapping(str(data), DATA_MOUNT, "rw")

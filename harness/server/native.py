@@ -6,8 +6,8 @@ initdb and postgres refuse to run as root, so as root the cluster is run by the 
 
 from __future__ import annotations
 
-import glob
 import contextlib
+import glob
 import os
 import pwd
 import re
