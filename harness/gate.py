@@ -14,6 +14,9 @@ one that fits now may start if it is expected to end (by its last measured secon
 running cases free enough room for the first one. It uses room the first case could not use
 anyway, so it never delays it (unless it overruns its estimate); a case never measured never
 backfills. The budget holds for backfilled cases too: a story's declared cores stay its own.
+
+Once the run is ending (interrupted, or the session closing) the gate closes: whoever waits in
+line, and whoever comes later, gets GateClosed instead of a turn.
 """
 
 from __future__ import annotations
@@ -26,9 +29,14 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 
 
+class GateClosed(Exception):
+    """The run is ending: no case (and no housekeeping) gets a turn at the server any more."""
+
+
 class CaseGate:
     def __init__(self) -> None:
         self._cond = threading.Condition()
+        self._closed = False
         self._active = 0
         self._exclusive = False
         self._exclusive_waiting = 0
@@ -47,6 +55,25 @@ class CaseGate:
         with self._cond:
             self._budget, self._weights, self._seconds = budget, weights, seconds or {}
             self._cond.notify_all()
+
+    def close(self) -> None:
+        """Wakes everyone in line with GateClosed; who holds the gate keeps it until done."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+    def reopen(self) -> None:
+        with self._cond:
+            self._closed = False
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def _wait_for_turn(self) -> None:
+        if self._closed:
+            raise GateClosed("the run is ending")
+        self._cond.wait()
 
     def _fits(self, weight: float) -> bool:
         return self._budget is None or not self._active or self._load + weight <= self._budget + 1e-9
@@ -99,8 +126,8 @@ class CaseGate:
             ticket = next(self._tickets)
             self._waiting[ticket] = (weight, seconds)
             try:
-                while not self._admits(ticket, weight, seconds):
-                    self._cond.wait()
+                while self._closed or not self._admits(ticket, weight, seconds):
+                    self._wait_for_turn()
             finally:
                 del self._waiting[ticket]   # admitted, or interrupted: either way out of the line
                 self._cond.notify_all()
@@ -120,9 +147,12 @@ class CaseGate:
     def exclusive(self) -> Iterator[None]:
         with self._cond:
             self._exclusive_waiting += 1
-            while self._exclusive or self._active:
-                self._cond.wait()
-            self._exclusive_waiting -= 1
+            try:
+                while self._closed or self._exclusive or self._active:
+                    self._wait_for_turn()
+            finally:
+                self._exclusive_waiting -= 1
+                self._cond.notify_all()   # shared cases held back for it may go (or hear it closed)
             self._exclusive = True
         try:
             yield

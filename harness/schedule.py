@@ -20,18 +20,24 @@ floor) overlap its other cases instead of sitting on the run's critical path."""
 from __future__ import annotations
 
 import os
+import sys
 import threading
+import time
+import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from harness.case_costs import CaseCosts, key
-from harness.gate import CaseGate
+from harness.gate import CaseGate, GateClosed
 from harness.manifest import Example
 from harness.process import allow_starts, interrupt_all
 
 WORKERS_PER_CORE = 4
 MAX_DEFAULT_JOBS = 8
 UNKNOWN_CASE_SECONDS = 1.0
+# After an interrupt: how long the workers get to end their cases (their processes are TERMed,
+# then KILLed 2 s later) before the session's clean-up goes on without them.
+STOP_WORKERS_SECONDS = 15.0
 # The harness's and the server's part of a running case, in cores: measured here as the harness
 # process's own CPU time over the cases' wall time in a serial run of the matrix (17 s / 145 s).
 HARNESS_SHARE = 0.15
@@ -147,31 +153,63 @@ class CaseQueue:
             self._stopped = True
             self._cond.notify_all()
 
+    def interrupt(self) -> None:
+        """stop(), and a case waiting for its turn at the server does not get one (GateClosed)."""
+        self.stop()
+        if self._gate is not None:
+            self._gate.close()
+
 
 def work_through(queue: CaseQueue, workers: int, run: Callable[[Case, int], bool]) -> None:
     """`workers` threads take cases until the queue is empty; run() returning False stops them all."""
-    def worker() -> None:
-        while (taken := queue.take()) is not None:
-            case, role = taken
-            try:
-                keep_going = run(case, role)
-            finally:
-                queue.done(case, role)
-            if not keep_going:
-                queue.stop()
+    def worker(finished: threading.Event) -> None:
+        try:
+            while (taken := queue.take()) is not None:
+                case, role = taken
+                try:
+                    keep_going = run(case, role)
+                except GateClosed:
+                    return   # interrupted while it waited for its turn: the case never started
+                finally:
+                    queue.done(case, role)
+                if not keep_going:
+                    queue.stop()
+        finally:
+            finished.set()
 
     allow_starts()
-    threads = [threading.Thread(target=worker, name=f"case-worker-{i + 1}", daemon=True) for i in range(workers)]
+    # Waited for by events of their own, not Thread.join: a join that a Ctrl-C interrupts leaves
+    # the thread marked as stopped on Python 3.11 (is_alive() False, later joins return at once)
+    # while it still runs its case.
+    finished = [threading.Event() for _ in range(workers)]
+    threads = [threading.Thread(target=worker, args=(done,), name=f"case-worker-{i + 1}", daemon=True)
+               for i, done in enumerate(finished)]
     for thread in threads:
         thread.start()
     try:
-        for thread in threads:
-            thread.join()
+        for done in finished:
+            done.wait()
     except BaseException:
         # Ctrl-C (only this thread gets it): no case starts, the running ones are ended, and the
         # session's clean-up runs once they have let go of the server.
-        queue.stop()
+        queue.interrupt()
         interrupt_all()
-        for thread in threads:
-            thread.join(timeout=30)
+        deadline = time.monotonic() + STOP_WORKERS_SECONDS
+        for done in finished:
+            done.wait(timeout=max(0.0, deadline - time.monotonic()))
+        busy = [thread for thread, done in zip(threads, finished) if not done.is_set()]
+        if busy:
+            print(threads_report(busy, f"still busy {STOP_WORKERS_SECONDS:.0f} s after the interrupt "
+                                       "(the clean-up goes on without them)"), file=sys.stderr, flush=True)
         raise
+
+
+def threads_report(threads: Sequence[threading.Thread], what: str) -> str:
+    """Where each thread is: what a run that does not end in time prints, to be fixed from."""
+    frames = sys._current_frames()
+    lines = [f"harness: {len(threads)} thread(s) {what}:"]
+    for thread in threads:
+        frame = frames.get(thread.ident or -1)
+        stack = "".join(traceback.format_stack(frame)) if frame is not None else "  (no stack)\n"
+        lines.append(f"-- {thread.name}\n{stack.rstrip()}")
+    return "\n".join(lines)

@@ -20,7 +20,7 @@ from harness.catalog import Catalog, load_catalog
 from harness.config import Config
 from harness.credentials import Credentials
 from harness.errors import HarnessError, ServerDied
-from harness.gate import CaseGate
+from harness.gate import CaseGate, GateClosed
 from harness.interrupts import deferred
 from harness.janitor import Janitor
 from harness.manifest import Example
@@ -94,6 +94,11 @@ class HarnessSession:
     def start(self) -> None:
         if self.server is not None:
             return
+        if self.gate.closed:
+            # A case worker still on its way when the run ended must not start a server anew.
+            if threading.current_thread() is not threading.main_thread():
+                raise GateClosed("the run is ending")
+            self.gate.reopen()   # the session started again after close() (the tests' shared one)
         # What killed runs left (their owner is dead) goes first; live runs are never touched.
         for note in run_notes(self.executor):
             print(note, file=sys.stderr, flush=True)
@@ -118,6 +123,7 @@ class HarnessSession:
         # ExitStack runs them last-registered first: the executor, the janitor, the poolers, the
         # second server, then the server.
         with deferred(), ExitStack() as steps:
+            self.gate.close()   # nothing waiting for a turn at the server gets one now
             steps.callback(self._stop_server)
             steps.callback(self.standby.stop)
             steps.callback(self.poolers.stop_all)

@@ -21,6 +21,8 @@ from contextlib import AbstractContextManager, nullcontext
 
 import psycopg
 
+from harness.gate import GateClosed
+
 SPARE_PREFIX = "harness_spare_"
 RETRY_SECONDS = 0.2
 
@@ -97,15 +99,18 @@ class SpareDatabases:
                     return
             # The gate first, then the job: a job is only ever in hand while the gate is held,
             # so claim() (from a case, inside the gate) never waits for a thread that waits for it.
-            with self._hold():
-                with self._cond:
-                    job = None if self._closed else self._pop_job()
-                    self._busy = job[1] if job else None
-                if job is not None:
-                    self._do(*job)
-                with self._cond:
-                    self._busy = None
-                    self._cond.notify_all()
+            try:
+                with self._hold():
+                    with self._cond:
+                        job = None if self._closed else self._pop_job()
+                        self._busy = job[1] if job else None
+                    if job is not None:
+                        self._do(*job)
+                    with self._cond:
+                        self._busy = None
+                        self._cond.notify_all()
+            except GateClosed:
+                return   # the run is ending: what is left goes with the server
 
     def _do(self, kind: str, name: str) -> None:
         try:

@@ -23,6 +23,7 @@ from harness.session import HarnessSession
 REPO = Path(__file__).resolve().parent.parent
 SPEC = REPO / "spec"
 BAD_EXAMPLES = Path(__file__).resolve().parent / "bad_examples"
+DUMP_STACKS_SIGNAL = signal.SIGUSR1   # harness/__main__.py prints every thread's stack on it
 
 
 def config_for(examples: Path, work: Path, backend: str = "native") -> Config:
@@ -125,6 +126,21 @@ class IsolatedRuns:
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
         self._procs.append(proc)
         return proc
+
+    @staticmethod
+    def finish(proc: subprocess.Popen[Any], timeout: float = 60.0) -> Any:
+        """The run's output once it has exited; a run still there after `timeout` fails the test
+        with every thread's stack (harness/__main__.py prints them on DUMP_STACKS_SIGNAL) and the output's end."""
+        try:
+            return proc.communicate(timeout=timeout)[0]
+        except subprocess.TimeoutExpired:
+            os.kill(proc.pid, DUMP_STACKS_SIGNAL)
+            time.sleep(2)
+            os.killpg(proc.pid, signal.SIGKILL)
+            output = proc.communicate()[0]
+            text = output.decode(errors="replace") if isinstance(output, bytes) else output
+            raise AssertionError(f"the run had not exited {timeout:.0f} s later; its threads and output:\n"
+                                 f"{text[-12000:]}") from None
 
     def close(self) -> None:
         for proc in self._procs:

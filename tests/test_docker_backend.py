@@ -171,7 +171,7 @@ def test_ctrl_c_during_a_docker_case_leaves_no_container(via: str, tmp_path: Pat
     if via != "direct":
         assert labelled(run_id, f"{ROLE_LABEL}=pgbouncer")[0], "no PgBouncer container for the pooled case"
     proc.send_signal(signal.SIGINT)
-    output, _ = proc.communicate(timeout=60)
+    output = isolated_runs.finish(proc)
     assert proc.returncode == 2, output  # interrupted
     for run_id in run_ids:
         assert labelled(run_id) == ([], []), f"containers or networks of run {run_id} are left after Ctrl-C"

@@ -125,7 +125,7 @@ def test_a_second_ctrl_c_during_clean_up_still_removes_everything(parent: Path, 
         if proc.poll() is not None:
             break
         proc.send_signal(signal.SIGINT)
-    output, _ = proc.communicate(timeout=60)
+    output = isolated_runs.finish(proc)
     text = output.decode(errors="replace")
     assert proc.returncode == 2, text
     assert "interrupted: the server and every process of the run were stopped" in text, text

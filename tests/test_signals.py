@@ -9,6 +9,7 @@ import glob
 import json
 import os
 import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -37,9 +38,12 @@ def _server_dirs(parent: Path) -> set[str]:
     return set(glob.glob(os.path.join(parent, TEMP_PREFIX + "*")))
 
 
-def _wait_for(condition, seconds: float = 60.0) -> None:  # type: ignore[no-untyped-def]
+def _wait_for(condition, proc: subprocess.Popen[bytes], seconds: float = 60.0) -> None:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + seconds
     while not condition():
+        if proc.poll() is not None:
+            output = proc.communicate()[0].decode(errors="replace")
+            raise AssertionError(f"the run ended (exit {proc.returncode}) before the phase:\n{output[-6000:]}")
         if time.monotonic() > deadline:
             raise AssertionError("the run never reached the phase")
         time.sleep(0.01)
@@ -67,14 +71,14 @@ def test_a_signal_leaves_nothing_behind(phase: str, signum: int, tmp_path: Path,
     proc = isolated_runs.start([sys.executable, "-m", "harness", "run", "--example", example, *flags,
                                 "--out", str(tmp_path / "results.json")], env)
     if marker is None:
-        _wait_for(lambda: bool(_server_dirs(parent) - before))
+        _wait_for(lambda: bool(_server_dirs(parent) - before), proc)
     else:
-        _wait_for(lambda: (state / marker).exists() and (state / marker).read_text().strip() != "")
+        _wait_for(lambda: (state / marker).exists() and (state / marker).read_text().strip() != "", proc)
     new_dirs = _server_dirs(parent) - before
     if phase == "cutover-scenario":   # both servers and PgBouncer are up
         assert len(new_dirs) >= 3, new_dirs
     proc.send_signal(signum)
-    output, _ = proc.communicate(timeout=60)
+    output = isolated_runs.finish(proc)
     text = output.decode(errors="replace")
     assert proc.returncode == 2, text  # interrupted
     assert "interrupted" in text, text
@@ -100,9 +104,9 @@ def test_a_signal_to_pytest_stops_the_server_too(signum: int, tmp_path: Path, is
                BAD_EXAMPLE_STATE=str(state), BAD_EXAMPLE_PYTHON=sys.executable)
     proc = isolated_runs.start([sys.executable, "-m", "pytest", str(BAD_EXAMPLES / "slow" / "run"), "-p",
                                 "no:cacheprovider", "--harness-out", str(tmp_path / "out" / "results.json")], env)
-    _wait_for(lambda: (state / "run.pid").exists())
+    _wait_for(lambda: (state / "run.pid").exists(), proc)
     proc.send_signal(signum)
-    output, _ = proc.communicate(timeout=60)
+    output = isolated_runs.finish(proc)
     text = output.decode(errors="replace")
     assert proc.returncode == 2, text  # pytest's "interrupted"
     assert lock_released_within(state / "run.lock") and lock_released_within(state / "run-child.lock")

@@ -6,21 +6,26 @@ the benchmark's figures reach the HTML."""
 from __future__ import annotations
 
 import json
+import signal
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import psycopg
+import pytest
 
 from harness.admin_connections import AdminConnections
 from harness.janitor import database_name, role_name
 from harness.pooler import case_key
 from harness.reporting.benchmark import benchmark_section, read_benchmark
-from harness import case_costs
+from harness import case_costs, schedule
 from harness.case_costs import CaseCosts
-from harness.gate import CaseGate
+from harness.gate import CaseGate, GateClosed
 from harness.outcome import Outcome, ScenarioResult
+from harness.process import allow_starts, starts_refused
 from harness.schedule import (HARNESS_SHARE, MAX_DEFAULT_JOBS, Case, CaseQueue, cpu_weights, default_jobs, ordered,
                               roles_for, work_through)
 from harness.spare_databases import SpareDatabases
@@ -349,3 +354,103 @@ def test_while_a_case_waits_in_line_workers_are_handed_only_cases_that_backfill(
     story_ends.set()
     runner.join(10)
     assert started == ["story", "short", "heavy", "medium"]
+
+
+@contextmanager
+def _interrupted_after(seconds: float) -> Iterator[None]:
+    """A Ctrl-C reaches this (the main) thread `seconds` from now, as the CLI's handler raises it."""
+    def as_ctrl_c(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt("test")
+
+    previous = signal.signal(signal.SIGUSR2, as_ctrl_c)
+    timer = threading.Timer(seconds, signal.pthread_kill, (threading.main_thread().ident, signal.SIGUSR2))
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+        signal.signal(signal.SIGUSR2, previous)
+        allow_starts()   # the interrupt refused new processes in this whole (test) process
+
+
+def test_an_interrupt_ends_the_run_and_no_case_waiting_in_line_starts() -> None:
+    # The story fills the one core until its process is ended (interrupt_all); the heavy case
+    # and a housekeeping job wait in line behind it, and must never get their turn.
+    examples = {name: FakeExample(f"x/{name}", (name,)) for name in ("story", "heavy")}
+    gate = CaseGate()
+    gate.limit_cpu(1.0, {"x/story::story": 1.0, "x/heavy::heavy": 1.0}, {"x/story::story": 60.0, "x/heavy::heavy": 5.0})
+    cases = [Case(e, n, "direct", 1.0, exclusive=False) for n, e in examples.items()]  # type: ignore[arg-type]
+    started: list[str] = []
+    housekeeping: list[BaseException] = []
+
+    def run(case: Case, _role: int) -> bool:
+        with gate.shared(f"{case.example.id}::{case.name}"):
+            started.append(case.name)
+            while case.name == "story" and not starts_refused():   # its process, until the interrupt ends it
+                time.sleep(0.01)
+        return True
+
+    def spare_database() -> None:
+        try:
+            with gate.shared("harness::spare", weight=0.15, seconds=0.5):
+                started.append("spare")
+        except BaseException as exc:  # noqa: BLE001 - what the test looks at
+            housekeeping.append(exc)
+
+    clock = time.monotonic()
+    with _interrupted_after(0.5), pytest.raises(KeyboardInterrupt):
+        threading.Thread(target=lambda: (time.sleep(0.2), spare_database())).start()
+        work_through(CaseQueue(cases, {e.id: 1 for e in examples.values()}, gate), 2, run)
+    assert time.monotonic() - clock < 5
+    assert started == ["story"]
+    deadline = time.monotonic() + 2
+    while not housekeeping and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert [type(exc) for exc in housekeeping] == [GateClosed]
+
+
+def test_workers_still_busy_after_an_interrupt_are_named_with_their_stacks(monkeypatch: pytest.MonkeyPatch,
+                                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(schedule, "STOP_WORKERS_SECONDS", 0.3)
+    let_go = threading.Event()
+
+    def ignores_the_interrupt(case: Case, _role: int) -> bool:
+        let_go.wait(10)
+        return True
+
+    cases = [Case(FakeExample("x/deaf", ("deaf",)), "deaf", "direct", 1.0, exclusive=False)]  # type: ignore[arg-type]
+    try:
+        with _interrupted_after(0.2), pytest.raises(KeyboardInterrupt):
+            work_through(CaseQueue(cases, {"x/deaf": 1}), 1, ignores_the_interrupt)
+    finally:
+        let_go.set()
+    report = capsys.readouterr().err
+    assert "1 thread(s) still busy 0 s after the interrupt" in report, report
+    assert "-- case-worker-1" in report and "in ignores_the_interrupt" in report, report
+
+
+def test_closing_the_gate_lets_the_spare_database_thread_go_at_once() -> None:
+    gate = CaseGate()
+    restart_done = threading.Event()
+    in_restart = threading.Event()
+
+    def restart() -> None:
+        with gate.exclusive():
+            in_restart.set()
+            restart_done.wait(10)
+
+    threading.Thread(target=restart).start()
+    in_restart.wait(5)
+    made: list[str] = []
+    spares = SpareDatabases(made.append, made.append, ready=1,
+                            hold=lambda: gate.enter(False, "harness::spare database", weight=0.15, seconds=0.5))
+    try:
+        assert spares.take() is None   # the thread starts, and waits for the restart to end
+        time.sleep(0.1)
+        gate.close()
+        clock = time.monotonic()
+        spares.close()
+        assert time.monotonic() - clock < 1.0
+        assert made == []
+    finally:
+        restart_done.set()
