@@ -134,13 +134,17 @@ class IsolatedRuns:
         try:
             return proc.communicate(timeout=timeout)[0]
         except subprocess.TimeoutExpired:
-            os.kill(proc.pid, DUMP_STACKS_SIGNAL)
-            time.sleep(2)
-            os.killpg(proc.pid, signal.SIGKILL)
+            exited = proc.poll()
+            if exited is None:
+                os.kill(proc.pid, DUMP_STACKS_SIGNAL)
+                time.sleep(2)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
             output = proc.communicate()[0]
             text = output.decode(errors="replace") if isinstance(output, bytes) else output
-            raise AssertionError(f"the run had not exited {timeout:.0f} s later; its threads and output:\n"
-                                 f"{text[-12000:]}") from None
+            what = ("had not exited; its threads and output" if exited is None else
+                    f"had exited ({exited}), but a process it started still held its output; the output")
+            raise AssertionError(f"{timeout:.0f} s later the run {what}:\n{text[-12000:]}") from None
 
     def close(self) -> None:
         for proc in self._procs:
