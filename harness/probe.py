@@ -21,7 +21,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import scramp
 
 from harness.delay_link import DelayLink
 from harness.stats import summary_ms
@@ -97,6 +96,8 @@ def _startup(target: Target) -> bytes:
 
 def _authenticate(wire: _Wire, target: Target) -> str:
     """SCRAM-SHA-256 (without channel binding) until AuthenticationOk; returns the mechanism."""
+    import scramp   # here, not at the top: its ASN.1 library is a tenth of the CLI's start-up, and few runs probe
+
     client: scramp.ScramClient | None = None
     while True:
         kind, payload = wire.receive()

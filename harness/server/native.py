@@ -20,11 +20,15 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import psycopg
+from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from harness import reaper, scratch
+from harness.credentials import scram_verifier
 from harness.errors import HarnessError, InputError
 from harness.server.base import SERVER_SETTINGS, PostgresServer, ServerSettings, free_port, hba_rules, tls_settings
+from harness.server import cluster_template
 from harness.server.tls import make_run_tls, write_private
 
 RUN_AS_WHEN_ROOT = "postgres"
@@ -135,20 +139,47 @@ class NativeServer(PostgresServer):
         self.socket_dir.mkdir(mode=0o700)
         self._chown(self.socket_dir)
 
-        pwfile = self.root / "pw"
-        write_private(pwfile, self.settings.superuser_password.encode())
-        self._chown(pwfile)
-        init = self._run(
-            "initdb", "-D", str(self.datadir), "-U", self.settings.superuser, f"--pwfile={pwfile}",
-            "--auth-local=scram-sha-256", "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8",
-            "--no-sync", "--no-instructions",
-        )
-        pwfile.unlink()
-        if init.returncode != 0:
-            raise HarnessError(f"initdb failed (exit {init.returncode}):\n{init.stdout[-2000:]}{init.stderr[-2000:]}")
+        initial_password = self._make_cluster()
         self._write_tls()
         self._write_config()
         self._start_on_free_port()
+        self._set_superuser_password(initial_password)
+
+    def _make_cluster(self) -> str:
+        """The data directory, a copy of this machine's template for these binaries and options
+        (harness.server.cluster_template) or, the first time, initdb's (then kept as the
+        template); returns the superuser's password it was made with."""
+        initdb_args = ["-U", self.settings.superuser, "--auth-local=scram-sha-256", "--auth-host=scram-sha-256",
+                       "-E", "UTF8", "--locale=C.UTF-8", "--no-sync", "--no-instructions"]
+        key = cluster_template.template_key(self.bindir, initdb_args, self._user or str(os.geteuid()))
+        template = cluster_template.find(key)
+        if template is not None:
+            try:
+                cluster_template.copy_data(template.data, self.datadir)
+                return template.password
+            except subprocess.CalledProcessError:
+                shutil.rmtree(self.datadir, ignore_errors=True)   # a broken template: initdb, as the first time
+        assert self.root is not None
+        password = secrets.token_urlsafe(18)
+        pwfile = self.root / "pw"
+        write_private(pwfile, password.encode())
+        self._chown(pwfile)
+        init = self._run("initdb", "-D", str(self.datadir), f"--pwfile={pwfile}", *initdb_args)
+        pwfile.unlink()
+        if init.returncode != 0:
+            raise HarnessError(f"initdb failed (exit {init.returncode}):\n{init.stdout[-2000:]}{init.stderr[-2000:]}")
+        cluster_template.keep(self.datadir, password, key)
+        return password
+
+    def _set_superuser_password(self, current: str) -> None:
+        """The run's own superuser password in place of the one the cluster was made with (a
+        template's is shared by every copy), as a SCRAM verifier: the statement log never holds it."""
+        if current == self.settings.superuser_password:
+            return
+        with psycopg.connect(host=str(self.socket_dir), port=self.port, user=self.settings.superuser,
+                             password=current, dbname="postgres", autocommit=True) as conn:
+            conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(
+                sql.Identifier(self.settings.superuser), sql.Literal(scram_verifier(self.settings.superuser_password))))
 
     def _write_tls(self) -> None:
         """Certificates for clients in <root>/tls (readable by all); the key in the data dir,
