@@ -110,6 +110,9 @@ class Config:
     paths: ProjectPaths = field(default_factory=lambda: paths_from({}))
     run_id: str = field(default_factory=new_run_id)
     pg_bindir: Path | None = None          # HARNESS_PG_BINDIR: the folder holding initdb
+    # Where a native server's initdb is kept and copied from (harness.server.cluster_template):
+    # HARNESS_INITDB_CACHE, else $XDG_CACHE_HOME/pg-sample-harness/initdb; None: initdb every time.
+    initdb_cache: Path | None = None
     postgres_image: str = DEFAULT_POSTGRES_IMAGE   # HARNESS_POSTGRES_IMAGE
     docker_build_timeout: float = DEFAULT_DOCKER_BUILD_TIMEOUT  # HARNESS_DOCKER_BUILD_TIMEOUT
     # The environment the harness was started with: builds and examples inherit it.
@@ -138,6 +141,13 @@ def paths_from(environ: Mapping[str, str]) -> ProjectPaths:
     )
 
 
+def initdb_cache_from(environ: Mapping[str, str]) -> Path:
+    if environ.get("HARNESS_INITDB_CACHE"):
+        return Path(environ["HARNESS_INITDB_CACHE"])
+    user_cache = Path(environ["XDG_CACHE_HOME"]) if environ.get("XDG_CACHE_HOME") else Path.home() / ".cache"
+    return user_cache / "pg-sample-harness" / "initdb"
+
+
 def build_config(flags: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> Config:
     """The run's Config: `flags` (option dest -> value; None or missing: the default) over the
     environment (os.environ unless given)."""
@@ -153,6 +163,7 @@ def build_config(flags: Mapping[str, Any] | None = None, environ: Mapping[str, s
         paths=paths_from(env),
         run_id=env.get("HARNESS_RUN_ID") or new_run_id(),
         pg_bindir=Path(env["HARNESS_PG_BINDIR"]) if env.get("HARNESS_PG_BINDIR") else None,
+        initdb_cache=initdb_cache_from(env),
         postgres_image=env.get("HARNESS_POSTGRES_IMAGE") or DEFAULT_POSTGRES_IMAGE,
         docker_build_timeout=build_timeout,
         environ=MappingProxyType(env),

@@ -13,8 +13,8 @@ from harness.server import cluster_template
 from harness.server.native import NativeServer
 
 
-def _started(commands: list[str], monkeypatch: pytest.MonkeyPatch) -> NativeServer:
-    server = NativeServer()
+def _started(commands: list[str], monkeypatch: pytest.MonkeyPatch, cache: Path) -> NativeServer:
+    server = NativeServer(template_cache=cache)
     real_run = server._run
 
     def noting(*argv: str, **kwargs: object):  # type: ignore[no-untyped-def]
@@ -28,12 +28,12 @@ def _started(commands: list[str], monkeypatch: pytest.MonkeyPatch) -> NativeServ
 
 def test_the_second_server_copies_the_kept_initdb_and_takes_the_runs_own_password(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    cache = tmp_path / "initdb"
     first_commands: list[str] = []
-    first = _started(first_commands, monkeypatch)
+    first = _started(first_commands, monkeypatch, cache)
     try:
         assert first_commands[0] == "initdb"
-        kept = list(cluster_template.cache_root().iterdir())
+        kept = list(cache.iterdir())
         assert len(kept) == 1 and (kept[0] / "data" / "PG_VERSION").is_file()
         template_password = (kept[0] / cluster_template.PASSWORD_FILE).read_text()
         assert (kept[0] / cluster_template.PASSWORD_FILE).stat().st_mode & 0o077 == 0
@@ -41,7 +41,7 @@ def test_the_second_server_copies_the_kept_initdb_and_takes_the_runs_own_passwor
         first.stop()
 
     second_commands: list[str] = []
-    second = _started(second_commands, monkeypatch)
+    second = _started(second_commands, monkeypatch, cache)
     try:
         assert "initdb" not in second_commands, second_commands
         with psycopg.connect(second.admin_conninfo(), autocommit=True) as conn:

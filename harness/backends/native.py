@@ -41,7 +41,8 @@ class NativeBackend:
     name = "native"
 
     def make_server(self, config: Config, password: str, name: str = "postgres") -> NativeServer:
-        return NativeServer(ServerSettings(superuser_password=password), bindir=find_bindir(config.pg_bindir))
+        return NativeServer(ServerSettings(superuser_password=password), bindir=find_bindir(config.pg_bindir),
+                            template_cache=config.initdb_cache)
 
     def make_executor(self, config: Config) -> NativeExecutor:
         return NativeExecutor(config)

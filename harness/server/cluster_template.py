@@ -4,7 +4,7 @@ initdb costs about 0.6 s of CPU (bootstrap, the catalogs, the collations, on two
 third of a second of the run's start), and the harness starts a server for every run: its own
 tests start well over a hundred. So the first initdb for a given set of binaries and options is
 kept, as initdb left it (before any configuration, certificate or start), in a cache of the
-user's; later servers copy it (about 0.06 s into memory) instead of running initdb again.
+user's (Config.initdb_cache); later servers copy it (about 0.06 s into memory) instead of running initdb again.
 
 A copy is what initdb makes for the same options, but for two things: every copy has the same
 system identifier (it only matters to physical replication between them, which the harness
@@ -33,12 +33,6 @@ PASSWORD_FILE = "password"
 DATA_DIR = "data"
 
 
-def cache_root() -> Path:
-    """$XDG_CACHE_HOME/pg-sample-harness/initdb (~/.cache/... by default): the user's, not the run's."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "pg-sample-harness" / "initdb"
-
-
 @dataclass(frozen=True)
 class Template:
     data: Path
@@ -53,8 +47,8 @@ def template_key(bindir: Path, initdb_args: Sequence[str], owner: str) -> str:
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:20]
 
 
-def find(key: str, root: Path | None = None) -> Template | None:
-    folder = (root or cache_root()) / key
+def find(key: str, root: Path) -> Template | None:
+    folder = root / key
     try:
         password = (folder / PASSWORD_FILE).read_text()
     except OSError:
@@ -62,10 +56,9 @@ def find(key: str, root: Path | None = None) -> Template | None:
     return Template(folder / DATA_DIR, password) if (folder / DATA_DIR).is_dir() else None
 
 
-def keep(datadir: Path, password: str, key: str, root: Path | None = None) -> None:
+def keep(datadir: Path, password: str, key: str, root: Path) -> None:
     """Keeps a fresh initdb's data directory as the template for `key` (best effort: a cache that
     cannot be written only means the next run runs initdb too)."""
-    root = root or cache_root()
     staging = root / f".{key}.{os.getpid()}"
     try:
         root.mkdir(parents=True, exist_ok=True)

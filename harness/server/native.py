@@ -63,7 +63,9 @@ def server_version_of(bindir: Path) -> str:
 
 class NativeServer(PostgresServer):
     def __init__(self, settings: ServerSettings | None = None, bindir: Path | None = None,
-                 extra_settings: dict[str, str] | None = None) -> None:
+                 extra_settings: dict[str, str] | None = None, template_cache: Path | None = None) -> None:
+        """template_cache: where initdb's output is kept and copied from (harness.server.cluster_template);
+        None: initdb every time."""
         settings = settings or ServerSettings()
         # The socket asks for a password: a server always has one, even when nobody gave it.
         self.settings = settings if settings.superuser_password else replace(settings, superuser_password=secrets.token_urlsafe(18))
@@ -73,6 +75,7 @@ class NativeServer(PostgresServer):
         self.port = 0
         self.root: Path | None = None
         self._user = RUN_AS_WHEN_ROOT if os.geteuid() == 0 else None
+        self._template_cache = template_cache
 
     # -- paths ------------------------------------------------------------------------------
     @property
@@ -151,8 +154,9 @@ class NativeServer(PostgresServer):
         template); returns the superuser's password it was made with."""
         initdb_args = ["-U", self.settings.superuser, "--auth-local=scram-sha-256", "--auth-host=scram-sha-256",
                        "-E", "UTF8", "--locale=C.UTF-8", "--no-sync", "--no-instructions"]
+        cache = self._template_cache
         key = cluster_template.template_key(self.bindir, initdb_args, self._user or str(os.geteuid()))
-        template = cluster_template.find(key)
+        template = cluster_template.find(key, cache) if cache is not None else None
         if template is not None:
             try:
                 cluster_template.copy_data(template.data, self.datadir)
@@ -168,7 +172,8 @@ class NativeServer(PostgresServer):
         pwfile.unlink()
         if init.returncode != 0:
             raise HarnessError(f"initdb failed (exit {init.returncode}):\n{init.stdout[-2000:]}{init.stderr[-2000:]}")
-        cluster_template.keep(self.datadir, password, key)
+        if cache is not None:
+            cluster_template.keep(self.datadir, password, key, cache)
         return password
 
     def _set_superuser_password(self, current: str) -> None:
