@@ -47,7 +47,9 @@ matrix_seconds=$(( SECONDS - started ))
 echo "test: 2/2 the harness's own tests, on $workers pytest-xdist workers"
 tests=0
 if [[ $workers -gt 0 ]]; then
-  .venv/bin/python -m pytest -rs -n "$workers" tests || tests=$?
+  # worksteal: a worker that runs out takes tests queued for another, so the long ones at the end
+  # do not leave a core idle.
+  .venv/bin/python -m pytest -rs -n "$workers" --dist worksteal tests || tests=$?
 else
   .venv/bin/python -m pytest -rs tests || tests=$?
 fi

@@ -59,7 +59,8 @@ CASES: dict[str, tuple[object, str]] = {
     "dup_name": (manifest("x", "dup_name"), "gives the same role or database name (ex_x_dup_name)"),
     "dup-name": (manifest("x", "dup-name"), ""),  # the first of the two is fine
     "markup": (manifest("x", "markup", title="[bold red]pwned[/] [/] \\\\[x] ^[a-z]+$"), ""),
-    "deep": ("a: " + "[" * 20000, "nests too deeply"),
+    "deep": ("a: " + "[" * 20000 + "]" * 20000, "nests too deeply"),
+    "unclosed": ("a: " + "[" * 20000, "is not valid YAML"),
     "huge-int": (manifest("x", "huge-int").replace("main.py'\n", "main.py'\n  timeout_seconds: " + "9" * 5000 + "\n"),
                  "holds a value that cannot be read"),
     "dockerfile-outside": (manifest("x", "dockerfile-outside", extra="docker: {dockerfile: ../../../../../etc/passwd}\n"),
