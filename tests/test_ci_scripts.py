@@ -53,7 +53,7 @@ def test_a_failing_docker_leg_still_prints_its_summary_and_the_other_legs_run(tm
     assert "docker backend: 1 failed, 5 passed in 1.0s (exit 1)" in output, output
     assert "actionlint.sh" in calls and "python -m pytest -rs examples" in calls, calls
     workers = min(8, 2 * (os.cpu_count() or 1))
-    assert f"python -m pytest -rs -n {workers} tests" in calls, calls   # the harness's own tests on xdist workers
+    assert f"python -m pytest -rs -n {workers} --dist worksteal tests" in calls, calls   # the harness's own tests on xdist workers
     assert "native: 9 passed; then 9 passed" in output, output
     assert output.rstrip().endswith("FAILED legs: docker backend"), output
 
