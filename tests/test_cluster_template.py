@@ -4,6 +4,7 @@ other binaries or options is never used."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import psycopg
@@ -67,3 +68,28 @@ def test_another_postgresql_build_or_other_initdb_options_get_a_template_of_thei
     (bindir / "postgres").write_text("v2, after an update")
     assert cluster_template.template_key(bindir, args, "postgres") != key
     assert cluster_template.find(key, tmp_path / "cache") is None
+
+
+def test_two_servers_keeping_the_same_template_at_once_leave_one_and_no_staging(tmp_path: Path) -> None:
+    data = tmp_path / "initdb-output"
+    (data / "base").mkdir(parents=True)
+    (data / "PG_VERSION").write_text("15\n")
+    cache = tmp_path / "cache"
+    errors: list[BaseException] = []
+
+    def keep(password: str) -> None:
+        try:
+            cluster_template.keep(data, password, "k", cache)
+        except BaseException as exc:  # noqa: BLE001 - a server start would have failed with it
+            errors.append(exc)
+
+    threads = [threading.Thread(target=keep, args=(f"password-{i}",)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == []
+    assert [p.name for p in cache.iterdir()] == ["k"]
+    template = cluster_template.find("k", cache)
+    assert template is not None and (template.data / "PG_VERSION").read_text() == "15\n"
+    assert template.password.startswith("password-")

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import secrets
 import shutil
 import subprocess
 from collections.abc import Sequence
@@ -59,15 +60,14 @@ def find(key: str, root: Path) -> Template | None:
 def keep(datadir: Path, password: str, key: str, root: Path) -> None:
     """Keeps a fresh initdb's data directory as the template for `key` (best effort: a cache that
     cannot be written only means the next run runs initdb too)."""
-    staging = root / f".{key}.{os.getpid()}"
+    staging = root / f".{key}.{secrets.token_hex(6)}"   # of this call alone: two servers may start at once
     try:
         root.mkdir(parents=True, exist_ok=True)
-        shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(mode=0o700)
         copy_data(datadir, staging / DATA_DIR)
         write_private(staging / PASSWORD_FILE, password.encode())
         os.rename(staging, root / key)
-    except OSError:
+    except (OSError, subprocess.CalledProcessError):
         pass   # another run kept it first (the rename found it there), or no cache here
     finally:
         shutil.rmtree(staging, ignore_errors=True)
