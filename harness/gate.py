@@ -97,17 +97,16 @@ class CaseGate:
         """The index of the first of `cases` that, asking now, would pass the first one in line
         (see the module's doc); None if none would, or nobody waits."""
         with self._cond:
-            if not self._waiting or self._exclusive or self._exclusive_waiting:
+            if self._budget is None or not self._waiting or self._exclusive or self._exclusive_waiting:
                 return None
-            head_free_at = self._head_free_at(self._waiting[min(self._waiting)][0]) if self._budget is not None else 0.0
+            head_free_at = self._head_free_at(self._waiting[min(self._waiting)][0])
             return next((i for i, case in enumerate(cases)
                          if self._backfills(self._weights.get(case, 1.0), self._seconds.get(case, math.inf), head_free_at)),
                         None)
 
     def _backfills(self, weight: float, seconds: float, head_free_at: float) -> bool:
         """Fits now and ends before the first in line can start; never measured: never backfills."""
-        return (self._budget is not None and self._fits(weight) and not math.isinf(seconds)
-                and time.monotonic() + seconds <= head_free_at)
+        return self._fits(weight) and not math.isinf(seconds) and time.monotonic() + seconds <= head_free_at
 
     def _admits(self, ticket: int, weight: float, seconds: float) -> bool:
         if self._exclusive or self._exclusive_waiting or not self._fits(weight):

@@ -21,7 +21,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-
 from harness.delay_link import DelayLink
 from harness.stats import summary_ms
 

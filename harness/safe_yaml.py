@@ -15,6 +15,7 @@ from harness.errors import InputError
 
 MAX_BYTES = 64 * 1024
 MAX_DEPTH = 64   # far beyond any manifest or spec file; what reads the value recurses
+TOO_DEEP = ("", "nests too deeply", "a manifest is a flat mapping: see docs/adding-a-driver.md")
 
 
 # libyaml's parser when PyYAML has it (its wheels do): a run reads every manifest and spec file,
@@ -82,7 +83,7 @@ def load(path: Path, limit: int = MAX_BYTES) -> Any:
         _refuse_aliases(text)
         value = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
         if _deeper_than(value, MAX_DEPTH):
-            raise RecursionError
+            raise _Refused(*TOO_DEEP)
         return value
     except _Refused as exc:
         raise InputError(path, exc.where, exc.problem, exc.fix) from None
@@ -91,8 +92,8 @@ def load(path: Path, limit: int = MAX_BYTES) -> Any:
         where = f"line {mark.line + 1}" if mark else ""
         raise InputError(path, where, f"is not valid YAML: {getattr(exc, 'problem', None) or exc}",
                          "fix the YAML syntax (indentation, quotes, colons)") from None
-    except RecursionError:
-        raise InputError(path, "", "nests too deeply", "a manifest is a flat mapping: see docs/adding-a-driver.md") from None
+    except RecursionError:   # the pure-Python parser, without libyaml
+        raise InputError(path, *TOO_DEEP) from None
     except ValueError as exc:  # e.g. an integer of more digits than Python converts
         raise InputError(path, "", f"holds a value that cannot be read: {exc}",
                          "write plain numbers and strings (see docs/adding-a-driver.md)") from None

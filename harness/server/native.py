@@ -179,10 +179,7 @@ class NativeServer(PostgresServer):
     def _set_superuser_password(self, current: str) -> None:
         """The run's own superuser password in place of the one the cluster was made with (a
         template's is shared by every copy), as a SCRAM verifier: the statement log never holds it."""
-        if current == self.settings.superuser_password:
-            return
-        with psycopg.connect(host=str(self.socket_dir), port=self.port, user=self.settings.superuser,
-                             password=current, dbname="postgres", autocommit=True) as conn:
+        with psycopg.connect(make_conninfo(self.admin_conninfo(), password=current), autocommit=True) as conn:
             conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(
                 sql.Identifier(self.settings.superuser), sql.Literal(scram_verifier(self.settings.superuser_password))))
 
