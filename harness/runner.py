@@ -121,7 +121,8 @@ def _run_example(session: HarnessSession, example: Example, names: list[str], st
 
 
 def _run_in_parallel(session: HarnessSession, plan: Plan, jobs: int, costs: case_costs.CaseCosts, clock: float,
-                     on_case: CaseCallback | None, on_build: BuildCallback | None, only: set[str] | None = None
+                     on_case: CaseCallback | None, on_build: BuildCallback | None, only: set[str] | None = None,
+                     restarts_over: threading.Event | None = None
                      ) -> tuple[dict[str, dict[str, ScenarioResult]], list[str]]:
     """Every case of the plan through `jobs` workers, next case first by harness.schedule; the
     gate admits them within the machine's cores, by what each was measured to cost last time."""
@@ -165,7 +166,7 @@ def _run_in_parallel(session: HarnessSession, plan: Plan, jobs: int, costs: case
             results[example.id][case_key(case.name, case.topology)] = result
         return True
 
-    work_through(CaseQueue(cases, roles_for(plan, jobs, seconds), session.gate), jobs, run)
+    work_through(CaseQueue(cases, roles_for(plan, jobs, seconds), session.gate, restarts_over), jobs, run)
     return results, errors
 
 
@@ -190,9 +191,14 @@ def collect_matrix(session: HarnessSession, plan: Iterable[tuple[Example, list[s
     costs = case_costs.of_run(session.config.paths.cache, session.config.paths.examples, session.config.backend)
     link = None
     if jobs > 1 and len(plan) > 1:
+        restarts_over = threading.Event()
         if session.config.remote_rtt_ms > 0 and wants_probe(session.catalog, plan):
-            link = start_link_probe(session)
-        results, run_errors = _run_in_parallel(session, plan, jobs, costs, clock, on_case, on_build, only)
+            link = start_link_probe(session, restarts_over)
+        try:
+            results, run_errors = _run_in_parallel(session, plan, jobs, costs, clock, on_case, on_build, only,
+                                                   restarts_over)
+        finally:
+            restarts_over.set()   # a run that ended before its queue did must not leave the probe waiting
         ran = plan
     else:
         stop = threading.Event()
@@ -267,16 +273,18 @@ def _probe_targets(session: HarnessSession) -> tuple[Target, Target]:
     return plain, replace(plain, ca_file=endpoint.tls.ca)
 
 
-def start_link_probe(session: HarnessSession) -> Future[dict[str, Any]]:
+def start_link_probe(session: HarnessSession, restarts_over: threading.Event) -> Future[dict[str, Any]]:
     """The probe's simulated-link half, beside the cases of a parallel run: about 4 s of waiting on
     the link's round trips that need not sit at the run's end (its steps are 130-260 ms, of which
     the CPU's part, TLS and SCRAM, is a few ms). It holds the gate as a light case does, so no
-    server restart happens under it."""
+    server restart happens under it; it starts once the restart cases (first in the order, alone)
+    are over, or they would wait those 4 s for it with the machine idle."""
     plain, tls = _probe_targets(session)
     link: Future[dict[str, Any]] = Future()
 
     def measure() -> None:
         try:
+            restarts_over.wait()
             with session.gate.enter(False, "harness::probe over the link", weight=0.1, seconds=6.0):
                 link.set_result(measure_link(plain, tls, session.config.remote_rtt_ms))
         except BaseException as exc:  # noqa: BLE001 - handed to whoever reads the probe

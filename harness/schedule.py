@@ -116,12 +116,19 @@ class CaseQueue:
 
     RECHECK_SECONDS = 0.05   # how often a held-back worker asks the gate again
 
-    def __init__(self, cases: Sequence[Case], roles: Mapping[str, int], gate: CaseGate | None = None) -> None:
+    def __init__(self, cases: Sequence[Case], roles: Mapping[str, int], gate: CaseGate | None = None,
+                 restarts_over: threading.Event | None = None) -> None:
         self._pending = ordered(cases)
         self._free = {example_id: list(range(count)) for example_id, count in roles.items()}
         self._gate = gate
         self._cond = threading.Condition()
         self._stopped = False
+        # Set once no case that restarts the server is pending or running (or the queue stopped):
+        # harness work that holds the gate beside the cases waits for it, not to hold them up.
+        self.restarts_over = restarts_over or threading.Event()
+        self._restarts_left = sum(case.exclusive for case in cases)
+        if not self._restarts_left:
+            self.restarts_over.set()
 
     def take(self) -> tuple[Case, int] | None:
         with self._cond:
@@ -144,6 +151,10 @@ class CaseQueue:
 
     def done(self, case: Case, role: int) -> None:
         with self._cond:
+            if case.exclusive:
+                self._restarts_left -= 1
+                if not self._restarts_left:
+                    self.restarts_over.set()
             self._free[case.example.id].append(role)
             self._free[case.example.id].sort()
             self._cond.notify_all()
@@ -151,6 +162,7 @@ class CaseQueue:
     def stop(self) -> None:
         with self._cond:
             self._stopped = True
+            self.restarts_over.set()
             self._cond.notify_all()
 
     def interrupt(self) -> None:

@@ -89,6 +89,22 @@ def test_the_queue_hands_out_each_case_once_and_a_role_serves_one_case_at_a_time
     assert sorted(seen) == sorted((c.example.id, c.name) for c in _cases())
 
 
+def test_work_beside_the_cases_is_told_when_the_restart_cases_are_over() -> None:
+    # The probe's link half holds the gate: started before the restart cases, they would wait
+    # seconds for it with the machine idle.
+    queue = CaseQueue(_cases(), {"java/slow": 1, "py/quick": 1})
+    over_when: list[tuple[str, bool]] = []
+
+    def run(case: Case, role: int) -> bool:
+        over_when.append((case.name, queue.restarts_over.is_set()))
+        return True
+
+    assert not queue.restarts_over.is_set()
+    work_through(queue, 1, run)
+    assert over_when[0] == ("b", False) and all(over for _, over in over_when[1:])
+    assert CaseQueue([c for c in _cases() if not c.exclusive], {"java/slow": 1, "py/quick": 1}).restarts_over.is_set()
+
+
 def test_a_failing_case_stops_the_queue() -> None:
     queue = CaseQueue(_cases(), {"java/slow": 1, "py/quick": 1})
     ran: list[str] = []
