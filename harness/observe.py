@@ -152,46 +152,101 @@ ACTIVITY_SQL = (
 )
 
 
-class ActivitySampler:
-    """Samples the case database's client backends every `interval` seconds in a thread."""
+# One query a tick for every database watched: datname is the key the samples are split by.
+WATCHED_SQL = (
+    "SELECT datname, coalesce(state, '') FROM pg_stat_activity "
+    "WHERE datname = ANY(%s) AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+)
+SAMPLE_INTERVAL = 0.025
 
-    def __init__(self, admin_conninfo: str, dbname: str, interval: float = 0.025) -> None:
+
+class ActivitySampler:
+    """The case database's client backends, sampled every SAMPLE_INTERVAL seconds from the time it
+    is entered until it is left. The samplers of one server share one thread and one query a
+    tick (_SharedSampling): eight cases at once cost one query, not eight, 40 times a second."""
+
+    def __init__(self, admin_conninfo: str, dbname: str) -> None:
         self._conninfo = admin_conninfo
-        self._dbname = dbname
-        self._interval = interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name=f"sampler-{dbname}", daemon=True)
+        self.dbname = dbname
         self.timeline = ActivityTimeline()
-        self._t0 = time.monotonic()
+        self.t0 = time.monotonic()
 
     def __enter__(self) -> "ActivitySampler":
-        self._t0 = time.monotonic()
-        self._thread.start()
+        self.t0 = time.monotonic()
+        _SharedSampling.of(self._conninfo).watch(self)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
+        _SharedSampling.of(self._conninfo).unwatch(self)   # no sample is added after this returns
+
+
+class _SharedSampling:
+    """One thread per server, running while any ActivitySampler of it is entered."""
+
+    _by_conninfo: dict[str, "_SharedSampling"] = {}
+    _registry_lock = threading.Lock()
+
+    @classmethod
+    def of(cls, conninfo: str) -> "_SharedSampling":
+        with cls._registry_lock:
+            return cls._by_conninfo.setdefault(conninfo, cls(conninfo))
+
+    def __init__(self, conninfo: str) -> None:
+        self._conninfo = conninfo
+        self._lock = threading.Lock()
+        self._watchers: list[ActivitySampler] = []
+        self._running = False
+
+    def watch(self, sampler: ActivitySampler) -> None:
+        with self._lock:
+            self._watchers.append(sampler)
+            if not self._running:   # the thread ends when nobody watches; a new watcher starts it
+                self._running = True
+                threading.Thread(target=self._loop, name="activity-sampler", daemon=True).start()
+
+    def unwatch(self, sampler: ActivitySampler) -> None:
+        with self._lock:
+            if sampler in self._watchers:
+                self._watchers.remove(sampler)
 
     def _loop(self) -> None:
         conn: psycopg.Connection | None = None
-        while not self._stop.is_set():
-            try:
-                if conn is None or conn.closed:
-                    conn = ADMIN_CONNECTIONS.take(self._conninfo, connect_timeout=2)
-                rows = conn.execute(ACTIVITY_SQL, [self._dbname]).fetchall()
-                states: dict[str, int] = {}
-                for _pid, state in rows:
-                    states[state] = states.get(state, 0) + 1
-                self.timeline.samples.append(ActivitySample(time.monotonic() - self._t0, len(rows), states))
-            except psycopg.Error:
-                # The server restarts in some scenarios: keep sampling once it is back.
-                if conn is not None:
-                    conn.close()
-                conn = None
-            self._stop.wait(self._interval)
-        if conn is not None:
-            ADMIN_CONNECTIONS.give(self._conninfo, conn)
+        ended = False
+        try:
+            while True:
+                with self._lock:
+                    if not self._watchers:
+                        self._running = False
+                        ended = True
+                        return
+                    names = sorted({w.dbname for w in self._watchers})
+                try:
+                    if conn is None or conn.closed:
+                        conn = ADMIN_CONNECTIONS.take(self._conninfo, connect_timeout=2)
+                    rows = conn.execute(WATCHED_SQL, [names]).fetchall()
+                except psycopg.Error:
+                    # The server restarts in some scenarios: keep sampling once it is back.
+                    if conn is not None:
+                        conn.close()
+                    conn = None
+                else:
+                    now = time.monotonic()
+                    states: dict[str, dict[str, int]] = {name: {} for name in names}
+                    for dbname, state in rows:
+                        states[dbname][state] = states[dbname].get(state, 0) + 1
+                    with self._lock:   # a watcher that left meanwhile gets nothing more
+                        for watcher in self._watchers:
+                            if watcher.dbname in states:
+                                seen = states[watcher.dbname]
+                                watcher.timeline.samples.append(
+                                    ActivitySample(now - watcher.t0, sum(seen.values()), seen))
+                time.sleep(SAMPLE_INTERVAL)
+        finally:
+            if not ended:   # died of an error nobody expected: the next watcher starts a thread anew
+                with self._lock:
+                    self._running = False
+            if conn is not None:
+                ADMIN_CONNECTIONS.give(self._conninfo, conn)
 
 
 def backends_of(admin_conninfo: str, dbname: str) -> list[tuple[int, str]]:
