@@ -211,13 +211,11 @@ class _SharedSampling:
 
     def _loop(self) -> None:
         conn: psycopg.Connection | None = None
-        ended = False
         try:
             while True:
                 with self._lock:
                     if not self._watchers:
-                        self._running = False
-                        ended = True
+                        self._running = False   # decided under the lock watch() starts a thread under
                         return
                     names = sorted({w.dbname for w in self._watchers})
                 try:
@@ -230,23 +228,26 @@ class _SharedSampling:
                         conn.close()
                     conn = None
                 else:
-                    now = time.monotonic()
-                    states: dict[str, dict[str, int]] = {name: {} for name in names}
-                    for dbname, state in rows:
-                        states[dbname][state] = states[dbname].get(state, 0) + 1
-                    with self._lock:   # a watcher that left meanwhile gets nothing more
-                        for watcher in self._watchers:
-                            if watcher.dbname in states:
-                                seen = states[watcher.dbname]
-                                watcher.timeline.samples.append(
-                                    ActivitySample(now - watcher.t0, sum(seen.values()), seen))
+                    self._record(names, rows)
                 time.sleep(SAMPLE_INTERVAL)
+        except BaseException:
+            with self._lock:   # died of an error nobody expected: the next watcher starts a thread anew
+                self._running = False
+            raise
         finally:
-            if not ended:   # died of an error nobody expected: the next watcher starts a thread anew
-                with self._lock:
-                    self._running = False
             if conn is not None:
                 ADMIN_CONNECTIONS.give(self._conninfo, conn)
+
+    def _record(self, names: list[str], rows: list[tuple[str, str]]) -> None:
+        now = time.monotonic()
+        states: dict[str, dict[str, int]] = {name: {} for name in names}
+        for dbname, state in rows:
+            states[dbname][state] = states[dbname].get(state, 0) + 1
+        with self._lock:   # a watcher that left meanwhile gets nothing more
+            for watcher in self._watchers:
+                seen = states.get(watcher.dbname)
+                if seen is not None:
+                    watcher.timeline.samples.append(ActivitySample(now - watcher.t0, sum(seen.values()), seen))
 
 
 def backends_of(admin_conninfo: str, dbname: str) -> list[tuple[int, str]]:

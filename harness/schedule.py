@@ -123,8 +123,8 @@ class CaseQueue:
         self._gate = gate
         self._cond = threading.Condition()
         self._stopped = False
-        # Set once no case that restarts the server is pending or running (or the queue stopped):
-        # harness work that holds the gate beside the cases waits for it, not to hold them up.
+        # Set once no case that restarts the server is pending or running (collect_matrix sets it
+        # too when the run ends before its queue does): harness work that holds the gate beside the cases waits for it, not to hold them up.
         self.restarts_over = restarts_over or threading.Event()
         self._restarts_left = sum(case.exclusive for case in cases)
         if not self._restarts_left:
@@ -162,7 +162,6 @@ class CaseQueue:
     def stop(self) -> None:
         with self._cond:
             self._stopped = True
-            self.restarts_over.set()
             self._cond.notify_all()
 
     def interrupt(self) -> None:
