@@ -149,7 +149,7 @@ def critical_path(case_seconds: dict[str, float], backend: str, waits: dict[str,
     over the cores (each case's weight, as the gate weighs it, times its seconds)."""
     session = HarnessSession(config(backend))   # no server: the catalog and the cache only
     declared = {s.name: s.cpu_cores for s in session.spec.scenarios.values()}
-    weights = cpu_weights(case_costs.of_run(session.config.paths.cache, session.config.paths.examples, "native"), declared)
+    weights = cpu_weights(case_costs.of_run(session.config.paths.cache, session.config.paths.examples, backend), declared)
     exclusive = [k for k in case_seconds if k.split("::")[1] in CHECKS and CHECKS[k.split("::")[1]].exclusive]
     longest = max(case_seconds, key=case_seconds.__getitem__)
     cpu_work = sum(weights.get(k, 1.0) * s for k, s in case_seconds.items() if k not in exclusive) / cores()

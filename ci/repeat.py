@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Runs the whole matrix N times and reports every case whose outcome changed between runs.
-Usage: .venv/bin/python ci/repeat.py [-n 10] [--example ID] [--scenario NAME] [--backend native]
+Usage: .venv/bin/python ci/repeat.py [-n 10] [--example ID] [--scenario NAME] [--backend native] [-j N]
 Exit 0 when all runs agree (and none failed), 1 otherwise."""
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from harness.backends import REGISTRY  # noqa: E402
 from harness.config import build_config  # noqa: E402
 from harness.runner import Selection, planned_cases, run_matrix  # noqa: E402
+from harness.schedule import default_jobs  # noqa: E402
 from harness.session import HarnessSession  # noqa: E402
 
 
@@ -27,6 +28,8 @@ def main() -> int:
     parser.add_argument("--example", action="append", default=[])
     parser.add_argument("--scenario", action="append", default=[])
     parser.add_argument("--out", type=Path, default=Path("reports/repeat.json"))
+    parser.add_argument("-j", "--jobs", type=int, default=default_jobs(),
+                        help="cases at once, as `harness run -j` (default: the harness's parallel default; 1: serial)")
     args = parser.parse_args()
 
     outcomes: dict[str, list[str]] = defaultdict(list)
@@ -35,7 +38,7 @@ def main() -> int:
         start = time.monotonic()
         with HarnessSession(build_config({"backend": args.backend})) as session:
             selection = Selection(tuple(args.example), tuple(args.scenario))
-            run = run_matrix(session, planned_cases(session.catalog, selection))
+            run = run_matrix(session, planned_cases(session.catalog, selection), jobs=args.jobs)
         for example in run.examples:
             for case in example.scenarios:
                 key = f"{example.id}::{case.name}"

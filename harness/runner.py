@@ -128,8 +128,8 @@ def _run_in_parallel(session: HarnessSession, plan: Plan, jobs: int, costs: case
     gate admits them within the machine's cores, by what each was measured to cost last time."""
     session.start()  # once, before the threads
     seconds = case_seconds(costs)
-    session.gate.limit_cpu(cores(), cpu_weights(costs, {s.name: s.cpu_cores for s in session.spec.scenarios.values()}),
-                           seconds)
+    declared = {s.name: s.cpu_cores for s in session.spec.scenarios.values()}
+    session.gate.limit_cpu(cores(), cpu_weights(costs, declared), seconds)
 
     def exclusive(example: Example, name: str) -> bool:
         check = CHECKS.get(name)

@@ -5,9 +5,10 @@ well; what must not be oversubscribed is the CPU (a JVM starting, the pool-sizin
 half). So the default runs up to WORKERS_PER_CORE workers a core (at most MAX_DEFAULT_JOBS), and the
 gate (harness.gate) admits a case only while the cases running keep at most `cores` cores busy,
 each weighed by what it was measured to use the last time (harness.case_costs, this machine's
-over the shipped ones): the share of a core its processes kept busy, plus HARNESS_SHARE for the
-harness's and the server's part. A case measured nowhere weighs a whole core. A case that
-restarts the server still runs alone (harness.gate).
+over the shipped ones): the share of a core its processes kept busy, plus the CPU seconds a case
+costs beyond them (the harness's work for it, the server's for its connections, a
+container's start) spread over the case's seconds. A case measured nowhere weighs a whole core. A
+case that restarts the server still runs alone (harness.gate).
 
 Which case runs next: the longest one known (longest-processing-time first, the classic list
 schedule), after the cases that restart the server (alone at the start, they hold nobody up).
@@ -38,9 +39,15 @@ UNKNOWN_CASE_SECONDS = 1.0
 # After an interrupt: how long the workers get to end their cases (their processes are TERMed,
 # then KILLed 2 s later) before the session's clean-up goes on without them.
 STOP_WORKERS_SECONDS = 15.0
-# The harness's and the server's part of a running case, in cores: measured here as the harness
-# process's own CPU time over the cases' wall time in a serial run of the matrix (17 s / 145 s).
-HARNESS_SHARE = 0.15
+# What a case costs the machine beyond its example's processes, in CPU seconds: the harness's work
+# for it, the server's for its connections, on docker its container's start. Measured: about
+# 0.18 s natively and 0.33 s on docker for a short case (18 libpqxx cases one at a time, against
+# one), part of it (the case database's creation and drop) outside the case's own seconds. In
+# interleaved A/B runs 0.12 gave the shortest default runs on both backends (native: 0.06, 0.12,
+# 0.17; docker: 0.12 against 0.24 in 4 pairs out of 4).
+CASE_CPU_SECONDS = 0.12
+# The shortest case a weight is spread over: below it, the per-case cost alone would pass a core.
+SHORTEST_CASE_SECONDS = 0.05
 
 
 def cores(cpu_count: int | None = None) -> int:
@@ -54,15 +61,23 @@ def default_jobs(cpu_count: int | None = None) -> int:
     return max(1, min(MAX_DEFAULT_JOBS, WORKERS_PER_CORE * cores(cpu_count)))
 
 
-def cpu_weights(costs: CaseCosts, declared: Mapping[str, float]) -> dict[str, float]:
+def cpu_weights(costs: CaseCosts, declared: Mapping[str, float],
+                case_cpu_seconds: float = CASE_CPU_SECONDS) -> dict[str, float]:
     """'<id>::<scenario>' -> the cores a running case is expected to keep busy, in any topology: its
-    direct run's measured share (else a pooled run's), or at least what its scenario declares
-    (`cpu_cores`, by scenario name)."""
+    direct run's measured share (else a pooled run's), plus `case_cpu_seconds` (what a case costs
+    beyond its processes) over its measured seconds, at most a core; at least what its scenario declares (`cpu_cores`, by scenario name). A fixed cost per
+    case, not a share of each second: a case waiting out a 10 s idle timeout costs the harness what
+    a 0.1 s one does, and weighed by the second it held back room the machine had."""
     shares: dict[str, float] = {}
     for k, share in sorted(costs.cpu_share.items(), key=lambda item: "@" not in item[0]):
         shares[k.split("@", 1)[0]] = share   # the direct run's, sorted last, wins
-    return {k: max(min(1.0, share + HARNESS_SHARE), declared.get(k.split("::", 1)[1], 0.0))
-            for k, share in shares.items()}
+    seconds = case_seconds(costs)
+
+    def weight(k: str, share: float) -> float:
+        spread = case_cpu_seconds / max(SHORTEST_CASE_SECONDS, seconds.get(k, UNKNOWN_CASE_SECONDS))
+        return max(min(1.0, share + spread), declared.get(k.split("::", 1)[1], 0.0))
+
+    return {k: weight(k, share) for k, share in shares.items()}
 
 
 def case_seconds(costs: CaseCosts) -> dict[str, float]:

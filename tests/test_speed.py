@@ -26,7 +26,7 @@ from harness.case_costs import CaseCosts
 from harness.gate import CaseGate, GateClosed
 from harness.outcome import Outcome, ScenarioResult
 from harness.process import allow_starts, starts_refused
-from harness.schedule import (HARNESS_SHARE, MAX_DEFAULT_JOBS, Case, CaseQueue, cpu_weights, default_jobs, ordered,
+from harness.schedule import (MAX_DEFAULT_JOBS, UNKNOWN_CASE_SECONDS, Case, CaseQueue, cpu_weights, default_jobs, ordered,
                               roles_for, work_through)
 from harness.spare_databases import SpareDatabases
 from tests.support import REPO, BadRun
@@ -139,11 +139,15 @@ def test_the_gate_keeps_the_running_cases_within_the_cpu_budget() -> None:
 
 
 def test_an_unknown_case_weighs_a_core_and_a_declared_one_at_least_what_it_declares() -> None:
-    costs = CaseCosts(cpu_share={"x/y::waits": 0.05, "x/y::story": 0.2, "x/y::waits@pgbouncer-session": 0.9,
-                                 "x/y::pooled_only@pgbouncer-transaction": 0.1})
-    weights = cpu_weights(costs, {"story": 1.0})
-    assert weights == {"x/y::waits": 0.05 + HARNESS_SHARE, "x/y::story": 1.0,   # the direct run's share wins
-                       "x/y::pooled_only": 0.1 + HARNESS_SHARE}                  # else a pooled run's
+    costs = CaseCosts(seconds={"x/y::waits": 10.0, "x/y::story": 7.0, "x/y::short": 0.2},
+                      cpu_share={"x/y::waits": 0.05, "x/y::story": 0.2, "x/y::waits@pgbouncer-session": 0.9,
+                                 "x/y::pooled_only@pgbouncer-transaction": 0.1, "x/y::short": 0.3})
+    weights = cpu_weights(costs, {"story": 1.0}, case_cpu_seconds=0.1)
+    assert weights == pytest.approx({
+        "x/y::waits": 0.05 + 0.1 / 10.0,   # the direct run's share wins; the per-case cost over its 10 s
+        "x/y::story": 1.0,                 # at least what it declares
+        "x/y::pooled_only": 0.1 + 0.1 / UNKNOWN_CASE_SECONDS,   # else a pooled run's; its seconds unknown
+        "x/y::short": 0.3 + 0.1 / 0.2})    # a short case: the per-case cost is most of it
     gate = CaseGate()
     gate.limit_cpu(1.0, weights)
     entered = threading.Event()
