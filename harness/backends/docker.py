@@ -117,7 +117,7 @@ class DockerExecutor:
         self._counter = itertools.count(1)
         self._tags: dict[str, str] = {}
         self._images: dict[str, str] = {}  # example id -> the id of the image its cases run
-        self._client: Any = None  # one client for the check before each case (a new one costs ~50 ms)
+        self._client: Any = None  # one client for the calls of each case, under _image_lock (a new one costs ~10 ms of CPU)
         self._image_lock = threading.Lock()
 
     # -- tools ------------------------------------------------------------------------------
@@ -207,10 +207,8 @@ class DockerExecutor:
             image = self._images.get(example.id)
             if image is None:   # not built by this executor (a caller that launches only)
                 return self._tags.get(example.id) or image_tag(example, source_hash(example))
-            if self._client is None:
-                self._client = docker.from_env(timeout=DOCKER_API_TIMEOUT)
             try:
-                self._client.api.inspect_image(image)
+                self._kept_client().api.inspect_image(image)
                 return image
             except docker.errors.ImageNotFound:
                 pass
@@ -251,16 +249,28 @@ class DockerExecutor:
         """The `docker run` client may have been killed (a timeout) while its container lives on."""
         name = self._names.pop(case_id, None)
         if name:
-            self._remove_containers({"name": f"^/{name}$"})
+            with self._image_lock:
+                self._remove_from(self._kept_client(), {"name": f"^/{name}$"})
+
+    def _kept_client(self) -> Any:
+        """The run's client (the caller holds _image_lock)."""
+        if self._client is None:
+            import docker
+            self._client = docker.from_env(timeout=DOCKER_API_TIMEOUT)
+        return self._client
 
     def _remove_containers(self, filters: dict[str, Any]) -> None:
-        import docker
         with docker_client() as client:
-            for container in client.containers.list(all=True, filters=filters):
-                try:
-                    container.remove(force=True, v=True)
-                except docker.errors.APIError:
-                    pass  # gone or going: --rm took it meanwhile
+            self._remove_from(client, filters)
+
+    @staticmethod
+    def _remove_from(client: Any, filters: dict[str, Any]) -> None:
+        import docker
+        for container in client.containers.list(all=True, filters=filters):
+            try:
+                container.remove(force=True, v=True)
+            except docker.errors.APIError:
+                pass  # gone or going: --rm took it meanwhile
 
     def cleanup(self) -> None:
         """Remove every container and network carrying the run's label. The example images are
