@@ -65,9 +65,10 @@ def cpu_weights(costs: CaseCosts, declared: Mapping[str, float],
                 case_cpu_seconds: float = CASE_CPU_SECONDS) -> dict[str, float]:
     """'<id>::<scenario>' -> the cores a running case is expected to keep busy, in any topology: its
     direct run's measured share (else a pooled run's), plus `case_cpu_seconds` (what a case costs
-    beyond its processes) over its measured seconds, at most a core; at least what its scenario declares (`cpu_cores`, by scenario name). A fixed cost per
-    case, not a share of each second: a case waiting out a 10 s idle timeout costs the harness what
-    a 0.1 s one does, and weighed by the second it held back room the machine had."""
+    beyond its processes) over its measured seconds, at most a core; at least what its scenario
+    declares (`cpu_cores`, by scenario name). The cost beyond the processes is fixed per case, not
+    a share of each second: a case waiting out a 10 s idle timeout costs the harness what a 0.1 s
+    one does, and weighing it by the second held back room the machine had."""
     shares: dict[str, float] = {}
     for k, share in sorted(costs.cpu_share.items(), key=lambda item: "@" not in item[0]):
         shares[k.split("@", 1)[0]] = share   # the direct run's, sorted last, wins

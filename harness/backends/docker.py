@@ -117,8 +117,8 @@ class DockerExecutor:
         self._counter = itertools.count(1)
         self._tags: dict[str, str] = {}
         self._images: dict[str, str] = {}  # example id -> the id of the image its cases run
-        self._client: Any = None  # one client for the calls of each case, under _image_lock (a new one costs ~10 ms of CPU)
-        self._image_lock = threading.Lock()
+        self._client: Any = None  # one client for the calls of each case, under _lock (a new one costs ~10 ms of CPU)
+        self._lock = threading.Lock()   # the held images and the kept client
 
     # -- tools ------------------------------------------------------------------------------
     def missing_tools(self, example: Example) -> list[ToolStatus]:
@@ -203,7 +203,7 @@ class DockerExecutor:
     def _image_for(self, example: Example) -> str:
         """The id of the image held since the build; rebuilt when something removed it by force."""
         import docker
-        with self._image_lock:
+        with self._lock:
             image = self._images.get(example.id)
             if image is None:   # not built by this executor (a caller that launches only)
                 return self._tags.get(example.id) or image_tag(example, source_hash(example))
@@ -249,11 +249,11 @@ class DockerExecutor:
         """The `docker run` client may have been killed (a timeout) while its container lives on."""
         name = self._names.pop(case_id, None)
         if name:
-            with self._image_lock:
+            with self._lock:
                 self._remove_from(self._kept_client(), {"name": f"^/{name}$"})
 
     def _kept_client(self) -> Any:
-        """The run's client (the caller holds _image_lock)."""
+        """The run's client (the caller holds _lock)."""
         if self._client is None:
             import docker
             self._client = docker.from_env(timeout=DOCKER_API_TIMEOUT)

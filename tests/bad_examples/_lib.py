@@ -277,16 +277,16 @@ def second_acquire(pool: MiniPool) -> dict[str, Any]:
     start = time.monotonic()
     try:
         second = pool.getconn()
-        elapsed = int((time.monotonic() - start) * 1000)
+        error = {"kind": "none", "type": "none", "message": "the second acquire succeeded"}
+    except PoolTimeout as exc:
+        second, error = None, {"kind": "pool_timeout", "type": "PoolTimeout", "message": str(exc)}
+    elapsed = int((time.monotonic() - start) * 1000)
+    if second is not None:
         # Used for a moment, as a caller would: the connection log has millisecond timestamps, and
         # two connections opened and closed within one millisecond cannot be told apart from one
         # replacing the other (harness.scenarios.pools.peak_open_connections counts a close first).
         second.execute("SELECT pg_sleep(0.02)")
         pool.putconn(second)
-        error = {"kind": "none", "type": "none", "message": "the second acquire succeeded"}
-    except PoolTimeout as exc:
-        elapsed = int((time.monotonic() - start) * 1000)
-        error = {"kind": "pool_timeout", "type": "PoolTimeout", "message": str(exc)}
     pool.putconn(held)
     pool.close()
     return {"error": error, "elapsed_ms": elapsed}
