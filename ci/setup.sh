@@ -52,22 +52,7 @@ if ((LIST == 0)); then
   install_debian "the harness" "${missing[@]}"
 fi
 
-PY="${PYTHON:-python3}"
-if [[ ! -x .venv/bin/python ]]; then
-  echo "setup: creating .venv"
-  "$PY" -m venv .venv
-fi
-stamp=.venv/.harness-installed
-want="$(sha256sum pyproject.toml | cut -d' ' -f1)"
-if [[ ! -f $stamp || "$(cat "$stamp")" != "$want" ]]; then
-  echo "setup: installing the harness into .venv"
-  .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-  # setuptools warns about editable installs on every install; keep the log, show it on failure.
-  if ! .venv/bin/python -m pip install -q -e '.[dev]' >.venv/install.log 2>&1; then
-    cat .venv/install.log; exit 1
-  fi
-  echo "$want" > "$stamp"
-fi
+bash ci/venv.sh --dev
 
 # HARNESS_EXAMPLES points it at another examples tree (tests/test_dropin.py does).
 if ((LIST)); then

@@ -2,7 +2,10 @@
 `python -m harness list --json` prints `document()`; the scripts around the harness read it
 instead of keeping their own lists:
 
-    python -m harness.discovery_json matrix         the GitHub Actions matrix (one line of JSON)
+    python -m harness.discovery_json matrix         the GitHub Actions matrix (one line of JSON): one leg
+                                                  per example x (direct, pgbouncer-session,
+                                                  pgbouncer-transaction, docker)
+    python -m harness.discovery_json matrix --legs native|docker   only the legs of one job kind
     python -m harness.discovery_json base-images    every image the examples' Dockerfiles (and the harness's
                                                   PgBouncer image) build FROM, one a line
 
@@ -41,7 +44,8 @@ def example_entry(example: Example, paths: ProjectPaths) -> dict[str, Any]:
             "other": example.system_packages.other,
         },
         "debian_packages": example.system_packages.debian_names,
-        "toolchains": [{"tool": r.tool, "version_command": list(r.version_command), "install": r.install}
+        "toolchains": [{"tool": r.tool, "version_command": list(r.version_command), "install": r.install,
+                        "min_version": r.min_version}
                        for r in example.requires],
         "dockerfile": example.dockerfile,
         "base_images": base_images(dockerfile) if dockerfile else [],
@@ -62,10 +66,31 @@ def document(spec: Spec, discovery: Discovery, paths: ProjectPaths) -> dict[str,
     }
 
 
-def github_matrix(discovery: Discovery) -> dict[str, Any]:
-    """`strategy.matrix` of the workflow's driver job: one entry per example."""
-    return {"include": [{"example": e.id, "slug": file_stem(e.id), "language": e.language}
-                        for e in discovery.examples]}
+# CI's legs per example: (leg, the job kind that runs it, the `harness run` arguments). The
+# pgbouncer-transaction leg also runs the driver-fix rows (spec/pgbouncer.yaml `fixes:`): the
+# runner adds them to the topology by itself. A native leg runs in a Debian 12 job container; the
+# docker leg runs on the runner itself, where the Docker engine is.
+LEGS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("direct", "native", ()),
+    ("pgbouncer-session", "native", ("--via", "pgbouncer-session")),
+    ("pgbouncer-transaction", "native", ("--via", "pgbouncer-transaction")),
+    ("docker", "docker", ("--backend", "docker")),
+)
+LEG_NAMES = tuple(leg for leg, _, _ in LEGS)
+
+
+def leg_arguments(leg: str) -> tuple[str, ...]:
+    for name, _, arguments in LEGS:
+        if name == leg:
+            return arguments
+    raise ValueError(f"unknown CI leg {leg!r}: one of {', '.join(LEG_NAMES)}")
+
+
+def github_matrix(discovery: Discovery, kind: str | None = None) -> dict[str, Any]:
+    """`strategy.matrix` of the workflow's leg jobs: one entry per example x leg (of one job kind)."""
+    return {"include": [{"example": e.id, "slug": file_stem(e.id), "language": e.language, "leg": leg,
+                         "artifact": f"{file_stem(e.id)}--{leg}"}
+                        for e in discovery.examples for leg, leg_kind, _ in LEGS if kind in (None, leg_kind)]}
 
 
 def load_project(patterns: list[str] | None = None) -> tuple[Spec, Discovery, ProjectPaths] | None:
@@ -89,14 +114,24 @@ def load_project(patterns: list[str] | None = None) -> tuple[Spec, Discovery, Pr
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m harness.discovery_json", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=["matrix", "base-images"])
+    parser.add_argument("what", choices=["matrix", "base-images", "leg-arguments"])
+    parser.add_argument("--legs", choices=sorted({kind for _, kind, _ in LEGS}),
+                        help="matrix: only the legs of this job kind")
+    parser.add_argument("leg", nargs="?", help="leg-arguments: the leg whose `harness run` arguments to print")
     args = parser.parse_args(argv)
+    if args.what == "leg-arguments":
+        try:
+            print(" ".join(leg_arguments(args.leg or "")))
+        except ValueError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        return 0
     project = load_project()
     if project is None:
         return 1
     spec, discovery, paths = project
     if args.what == "matrix":
-        print(json.dumps(github_matrix(discovery), separators=(",", ":")))
+        print(json.dumps(github_matrix(discovery, args.legs), separators=(",", ":")))
     else:
         for image in document(spec, discovery, paths)["base_images"]:
             print(image)

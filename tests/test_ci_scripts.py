@@ -26,6 +26,8 @@ def _tree(tmp_path: Path, engine_ok: bool, docker_pytest_rc: int) -> Path:
         "docker-engine.sh": "echo 'docker-engine: ERROR: no engine here' >&2; exit 1" if not engine_ok else "exit 0",
         "standin-images.sh": "exit 0",
         "actionlint.sh": "exit 0",
+        "check-generated.sh": "exit 0",
+        "venv.sh": "exit 0",
     }
     for name, body in stubs.items():
         (root / "ci" / name).write_text(f"echo {name} >> {log}\n{body}\n")
@@ -78,3 +80,38 @@ def test_ci_test_sh_sets_up_docker_or_skips_its_tests_with_the_reason(tmp_path: 
     assert code == 0, output
     assert "test: docker tests will be SKIPPED: the Docker engine cannot run on this machine" in output
     assert "SKIP=1 WHY=the Docker engine cannot run on this machine" in calls, calls
+
+
+def test_gh_driver_runs_its_leg_and_a_docker_leg_without_an_engine_is_not_run(tmp_path: Path) -> None:
+    """The workflow's leg step: the leg's `harness run` arguments come from discovery; a docker leg
+    on a runner without an engine fails, saying NOT RUN and why, and runs nothing."""
+    root = _tree(tmp_path, engine_ok=True, docker_pytest_rc=0)
+    shutil.copy(REPO / "ci" / "gh-driver.sh", root / "ci" / "gh-driver.sh")
+    (root / ".venv" / "bin" / "python").write_text(
+        "#!/bin/bash\n"
+        f'echo "python $*" >> {root / "calls.log"}\n'
+        'case "$*" in\n'
+        '  *leg-arguments*) exec ' + str(REPO / ".venv" / "bin" / "python") + ' "$@" ;;\n'
+        '  *"harness run"*) mkdir -p reports; echo "{}" > reports/results.json ;;\n'
+        "esac\n")
+    bin_dir = root / "bin"
+    bin_dir.mkdir()
+    for tool in ("docker", "apt-get", "dpkg-query"):   # no engine; every package "installed"
+        (bin_dir / tool).write_text("#!/bin/bash\n" + ("exit 1\n" if tool == "docker" else
+                                    "echo 'install ok installed'\n"))
+        (bin_dir / tool).chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HARNESS_")}
+    env["PATH"] = f"{bin_dir}:{env['PATH']}"
+    env["PYTHONPATH"] = str(REPO)
+    done = subprocess.run(["bash", "ci/gh-driver.sh", "node/x", "pgbouncer-transaction"], cwd=root,
+                          capture_output=True, text=True, timeout=60, env=env)
+    calls = (root / "calls.log").read_text()
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "python -m harness run --example node/x --via pgbouncer-transaction" in calls, calls
+    assert (root / "reports" / "leg.json").read_text().strip() == '{"example": "node/x", "leg": "pgbouncer-transaction"}'
+    (root / "calls.log").write_text("")
+    done = subprocess.run(["bash", "ci/gh-driver.sh", "node/x", "docker"], cwd=root,
+                          capture_output=True, text=True, timeout=60, env=env)
+    assert done.returncode == 1
+    assert "docker leg: NOT RUN: no Docker engine answers 'docker info'" in done.stderr
+    assert "harness run" not in (root / "calls.log").read_text()

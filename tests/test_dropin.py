@@ -104,14 +104,20 @@ def test_the_workflow_matrix_contains_it(tree: Path, tmp_path: Path) -> None:
     output.touch()
     out = run(["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)], tree, GITHUB_OUTPUT=str(output))
     assert out.returncode == 0, out.stderr
-    lines = [line for line in output.read_text().splitlines() if line.startswith("matrix=")]
-    assert len(lines) == 1
-    include = json.loads(lines[0].removeprefix("matrix="))["include"]
+    include = []
+    for name in ("matrix", "docker"):   # the native legs' job, the docker legs' job
+        lines = [line for line in output.read_text().splitlines() if line.startswith(f"{name}=")]
+        assert len(lines) == 1
+        include += json.loads(lines[0].removeprefix(f"{name}="))["include"]
     assert {e["example"] for e in include} == real_ids() | {NEW_ID}
-    assert {"example": NEW_ID, "slug": "go-pgx", "language": "go"} in include
-    # Each entry gets its job, its JUnit check and its badge artifact from matrix.example alone.
+    # Every example, the new one too, gets >= 4 legs: direct, both PgBouncer modes, docker.
+    legs = {example: {e["leg"] for e in include if e["example"] == example} for example in real_ids() | {NEW_ID}}
+    assert all(found == {"direct", "pgbouncer-session", "pgbouncer-transaction", "docker"} for found in legs.values()), legs
+    assert {"example": NEW_ID, "slug": "go-pgx", "language": "go", "leg": "docker", "artifact": "go-pgx--docker"} in include
+    # Each entry gets its job, its JUnit check and its artifact from matrix.example and matrix.leg alone.
     text = yaml.safe_dump(driver)
-    assert "bash ci/gh-driver.sh \"$EXAMPLE\"" in text and "junit ${{ matrix.example }}" in text
+    assert "bash ci/gh-driver.sh \"$EXAMPLE\" \"$LEG\"" in text and "junit ${{ matrix.example }} ${{ matrix.leg }}" in text
+    assert _job(workflow, "docker")["strategy"]["matrix"] == "${{ fromJSON(needs.discover.outputs.docker) }}"
 
 
 def test_a_broken_manifest_fails_the_discovery_step_instead_of_dropping_a_job(tree: Path, tmp_path: Path) -> None:
