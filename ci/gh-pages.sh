@@ -2,7 +2,8 @@
 # The last CI job: merge the per-driver reports (one downloaded artifact folder per driver, each
 # holding results.json, junit/, badges/) into one site for GitHub Pages:
 #   SITE/index.html, SITE/results.json, SITE/junit/*.xml + all.xml, SITE/badges/*.svg|json
-# A driver whose job died before the harness wrote results.json is named as a run error.
+# A driver whose job died before the harness wrote results.json is named as a run error. Each
+# driver's badge covers all its legs (direct, PgBouncer, docker) and names the ones that failed.
 #
 #   bash ci/gh-pages.sh ARTIFACTS_DIR SITE_DIR
 set -euo pipefail
@@ -42,6 +43,8 @@ path.write_text(json.dumps(run, indent=2, ensure_ascii=False) + "\n", encoding="
 EOF
   "$PY" -m harness.reporting build "$SITE/results.json"
 fi
+# One badge per driver over all its legs, saying which legs failed.
+"$PY" -m harness.reporting.leg_badges "$ARTIFACTS" "$SITE/badges"
 touch "$SITE/.nojekyll"
 if [[ -n "${GITHUB_STEP_SUMMARY:-}" ]]; then
   "$PY" -m harness.reporting markdown "$SITE/results.json" >> "$GITHUB_STEP_SUMMARY"

@@ -115,3 +115,44 @@ def test_gh_driver_runs_its_leg_and_a_docker_leg_without_an_engine_is_not_run(tm
     assert done.returncode == 1
     assert "docker leg: NOT RUN: no Docker engine answers 'docker info'" in done.stderr
     assert "harness run" not in (root / "calls.log").read_text()
+
+
+def test_gh_pages_gives_each_driver_one_badge_over_its_legs_naming_the_failed_ones(tmp_path: Path) -> None:
+    """ci/gh-pages.sh for real on per-leg artifacts: the direct and pooled legs passed, the docker
+    leg failed a case and the pgbouncer-session leg left no results.json."""
+    import json
+
+    def case(name: str, outcome: str, topology: str = "direct") -> dict[str, object]:
+        return {"name": name, "outcome": outcome, "topology": topology, "message": outcome}
+
+    def leg(leg: str, cases: list[dict[str, object]] | None) -> None:
+        folder = tmp_path / "artifacts" / f"reports-node-x--{leg}"
+        folder.mkdir(parents=True)
+        (folder / "leg.json").write_text(json.dumps({"example": "node/x", "leg": leg}))
+        if cases is not None:
+            outcome = "failed" if any(c["outcome"] == "failed" for c in cases) else "passed"
+            run = {"schema": 1, "backend": "docker" if leg == "docker" else "native", "errors": [],
+                   "topologies": [leg if leg.startswith("pgbouncer") else "direct"],
+                   "examples": [{"id": "node/x", "outcome": outcome, "scenarios": cases}]}
+            (folder / "results.json").write_text(json.dumps(run))
+
+    leg("direct", [case("connect", "passed")])
+    leg("pgbouncer-transaction", [case("connect", "passed", "pgbouncer-transaction")])
+    leg("docker", [case("connect", "failed")])
+    leg("pgbouncer-session", None)
+    done = subprocess.run(["bash", str(REPO / "ci" / "gh-pages.sh"), str(tmp_path / "artifacts"), str(tmp_path / "site")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    badge = json.loads((tmp_path / "site" / "badges" / "node-x.json").read_text())
+    assert badge["color"] == "red" and badge["message"] == "failing: docker, pgbouncer-session", badge
+    merged = json.loads((tmp_path / "site" / "results.json").read_text())
+    assert any("pgbouncer-session" in error and "no results.json" in error for error in merged["errors"]), merged["errors"]
+    # Every leg passing: the badge counts the cases of all legs.
+    (tmp_path / "artifacts" / "reports-node-x--pgbouncer-session").rename(tmp_path / "gone")
+    (tmp_path / "artifacts" / "reports-node-x--docker" / "results.json").write_text(json.dumps(
+        {"schema": 1, "errors": [], "examples": [{"id": "node/x", "outcome": "passed", "scenarios": [case("connect", "passed")]}]}))
+    done = subprocess.run(["bash", str(REPO / "ci" / "gh-pages.sh"), str(tmp_path / "artifacts"), str(tmp_path / "site")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    badge = json.loads((tmp_path / "site" / "badges" / "node-x.json").read_text())
+    assert (badge["color"], badge["message"]) == ("brightgreen", "3/3 passing"), badge
