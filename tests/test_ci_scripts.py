@@ -55,7 +55,7 @@ def test_a_failing_docker_leg_still_prints_its_summary_and_the_other_legs_run(tm
     assert "docker backend: 1 failed, 5 passed in 1.0s (exit 1)" in output, output
     assert "actionlint.sh" in calls and "python -m pytest -rs examples" in calls, calls
     workers = min(8, 2 * (os.cpu_count() or 1))
-    assert f"python -m pytest -rs -n {workers} --dist worksteal tests" in calls, calls   # the harness's own tests on xdist workers
+    assert f"python -m pytest -rs --durations=10 -n {workers} --dist worksteal tests" in calls, calls   # the harness's own tests on xdist workers
     assert "native: 9 passed; then 9 passed" in output, output
     assert output.rstrip().endswith("FAILED legs: docker backend"), output
 
@@ -73,7 +73,7 @@ def test_ci_test_sh_sets_up_docker_or_skips_its_tests_with_the_reason(tmp_path: 
     root = _tree(tmp_path, engine_ok=True, docker_pytest_rc=0)
     code, output, calls = _run(root, "ci/test.sh")
     assert code == 0, output
-    assert calls.splitlines()[:3] == ["setup.sh", "docker-engine.sh", "standin-images.sh"], calls
+    assert calls.splitlines()[0] == "setup.sh" and {"docker-engine.sh", "standin-images.sh"} <= set(calls.splitlines()), calls
     assert "SKIP= WHY=" in calls  # the docker tests run
     root = _tree(tmp_path / "no-engine", engine_ok=False, docker_pytest_rc=0)
     code, output, calls = _run(root, "ci/test.sh")
