@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,10 +55,30 @@ class Scenario:
 
 
 @dataclass(frozen=True)
+class RoleLimits:
+    """Every example role's fair share of the server (spec/fixture.yaml `limits:`): a scenario
+    that needs more connections sets its own limit for its case (ctx.controls.set_connection_limit)."""
+
+    connections_per_role: int = 40
+    statement_timeout: str = "60s"
+    idle_in_transaction_session_timeout: str = "60s"
+
+    def settings(self) -> dict[str, str]:
+        """The role's settings (ALTER ROLE ... SET), read at each login."""
+        return {"statement_timeout": self.statement_timeout,
+                "idle_in_transaction_session_timeout": self.idle_in_transaction_session_timeout}
+
+
+LIMIT_KEYS = {"connections_per_role": int, "statement_timeout": str, "idle_in_transaction_session_timeout": str}
+DURATION = re.compile(r"^[1-9][0-9]*(ms|s|min)$")
+
+
+@dataclass(frozen=True)
 class Fixture:
     schema_sql: str
     users: list[dict[str, Any]]
     holdings: list[dict[str, Any]] = field(default_factory=list)
+    limits: RoleLimits = RoleLimits()
 
     def user_rows(self, where: str = "all") -> list[dict[str, Any]]:
         rows = sorted(self.users, key=lambda u: u["id"])
@@ -94,7 +115,24 @@ def load_fixture(path: Path) -> Fixture:
     data = _read_yaml(path)
     if not isinstance(data, dict) or "schema" not in data or "users" not in data:
         raise InputError(path, "schema/users", "needs both keys", "add `schema:` (SQL) and `users:` (rows)")
-    return Fixture(schema_sql=data["schema"], users=list(data["users"]), holdings=list(data.get("holdings") or []))
+    return Fixture(schema_sql=data["schema"], users=list(data["users"]), holdings=list(data.get("holdings") or []),
+                   limits=load_limits(path, data.get("limits")))
+
+
+def load_limits(path: Path, data: Any) -> RoleLimits:
+    if data is None:
+        return RoleLimits()
+    if not isinstance(data, dict):
+        raise InputError(path, "limits", "must be a mapping", f"use the keys {sorted(LIMIT_KEYS)}")
+    for key, value in data.items():
+        kind = LIMIT_KEYS.get(key)
+        if kind is None:
+            raise InputError(path, f"limits.{key}", "is not a limit key", f"use only {sorted(LIMIT_KEYS)}")
+        if kind is int and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise InputError(path, f"limits.{key}", f"is {value!r}", "give a whole number of connections >= 1")
+        if kind is str and not (isinstance(value, str) and DURATION.match(value)):
+            raise InputError(path, f"limits.{key}", f"is {value!r}", "give a duration such as 500ms, 60s or 2min")
+    return RoleLimits(**data)
 
 
 def load_scenario(path: Path) -> Scenario:

@@ -165,3 +165,35 @@ def test_the_case_directory_goes_even_while_written_into_and_no_case_makes_it_ag
     finally:
         sandbox.cleanup()
     assert not again.exists()
+
+
+def test_a_connection_hog_gets_its_roles_share_only_and_is_told_so_by_name(bad: BadRun) -> None:
+    """The hog tries 450 connections (more than max_connections) and holds what it gets while a
+    well-behaved example runs beside it: the neighbour passes, and the hog's verdict names the limit."""
+    import json
+    import threading
+
+    from harness.outcome import ScenarioResult
+
+    (bad.state_dir / "hog.release").unlink(missing_ok=True)
+    hog: list[ScenarioResult] = []
+    running = threading.Thread(target=lambda: hog.append(bad.case("hostile/connection-hog", "connect_now")))
+    running.start()
+    try:
+        deadline = time.monotonic() + 40
+        while not (bad.state_dir / "hog.json").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        holding = json.loads((bad.state_dir / "hog.json").read_text())
+        limit = bad.session.spec.fixture.limits.connections_per_role
+        assert holding["held"] == limit, holding
+        assert all("too many connections for role" in reason for reason in holding["refused"]), holding
+        for scenario in ("connect_now", "select_rows"):
+            neighbour = bad.case("good/reference", scenario)
+            assert neighbour.outcome is Outcome.PASSED, (scenario, neighbour.message)
+    finally:
+        (bad.state_dir / "hog.release").write_text("1")
+        running.join(timeout=90)
+    assert hog and hog[0].outcome is Outcome.FAILED
+    problem = problems_of(hog[0])[0]
+    assert problem.startswith("hit its role's connection limit: the server refused 410 connection(s) with 53300"), problem
+    assert f"at most {limit} connections" in problem and "limits.connections_per_role" in problem, problem
