@@ -119,15 +119,20 @@ def load_fixture(path: Path) -> Fixture:
                    limits=load_limits(path, data.get("limits")))
 
 
+def section_items(path: Path, section: str, data: Any, allowed: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+    """(key, value, what `allowed` says of the key) of a mapping section whose keys must be in `allowed`."""
+    if not isinstance(data, dict):
+        raise InputError(path, section, "must be a mapping", f"use the keys {sorted(allowed)}")
+    unknown = sorted(set(data) - set(allowed))
+    if unknown:
+        raise InputError(path, f"{section}.{unknown[0]}", f"is not a {section} key", f"use only {sorted(allowed)}")
+    return [(key, value, allowed[key]) for key, value in data.items()]
+
+
 def load_limits(path: Path, data: Any) -> RoleLimits:
     if data is None:
         return RoleLimits()
-    if not isinstance(data, dict):
-        raise InputError(path, "limits", "must be a mapping", f"use the keys {sorted(LIMIT_KEYS)}")
-    for key, value in data.items():
-        kind = LIMIT_KEYS.get(key)
-        if kind is None:
-            raise InputError(path, f"limits.{key}", "is not a limit key", f"use only {sorted(LIMIT_KEYS)}")
+    for key, value, kind in section_items(path, "limits", data, LIMIT_KEYS):
         if kind is int and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
             raise InputError(path, f"limits.{key}", f"is {value!r}", "give a whole number of connections >= 1")
         if kind is str and not (isinstance(value, str) and DURATION.match(value)):
@@ -174,12 +179,7 @@ def load_scenario(path: Path) -> Scenario:
 def load_connection(path: Path, data: Any) -> Connection:
     if data is None:
         return Connection()
-    if not isinstance(data, dict):
-        raise InputError(path, "connection", "must be a mapping", f"use the keys {sorted(CONNECTION_CHOICES)}")
-    for key, value in data.items():
-        choices = CONNECTION_CHOICES.get(key)
-        if choices is None:
-            raise InputError(path, f"connection.{key}", "is not a connection key", f"use only {sorted(CONNECTION_CHOICES)}")
+    for key, value, choices in section_items(path, "connection", data, CONNECTION_CHOICES):
         if value not in choices:
             raise InputError(path, f"connection.{key}", f"is {value!r}", f"use one of {list(choices)}")
     return Connection(**data)

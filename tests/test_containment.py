@@ -197,3 +197,25 @@ def test_a_connection_hog_gets_its_roles_share_only_and_is_told_so_by_name(bad: 
     problem = problems_of(hog[0])[0]
     assert problem.startswith("hit its role's connection limit: the server refused 410 connection(s) with 53300"), problem
     assert f"at most {limit} connections" in problem and "limits.connections_per_role" in problem, problem
+
+
+def test_the_roles_limits_come_from_the_spec_and_a_wrong_one_is_named(tmp_path: Path) -> None:
+    import pytest
+
+    from harness.errors import InputError
+    from harness.spec import load_fixture
+    from tests.support import SPEC
+
+    shipped = load_fixture(SPEC / "fixture.yaml").limits
+    assert shipped.connections_per_role == 40 and shipped.settings()["statement_timeout"] == "60s"
+    source = (SPEC / "fixture.yaml").read_text()
+    for wrong, key in (("connections_per_role: 0", "limits.connections_per_role"),
+                       ("connections_per_role: forty", "limits.connections_per_role"),
+                       ("statement_timeouts: 60s", "limits.statement_timeouts")):
+        (tmp_path / "fixture.yaml").write_text(source.replace("connections_per_role: 40", wrong))
+        with pytest.raises(InputError) as raised:
+            load_fixture(tmp_path / "fixture.yaml")
+        assert raised.value.key == key, raised.value
+    (tmp_path / "fixture.yaml").write_text(source.replace("statement_timeout: 60s", "statement_timeout: forever"))
+    with pytest.raises(InputError, match="give a duration"):
+        load_fixture(tmp_path / "fixture.yaml")
