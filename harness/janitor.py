@@ -18,7 +18,7 @@ from harness.admin_connections import admin_connection
 from harness.credentials import scram_verifier
 from harness.server.base import HOSTSSL_ONLY_GROUP
 from harness.spare_databases import SpareDatabases
-from harness.spec import Fixture
+from harness.spec import Fixture, RoleLimits
 
 TEMPLATE_DB = "harness_template"
 
@@ -59,6 +59,7 @@ class Janitor:
         self._roles: set[str] = set()
         self._spares: SpareDatabases | None = None
         self._case_databases: set[str] = set()   # made by this run and not dropped yet
+        self.limits = RoleLimits()   # the spec's, from load_template on
 
     def _connect(self, dbname: str = "postgres") -> AbstractContextManager[psycopg.Connection]:
         if dbname == "postgres":   # the maintenance database's connections are reused
@@ -66,6 +67,7 @@ class Janitor:
         return psycopg.connect(self._conninfo_for(dbname), autocommit=True)
 
     def load_template(self, fixture: Fixture) -> None:
+        self.limits = fixture.limits
         with self._connect() as admin:
             admin.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
             # pg_hba.conf names this group in its hostssl-only lines (plaintext_refused).
@@ -93,9 +95,15 @@ class Janitor:
                 verb = "ALTER" if exists else "CREATE"
                 # A SCRAM verifier, not the password: the statement log never holds a secret.
                 # NOSUPERUSER etc. are the defaults; said here so that a reused role is reset too.
+                # The spec's fair share: a connection limit and the timeouts, so that one example
+                # cannot starve its neighbours (spec/fixture.yaml limits:).
                 admin.execute(sql.SQL(verb + " ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION "
-                                             "NOBYPASSRLS PASSWORD {}").format(
-                    sql.Identifier(role), sql.Literal(scram_verifier(self._password_for(role)))))
+                                             "NOBYPASSRLS CONNECTION LIMIT {} PASSWORD {}").format(
+                    sql.Identifier(role), sql.Literal(self.limits.connections_per_role),
+                    sql.Literal(scram_verifier(self._password_for(role)))))
+                for name, value in self.limits.settings().items():
+                    admin.execute(sql.SQL("ALTER ROLE {} SET {} = {}").format(
+                        sql.Identifier(role), sql.Identifier(name), sql.Literal(value)))
             self._roles.add(role)
         return role
 
@@ -135,9 +143,10 @@ class Janitor:
         return CaseDatabase(role=role, password=self._password_for(role), dbname=dbname)
 
     def set_connection_limit(self, role: str, limit: int | None) -> None:
+        """The role's connection limit; None: back to the spec's fair share."""
         with self._connect() as admin:
             admin.execute(sql.SQL("ALTER ROLE {} CONNECTION LIMIT {}").format(
-                sql.Identifier(role), sql.Literal(-1 if limit is None else int(limit))))
+                sql.Identifier(role), sql.Literal(self.limits.connections_per_role if limit is None else int(limit))))
 
     def set_hostssl_only(self, role: str, on: bool) -> None:
         """Puts the role under pg_hba.conf's hostssl-only lines (membership is read at each login)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,10 +55,30 @@ class Scenario:
 
 
 @dataclass(frozen=True)
+class RoleLimits:
+    """Every example role's fair share of the server (spec/fixture.yaml `limits:`): a scenario
+    that needs more connections sets its own limit for its case (ctx.controls.set_connection_limit)."""
+
+    connections_per_role: int = 40
+    statement_timeout: str = "60s"
+    idle_in_transaction_session_timeout: str = "60s"
+
+    def settings(self) -> dict[str, str]:
+        """The role's settings (ALTER ROLE ... SET), read at each login."""
+        return {"statement_timeout": self.statement_timeout,
+                "idle_in_transaction_session_timeout": self.idle_in_transaction_session_timeout}
+
+
+LIMIT_KEYS = {"connections_per_role": int, "statement_timeout": str, "idle_in_transaction_session_timeout": str}
+DURATION = re.compile(r"^[1-9][0-9]*(ms|s|min)$")
+
+
+@dataclass(frozen=True)
 class Fixture:
     schema_sql: str
     users: list[dict[str, Any]]
     holdings: list[dict[str, Any]] = field(default_factory=list)
+    limits: RoleLimits = RoleLimits()
 
     def user_rows(self, where: str = "all") -> list[dict[str, Any]]:
         rows = sorted(self.users, key=lambda u: u["id"])
@@ -94,7 +115,29 @@ def load_fixture(path: Path) -> Fixture:
     data = _read_yaml(path)
     if not isinstance(data, dict) or "schema" not in data or "users" not in data:
         raise InputError(path, "schema/users", "needs both keys", "add `schema:` (SQL) and `users:` (rows)")
-    return Fixture(schema_sql=data["schema"], users=list(data["users"]), holdings=list(data.get("holdings") or []))
+    return Fixture(schema_sql=data["schema"], users=list(data["users"]), holdings=list(data.get("holdings") or []),
+                   limits=load_limits(path, data.get("limits")))
+
+
+def section_items(path: Path, section: str, data: Any, allowed: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+    """(key, value, what `allowed` says of the key) of a mapping section whose keys must be in `allowed`."""
+    if not isinstance(data, dict):
+        raise InputError(path, section, "must be a mapping", f"use the keys {sorted(allowed)}")
+    unknown = sorted(set(data) - set(allowed))
+    if unknown:
+        raise InputError(path, f"{section}.{unknown[0]}", f"is not a {section} key", f"use only {sorted(allowed)}")
+    return [(key, value, allowed[key]) for key, value in data.items()]
+
+
+def load_limits(path: Path, data: Any) -> RoleLimits:
+    if data is None:
+        return RoleLimits()
+    for key, value, kind in section_items(path, "limits", data, LIMIT_KEYS):
+        if kind is int and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise InputError(path, f"limits.{key}", f"is {value!r}", "give a whole number of connections >= 1")
+        if kind is str and not (isinstance(value, str) and DURATION.match(value)):
+            raise InputError(path, f"limits.{key}", f"is {value!r}", "give a duration such as 500ms, 60s or 2min")
+    return RoleLimits(**data)
 
 
 def load_scenario(path: Path) -> Scenario:
@@ -136,12 +179,7 @@ def load_scenario(path: Path) -> Scenario:
 def load_connection(path: Path, data: Any) -> Connection:
     if data is None:
         return Connection()
-    if not isinstance(data, dict):
-        raise InputError(path, "connection", "must be a mapping", f"use the keys {sorted(CONNECTION_CHOICES)}")
-    for key, value in data.items():
-        choices = CONNECTION_CHOICES.get(key)
-        if choices is None:
-            raise InputError(path, f"connection.{key}", "is not a connection key", f"use only {sorted(CONNECTION_CHOICES)}")
+    for key, value, choices in section_items(path, "connection", data, CONNECTION_CHOICES):
         if value not in choices:
             raise InputError(path, f"connection.{key}", f"is {value!r}", f"use one of {list(choices)}")
     return Connection(**data)

@@ -48,6 +48,10 @@ class FakeControls:
     def set_connection_limit(self, limit: int | None) -> None:
         self.actions.append(("connection_limit", limit))
 
+    def connection_limit_set(self) -> bool:
+        limits = [limit for action, limit in self.actions if action == "connection_limit"]
+        return bool(limits) and limits[-1] is not None
+
     def force_hostssl(self, on: bool) -> None:
         self.actions.append(("hostssl", on))
 

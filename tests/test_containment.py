@@ -165,3 +165,57 @@ def test_the_case_directory_goes_even_while_written_into_and_no_case_makes_it_ag
     finally:
         sandbox.cleanup()
     assert not again.exists()
+
+
+def test_a_connection_hog_gets_its_roles_share_only_and_is_told_so_by_name(bad: BadRun) -> None:
+    """The hog tries 450 connections (more than max_connections) and holds what it gets while a
+    well-behaved example runs beside it: the neighbour passes, and the hog's verdict names the limit."""
+    import json
+    import threading
+
+    from harness.outcome import ScenarioResult
+
+    (bad.state_dir / "hog.release").unlink(missing_ok=True)
+    hog: list[ScenarioResult] = []
+    running = threading.Thread(target=lambda: hog.append(bad.case("hostile/connection-hog", "connect_now")))
+    running.start()
+    try:
+        deadline = time.monotonic() + 40
+        while not (bad.state_dir / "hog.json").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        holding = json.loads((bad.state_dir / "hog.json").read_text())
+        limit = bad.session.spec.fixture.limits.connections_per_role
+        assert holding["held"] == limit, holding
+        assert all("too many connections for role" in reason for reason in holding["refused"]), holding
+        for scenario in ("connect_now", "select_rows"):
+            neighbour = bad.case("good/reference", scenario)
+            assert neighbour.outcome is Outcome.PASSED, (scenario, neighbour.message)
+    finally:
+        (bad.state_dir / "hog.release").write_text("1")
+        running.join(timeout=90)
+    assert hog and hog[0].outcome is Outcome.FAILED
+    problem = problems_of(hog[0])[0]
+    assert problem.startswith("hit its role's connection limit: the server refused 410 connection(s) with 53300"), problem
+    assert f"at most {limit} connections" in problem and "limits.connections_per_role" in problem, problem
+
+
+def test_the_roles_limits_come_from_the_spec_and_a_wrong_one_is_named(tmp_path: Path) -> None:
+    import pytest
+
+    from harness.errors import InputError
+    from harness.spec import load_fixture
+    from tests.support import SPEC
+
+    shipped = load_fixture(SPEC / "fixture.yaml").limits
+    assert shipped.connections_per_role == 40 and shipped.settings()["statement_timeout"] == "60s"
+    source = (SPEC / "fixture.yaml").read_text()
+    for wrong, key in (("connections_per_role: 0", "limits.connections_per_role"),
+                       ("connections_per_role: forty", "limits.connections_per_role"),
+                       ("statement_timeouts: 60s", "limits.statement_timeouts")):
+        (tmp_path / "fixture.yaml").write_text(source.replace("connections_per_role: 40", wrong))
+        with pytest.raises(InputError) as raised:
+            load_fixture(tmp_path / "fixture.yaml")
+        assert raised.value.key == key, raised.value
+    (tmp_path / "fixture.yaml").write_text(source.replace("statement_timeout: 60s", "statement_timeout: forever"))
+    with pytest.raises(InputError, match="give a duration"):
+        load_fixture(tmp_path / "fixture.yaml")

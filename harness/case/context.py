@@ -30,6 +30,9 @@ class CaseControls(Protocol):
 
     def set_connection_limit(self, limit: int | None) -> None: ...
 
+    def connection_limit_set(self) -> bool:
+        """The check set the role's connection limit for this case (else: the spec's fair share)."""
+
     def force_hostssl(self, on: bool) -> None: ...
 
     def restart_server(self) -> None: ...

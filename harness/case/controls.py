@@ -54,6 +54,9 @@ class LiveControls:
         self._janitor.set_connection_limit(self._db.role, limit)
         self._limited = limit is not None
 
+    def connection_limit_set(self) -> bool:
+        return self._limited
+
     def force_hostssl(self, on: bool) -> None:
         self._janitor.set_hostssl_only(self._db.role, on)
         self._hostssl = on

@@ -52,6 +52,30 @@ def protocol_problems(run: ProcessRun, scenario: Scenario, check: ScenarioCheck,
     return data
 
 
+TOO_MANY_CONNECTIONS = "53300"   # the role's limit ("too many connections for role") or max_connections
+ROLE_LIMIT_MESSAGE = "too many connections for role"
+
+
+def connection_limit_problems(ctx: CaseContext) -> list[str]:
+    """Connections the server refused the case with 53300, said by name: the role's fair share
+    (spec/fixture.yaml limits.connections_per_role), unless the check set the case's limit itself
+    (then refusals are what it judges), or the server's max_connections."""
+    refused = [r for r in ctx.my_log() if r.state_code == TOO_MANY_CONNECTIONS]
+    by_role = [r for r in refused if r.message.startswith(ROLE_LIMIT_MESSAGE)]
+    problems = []
+    if by_role and not ctx.controls.connection_limit_set():
+        problems.append(f"hit its role's connection limit: the server refused {len(by_role)} connection(s) with "
+                        f"{TOO_MANY_CONNECTIONS} ({by_role[0].message}); every example role may hold at most "
+                        f"{ctx.spec.fixture.limits.connections_per_role} connections at once "
+                        "(spec/fixture.yaml limits.connections_per_role): keep the pool within it, or let the "
+                        "scenario's check raise it for its case (ctx.controls.set_connection_limit)")
+    others = [r for r in refused if r not in by_role]
+    if others:
+        problems.append(f"the server refused {len(others)} connection(s) with {TOO_MANY_CONNECTIONS} "
+                        f"({others[0].message}): the server's max_connections, shared by every case, was reached")
+    return problems
+
+
 def judge_statements(ctx: CaseContext, verdict: Verdict) -> None:
     """Every case's statements counted into its observed figures, and its work held to the
     scenario's max_statements."""
@@ -69,6 +93,8 @@ def verify(check: ScenarioCheck, ctx: CaseContext, timeout: float) -> Verdict:
     verdict = Verdict()
     for problem in leftover_problems(ctx.process.leftovers, ctx.process.stdout_held,
                                      list(ctx.observation.leftover_backends)):
+        verdict.fail(problem)
+    for problem in connection_limit_problems(ctx):
         verdict.fail(problem)
     data = protocol_problems(ctx.process, ctx.scenario, check, verdict, timeout)
     if data is not None:

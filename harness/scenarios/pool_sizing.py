@@ -78,6 +78,11 @@ class StoryPoolSizing(ScenarioCheck):
     def prepare(self) -> None:
         self.cores = server_cores(self)
         self.formula, self.sizes = pool_sizes(self.cores, self.ctx.params)
+        # The largest pool is meant to be far above the cores, maybe above the role's fair share:
+        # the case gets room for it (and the example's own spare connection or two).
+        needed = max(self.sizes) + 4
+        if needed > self.ctx.spec.fixture.limits.connections_per_role:
+            self.ctx.controls.set_connection_limit(needed)
 
     def run_params(self) -> dict[str, Any]:
         return {**self.ctx.params, "sizes": self.sizes}
