@@ -17,6 +17,7 @@ cd "$ROOT"
 HARNESS_PACKAGES=(
   postgresql postgresql-contrib          # the throwaway server: initdb, pg_ctl, pg_stat_statements
   pgbouncer                              # the pooled topologies (--via pgbouncer-session|-transaction)
+  libevent-dev libssl-dev pkg-config     # building PgBouncer 1.24.1 (ci/pgbouncer-1.24.sh: --via pgbouncer-1.24-*)
   python3-venv                           # the harness's venv
   chromium                               # the report's browser test (tests/test_reports.py)
   shellcheck                             # actionlint checks the workflow's run: blocks with it
@@ -50,6 +51,12 @@ if ((LIST == 0)); then
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
   done
   install_debian "the harness" "${missing[@]}"
+fi
+
+# PgBouncer 1.24.1 beside Debian's 1.18 (--via pgbouncer-1.24-*): built once per machine from
+# Debian 13's pinned orig tarball; a second run finds it and does nothing.
+if ((LIST == 0)); then
+  bash ci/pgbouncer-1.24.sh
 fi
 
 bash ci/venv.sh --dev

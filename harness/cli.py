@@ -102,12 +102,18 @@ def cmd_doctor(config: Config, catalog: Catalog, console: Console) -> int:
     except HarnessError as exc:
         missing_any = True
         console.print(f"[red]✘[/] {exc}", highlight=False)
+    from harness.pooler import BASE_TOPOLOGIES, VERSIONS
     from harness.pooler.process import pgbouncer_version
-    try:  # only the pooled topologies (--via pgbouncer-*) need it
-        console.print(f"[green]✔[/] PgBouncer {pgbouncer_version()} (for --via pgbouncer-*)", highlight=False)
-    except (HarnessError, OSError) as exc:
-        console.print(f"[yellow]-[/] {str(exc).splitlines()[0]} (only --via pgbouncer-* needs it: apt-get install -y pgbouncer)",
-                      highlight=False)
+    from harness.pooler.versions import find_pgbouncer
+    for version in VERSIONS:   # only the pooled topologies (--via pgbouncer-*) need them
+        labels = ", ".join(t.label for t in BASE_TOPOLOGIES if t.pooled and t.version == version)
+        try:
+            binary = find_pgbouncer(version)
+            console.print(f"[green]✔[/] PgBouncer {pgbouncer_version(binary)} ({binary}; for --via {labels})",
+                          highlight=False)
+        except (HarnessError, OSError) as exc:
+            lines = str(exc).splitlines()
+            console.print(f"[yellow]-[/] {lines[0]} (only --via {labels} needs it; {lines[-1].strip()})", highlight=False)
     for example in catalog.examples:
         statuses = [probe(r) for r in example.requires]
         ok = all(s.found for s in statuses)

@@ -17,7 +17,8 @@ from typing import Any
 from harness.backends import REGISTRY as BACKENDS
 from harness.backends import unknown_backend
 from harness.errors import InputError
-from harness.pooler import DIRECT, TOPOLOGIES, parse_topologies
+from harness.pooler import DIRECT_TOPOLOGY, TOPOLOGIES, Topology, parse_topologies
+from harness.pooler.fixes import fix_of
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_REMOTE_RTT_MS = 40.0
@@ -54,8 +55,8 @@ class Option:
 OPTIONS: tuple[Option, ...] = (
     Option("backend", ("--backend",), "where PostgreSQL and the examples run (default: native)",
            pytest_flags=("--backend",), kwargs={"choices": tuple(BACKENDS), "default": "native"}),
-    Option("via", ("--via",), f"the topology each case runs through: {', '.join(TOPOLOGIES)} "
-           "(repeat it or give a comma-separated list to run several; default: direct)",
+    Option("via", ("--via",), f"the topology each case runs through: {', '.join(TOPOLOGIES)}, "
+           "each optionally +<driver fix> of spec/pgbouncer.yaml (repeat it or give a comma-separated list to run several; default: direct)",
            pytest_flags=("--via",), kwargs={"action": "append", "default": None, "metavar": "TOPOLOGY"}),
     Option("rebuild", ("--rebuild",), "build every example even if its sources did not change",
            pytest_flags=("--rebuild",), kwargs={"action": "store_true"}),
@@ -100,7 +101,7 @@ def new_run_id() -> str:
 @dataclass(frozen=True)
 class Config:
     backend: str = "native"
-    via: tuple[str, ...] = (DIRECT,)       # the topologies each case runs through (harness.pooler)
+    via: tuple[Topology, ...] = (DIRECT_TOPOLOGY,)   # the topologies each case runs through (parsed once: harness.pooler)
     rebuild: bool = False
     keep: bool = False
     remote_rtt_ms: float = DEFAULT_REMOTE_RTT_MS
@@ -122,6 +123,8 @@ class Config:
         if self.backend not in BACKENDS:
             raise unknown_backend(self.backend)
         object.__setattr__(self, "via", parse_topologies(self.via))
+        for topology in self.via:   # a driver fix spec/pgbouncer.yaml has not is named here, before the run
+            fix_of(self.paths.spec, topology)
 
     @property
     def results_path(self) -> Path:

@@ -16,7 +16,7 @@ from harness.case.pipeline import run_case
 from harness.errors import ServerDied
 from harness.manifest import Example
 from harness.outcome import ScenarioResult
-from harness.pooler import DIRECT, case_key
+from harness.pooler import DIRECT_TOPOLOGY, Topology, case_key
 from harness.runner import collect_matrix
 from harness.schedule import default_jobs
 from harness.session import HarnessSession
@@ -31,7 +31,7 @@ class CaseBatch:
         self._errors: list[str] = []
         self.link_probe: Future[dict[str, Any]] | None = None   # the probe's link half, run beside the cases
 
-    def select(self, cases: Iterable[tuple[Example, str, str]]) -> None:
+    def select(self, cases: Iterable[tuple[Example, str, Topology]]) -> None:
         """The cases (example, scenario, topology) left after -k/-m, in collection order."""
         plan: dict[str, tuple[Example, list[str]]] = {}
         for example, name, topology in cases:
@@ -41,7 +41,8 @@ class CaseBatch:
             self._wanted.add(case_costs.key(example.id, case_key(name, topology)))
         self._plan = list(plan.values())
 
-    def result(self, session: HarnessSession, example: Example, name: str, topology: str = DIRECT) -> ScenarioResult:
+    def result(self, session: HarnessSession, example: Example, name: str,
+               topology: Topology = DIRECT_TOPOLOGY) -> ScenarioResult:
         """The case's result; raises ServerDied when the server died before it ran."""
         if self.jobs <= 1 or not any(example.id == e.id and name in names for e, names in self._plan):
             return run_case(session, example, name, topology)

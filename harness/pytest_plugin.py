@@ -18,7 +18,7 @@ from harness.config import OPTIONS, Config, add_pytest_options, build_config
 from harness.errors import HarnessError, InputError, ServerDied
 from harness.manifest import Example, load_manifest, marker_name
 from harness.outcome import Outcome, RunResult, ScenarioResult, scenario_from_json
-from harness.pooler import DIRECT, case_key
+from harness.pooler import DIRECT_TOPOLOGY, Topology, case_key
 from harness.probe import ProbeError
 from harness.pytest_batch import CaseBatch
 from harness.reporting import write_run
@@ -180,7 +180,7 @@ class ExampleFile(pytest.File):
         for topology in with_fixes(session, example):
             for name, scenario in session.spec.scenarios.items():
                 if name in example.not_applicable:
-                    if topology == DIRECT:
+                    if not topology.pooled:
                         plugin.not_applicable.append((example.id, name, example.not_applicable[name]))
                     continue
                 key = case_key(name, topology)
@@ -188,7 +188,7 @@ class ExampleFile(pytest.File):
                                                 scenario=name, topology=topology)
                 for marker in (example.language, example.marker, scenario.group):
                     item.add_marker(marker)
-                item.extra_keyword_matches.update({example.id, example.language, example.name, topology})
+                item.extra_keyword_matches.update({example.id, example.language, example.name, topology.label})
                 lifecycle = lifecycle or scenario.group == "lifecycle"
                 yield item
         if lifecycle and not plugin.probe_collected:
@@ -274,7 +274,7 @@ class ManifestError(pytest.Item):
 
 
 class ScenarioItem(pytest.Item):
-    def __init__(self, *, example: Example, scenario: str, topology: str = DIRECT, **kwargs: Any) -> None:
+    def __init__(self, *, example: Example, scenario: str, topology: Topology = DIRECT_TOPOLOGY, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.example = example
         self.scenario = scenario

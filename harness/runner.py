@@ -21,8 +21,8 @@ from harness.docs import samples_of
 from harness.errors import HarnessError, ServerDied
 from harness.manifest import Example
 from harness.outcome import ExampleResult, RunResult, ScenarioResult
-from harness.pooler import DIRECT, case_key
-from harness.pooler.fixes import fixes_for
+from harness.pooler import DIRECT_TOPOLOGY, Topology, case_key, topology as as_topology
+from harness.pooler.fixes import topologies_for
 from harness.probe import ProbeError, Target, measure_link, run_probe
 from harness.scenarios import REGISTRY as CHECKS
 from harness.schedule import Case, CaseQueue, case_seconds, cores, cpu_weights, expected_seconds, roles_for, work_through
@@ -71,16 +71,12 @@ def now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def with_fixes(session: HarnessSession, example: Example) -> list[str]:
+def with_fixes(session: HarnessSession, example: Example) -> list[Topology]:
     """The run's topologies for this example, each followed by its driver fixes' (spec/pgbouncer.yaml)."""
-    labels = []
-    for topology in session.config.via:
-        labels.append(topology)
-        labels += [fix.label(topology) for fix in fixes_for(session.config.paths.spec, example.id, topology)]
-    return labels
+    return topologies_for(session.config.paths.spec, session.config.via, example.id)
 
 
-def _one_case(session: HarnessSession, example: Example, name: str, topology: str, role: int, clock: float,
+def _one_case(session: HarnessSession, example: Example, name: str, topology: Topology, role: int, clock: float,
               on_case: CaseCallback | None) -> ScenarioResult:
     """One case, placed on the run's timeline (seconds after `clock`, the matrix's start).
     Raises ServerDied."""
@@ -225,31 +221,35 @@ def run_matrix(session: HarnessSession, plan: Iterable[tuple[Example, list[str]]
 def assemble_run(session: HarnessSession | None, plan: Iterable[tuple[Example, list[str]]],
                  results: Mapping[str, Mapping[str, ScenarioResult]], *, errors: list[str], started: datetime,
                  postgres: str = "", probe: dict[str, Any] | None = None, backend: str = "",
-                 topologies: Iterable[str] | None = None) -> RunResult:
+                 topologies: Iterable[Topology | str] | None = None) -> RunResult:
     """The one RunResult of a run: per planned example, its cases in spec order (a not-applicable
     case that did not run is judged here, the same way), its build, and its own outcome."""
     finished = now()
-    topologies = list(topologies or (session.config.via if session else (DIRECT,)))
+    chosen = tuple(as_topology(t) for t in (topologies or (session.config.via if session else (DIRECT_TOPOLOGY,))))
     run = RunResult(backend=backend or (session.config.backend if session else ""),
                     postgres=(session.postgres_version if session else "") or postgres,
                     errors=list(errors), lifecycle_probe=probe, started=started, finished=finished,
-                    topologies=topologies, pooler=session.pooler_version if session else "")
+                    topologies=[t.label for t in chosen], pooler=session.pooler_version if session else "")
     for example, names in plan:
         result = ExampleResult(example.id, example.language, example.driver, samples=samples_of(example.folder))
         build = session.builds.get(example.id) if session else None
         if build is not None:
             result.build_seconds, result.build_cached = build.seconds, build.cached
         found = results.get(example.id, {})
-        for topology in topologies:
+        for topology in chosen:
+            if topology.fix and not any(r.topology == topology.label for r in found.values()):
+                continue   # a driver fix's topology named by --via: only the examples it covers run it
             for name in names:
                 key = case_key(name, topology)
                 if key in found:
                     result.scenarios.append(found[key])
                 elif name in example.not_applicable:
                     result.scenarios.append(judge(example, Finding(name, not_applicable=example.not_applicable[name],
-                                                                   topology=topology)))
+                                                                   topology=topology.label)))
         listed = {s.key for s in result.scenarios}
         result.scenarios += [r for key, r in found.items() if key not in listed]   # a driver fix's rows
+        if not result.scenarios and all(t.fix for t in chosen):
+            continue   # no case of this example runs through the driver fixes --via named
         missing = (session.missing.get(example.id) if session else None) or []
         result.settle(toolchain_missing="; ".join(s.line for s in missing))
         run.examples.append(result)

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from harness.case_costs import CaseCosts, key
 from harness.gate import CaseGate, GateClosed
 from harness.manifest import Example
+from harness.pooler import Topology
 from harness.process import allow_starts, interrupt_all
 
 WORKERS_PER_CORE = 4
@@ -110,7 +111,7 @@ def roles_for(plan: Sequence[tuple[Example, Sequence[str]]], jobs: int, seconds:
 class Case:
     example: Example
     name: str
-    topology: str
+    topology: Topology
     seconds: float      # expected
     exclusive: bool     # restarts the server: runs alone (harness.gate)
 

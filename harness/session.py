@@ -26,6 +26,7 @@ from harness.janitor import Janitor
 from harness.manifest import Example
 from harness.observe import ServerLog
 from harness.pooler.fleet import Poolers
+from harness.pooler.versions import version_settings
 from harness.pooler.standby import StandbyServer
 from harness.sandbox import run_notes
 from harness.server.base import PostgresServer
@@ -48,7 +49,8 @@ class HarnessSession:
         self.missing: dict[str, list[ToolStatus]] = {}
         self.gate = CaseGate()
         # A PgBouncer per pooled topology (--via), started on first use, where the backend runs it.
-        self.poolers = Poolers(lambda mode: self.backend.pooler_process(self.config, mode))
+        self.poolers = Poolers(lambda topology: self.backend.pooler_process(self.config, topology),
+                               lambda topology: version_settings(self.config.paths.spec, topology.version))
         # The cutover story's second server, made like the first, started on first use.
         self.standby = StandbyServer(lambda: self.backend.make_server(self.config, self.credentials.superuser, "standby"),
                                      self.credentials.for_role)
@@ -61,14 +63,13 @@ class HarnessSession:
 
     @property
     def pooler_version(self) -> str:
-        """PgBouncer's version when the run goes through it ("" for a direct-only run)."""
-        if all(topology == "direct" for topology in self.config.via):
-            return ""
-        if self.poolers.version:   # the one that ran (on docker: the image's)
+        """PgBouncer's versions when the run goes through it ("1.18.0, 1.24.1"; "" for a direct-only run)."""
+        if self.poolers.version:   # the ones that ran (on docker: the images')
             return self.poolers.version
         from harness.pooler.process import pgbouncer_version
+        versions = sorted({t.version for t in self.config.via if t.pooled})
         try:
-            return pgbouncer_version()
+            return ", ".join(pgbouncer_version(version=v) for v in versions)
         except (HarnessError, OSError):
             return ""
 

@@ -12,6 +12,7 @@ from typing import Any
 from harness.case.context import CaseContext, Observation
 from harness.janitor import CaseDatabase
 from harness.manifest import Example
+from harness.pooler import topology as as_topology
 from harness.observe import ActivitySample, ActivityTimeline, LogRecord
 from harness.pooler.log import PoolerRecord
 from harness.process import ProcessRun
@@ -181,7 +182,7 @@ def example() -> Example:
 def check_for(scenario: str, controls: FakeControls | None = None, *, topology: str = "direct",
               **example_fields: Any) -> ScenarioCheck:
     ctx = CaseContext(example=replace(example(), **example_fields), scenario=SPEC_LOADED.scenarios[scenario], spec=SPEC_LOADED,
-                      db=CaseDatabase(ROLE, "secret", DBNAME), controls=controls or FakeControls(), topology=topology)
+                      db=CaseDatabase(ROLE, "secret", DBNAME), controls=controls or FakeControls(), topology=as_topology(topology))
     return REGISTRY[scenario](ctx)
 
 

@@ -152,7 +152,7 @@ def test_the_report_pairs_run_1_with_run_2_and_its_fix_row() -> None:
     java, node = exhaustion_stories(run)
     assert [r.topology for r in java.runs] == ["direct", POOLED, POOLED + "+prepareThreshold=0"]
     assert java.missing == "" and java.after is not None and java.after.topology == POOLED + "+prepareThreshold=0"
-    assert java.runs[2].label == "Run 2: through PgBouncer (transaction) with prepareThreshold=0"
+    assert java.runs[2].label == "Run 2: through PgBouncer 1.18 (transaction) with prepareThreshold=0"
     assert node.after is None
     assert node.missing == f"Run 2 (through PgBouncer in transaction mode) was not run; both halves: {rerun_command('node/y')}"
     assert "--via direct,pgbouncer-transaction" in node.missing

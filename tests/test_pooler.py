@@ -11,18 +11,49 @@ import pytest
 
 from harness.config import build_config
 from harness.errors import InputError
-from harness.pooler import TOPOLOGIES, case_key, parse_topologies
+from harness.pooler import TOPOLOGIES, VERSIONS, Topology, case_key, parse_topologies, topology
 from harness.pooler.pgbouncer import CONSOLE_USER, PgBouncer, render_auth_file, render_ini
+from harness.pooler.versions import version_settings
 from harness.server.base import Endpoint, ServerSettings
 from harness.server.native import NativeServer
 from tests.support import process_alive
 
 
+def labels(topologies: tuple[Topology, ...]) -> list[str]:
+    return [t.label for t in topologies]
+
+
 def test_via_takes_several_topologies_in_order_once_each() -> None:
-    assert parse_topologies(None) == ("direct",)
-    assert parse_topologies(["pgbouncer-transaction,direct", "direct"]) == ("pgbouncer-transaction", "direct")
-    assert build_config({"via": ["direct", "pgbouncer-session"]}, environ={}).via == ("direct", "pgbouncer-session")
-    assert build_config({}, environ={}).via == ("direct",)
+    assert labels(parse_topologies(None)) == ["direct"]
+    assert labels(parse_topologies(["pgbouncer-transaction,direct", "direct"])) == ["pgbouncer-transaction", "direct"]
+    assert labels(build_config({"via": ["direct", "pgbouncer-session"]}, environ={}).via) == ["direct", "pgbouncer-session"]
+    assert labels(build_config({}, environ={}).via) == ["direct"]
+
+
+def test_a_topology_is_one_value_parsed_once_from_its_label() -> None:
+    """The route, PgBouncer's version and pool mode, and the driver fix: today's names keep meaning 1.18."""
+    assert topology("direct") == Topology() and not topology("direct").pooled
+    assert topology("pgbouncer-session") == Topology("pgbouncer", "1.18", "session")
+    newer = topology("pgbouncer-1.24-transaction")
+    assert (newer.pooler, newer.version, newer.pool_mode, newer.fix) == ("pgbouncer", "1.24", "transaction", "")
+    fixed = topology("pgbouncer-transaction+prepareThreshold=0")
+    assert fixed.fix == "prepareThreshold=0" and fixed.base == topology("pgbouncer-transaction")
+    assert fixed.label == str(fixed) == "pgbouncer-transaction+prepareThreshold=0"
+    assert newer.default_version == topology("pgbouncer-transaction") and topology(newer) is newer
+    for label in TOPOLOGIES:
+        assert topology(label).label == label
+    for wrong in ("pgbouncer-1.25-session", "direct+prepareThreshold=0", "pgbouncer-session+", "pgbouncer"):
+        with pytest.raises(InputError):
+            topology(wrong)
+
+
+def test_a_driver_fix_row_is_selectable_by_via_and_an_unknown_fix_names_the_known_ones() -> None:
+    config = build_config({"via": ["pgbouncer-transaction+prepareThreshold=0"]}, environ={})
+    assert labels(config.via) == ["pgbouncer-transaction+prepareThreshold=0"]
+    with pytest.raises(InputError) as error:
+        build_config({"via": ["pgbouncer-transaction+prepareThreshold=1"]}, environ={})
+    text = error.value.render()
+    assert "'prepareThreshold=1'" in text and "pgbouncer-transaction+prepareThreshold=0" in text
 
 
 def test_an_unknown_topology_names_the_option_and_the_known_ones() -> None:
@@ -36,6 +67,8 @@ def test_an_unknown_topology_names_the_option_and_the_known_ones() -> None:
 def test_a_pooled_case_is_keyed_by_its_topology() -> None:
     assert case_key("param_query", "direct") == "param_query"
     assert case_key("param_query", "pgbouncer-transaction") == "param_query@pgbouncer-transaction"
+    assert case_key("param_query", topology("pgbouncer-1.24-transaction")) == "param_query@pgbouncer-1.24-transaction"
+    assert case_key("param_query", topology("direct")) == "param_query"
 
 
 def test_the_generated_ini_listens_on_loopback_only_and_authenticates_with_scram(tmp_path: Path) -> None:
@@ -60,9 +93,10 @@ def server() -> NativeServer:
         yield running
 
 
+@pytest.mark.parametrize("version", VERSIONS)
 @pytest.mark.parametrize("mode", ["session", "transaction"])
-def test_a_real_pgbouncer_passes_scram_through_and_leaves_nothing(server: NativeServer, mode: str) -> None:
-    pooler = PgBouncer(server, mode)
+def test_a_real_pgbouncer_passes_scram_through_and_leaves_nothing(server: NativeServer, mode: str, version: str) -> None:
+    pooler = PgBouncer(server, mode, version=version)
     try:
         pooler.start()
         root, pid = pooler.root, getattr(pooler.process, "pid", None)
@@ -81,9 +115,11 @@ def test_a_real_pgbouncer_passes_scram_through_and_leaves_nothing(server: Native
                             dbname="pooled_db", sslmode="disable").close()
         # A role made after the start is known once the auth_file is synced.
         with psycopg.connect(server.admin.conninfo(), autocommit=True) as conn:
-            conn.execute(f"CREATE ROLE later_role_{mode} LOGIN PASSWORD 'later' IN ROLE pooled_role")
+            conn.execute(f"CREATE ROLE later_role_{mode}_{version.replace('.', '')} LOGIN PASSWORD 'later' IN ROLE pooled_role")
         pooler.sync_auth()
-        psycopg.connect(host=endpoint.host, port=endpoint.port, user=f"later_role_{mode}", password="later",
+        assert pooler.process.version().startswith(version + ".")
+        psycopg.connect(host=endpoint.host, port=endpoint.port, user=f"later_role_{mode}_{version.replace('.', '')}",
+                        password="later",
                         dbname="pooled_db", sslmode="disable").close()
     finally:
         pooler.stop()
@@ -296,3 +332,33 @@ def test_after_a_server_restart_clients_are_served_once_pgbouncer_is_logged_in_a
             client.close()
     finally:
         pooler.stop()
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_named_prepared_statement_meets_another_server_connection_in_transaction_pooling(
+        server: NativeServer, version: str) -> None:
+    """What the 1.24 topologies change, on real PgBouncers: a protocol-level named statement
+    (psycopg's prepare=True), then PgBouncer replaces the server connections (RECONNECT, as a busy
+    pooler may at any transaction's end) and it runs again. 1.18 has no max_prepared_statements:
+    the new server connection does not know it. 1.24 with spec/pgbouncer.yaml's settings prepares
+    it there."""
+    spec = Path(__file__).resolve().parents[1] / "spec"
+    pooler = PgBouncer(server, "transaction", settings=version_settings(spec, version), version=version)
+    try:
+        pooler.start()
+        pooler.warm("pooled_db", "pooled_role", "right-password")
+        with _client(pooler, autocommit=True) as conn:
+            backends, failure = set(), None
+            try:
+                for _ in range(2):
+                    backends.add(conn.execute("SELECT pg_backend_pid() + %s", (0,), prepare=True).fetchone())
+                    pooler.console.reconnect("pooled_db")
+                    pooler.console.wait_servers("pooled_db", 1, 5, not_in={b[0] for b in backends})
+            except psycopg.errors.InvalidSqlStatementName as exc:
+                failure = exc
+    finally:
+        pooler.stop()
+    if version == "1.18":
+        assert failure is not None and "does not exist" in str(failure), backends
+    else:
+        assert failure is None and len(backends) == 2, (failure, backends)

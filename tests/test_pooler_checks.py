@@ -142,7 +142,7 @@ def test_a_driver_fix_is_a_setting_passed_from_outside_in_a_topology_of_its_own(
 
     from harness.pooler.fixes import applied, fix_of, fixes_for
     fixes = fixes_for(SPEC, "java/hikaricp", POOLED)
-    assert [f.label(POOLED) for f in fixes] == [f"{POOLED}+prepareThreshold=0"]
+    assert [f.name for f in fixes] == ["prepareThreshold=0"]
     assert fixes_for(SPEC, "java/hikaricp", "pgbouncer-session") == []
     assert fixes_for(SPEC, "node/pg-pool", POOLED) == []
     fix = fix_of(SPEC, f"{POOLED}+prepareThreshold=0")

@@ -15,6 +15,7 @@ from harness.toolchain import ToolStatus
 
 if TYPE_CHECKING:
     from harness.config import Config
+    from harness.pooler import Topology
     from harness.pooler.process import PoolerProcess
     from harness.sandbox import CaseSandbox
     from harness.server.base import PostgresServer
@@ -53,8 +54,8 @@ class Backend(Protocol):
 
     def make_executor(self, config: "Config") -> Executor: ...
 
-    def pooler_process(self, config: "Config", pool_mode: str) -> "PoolerProcess | None":
-        """Where the run's PgBouncer of that pool mode runs (None: on this machine)."""
+    def pooler_process(self, config: "Config", topology: "Topology") -> "PoolerProcess | None":
+        """Where the run's PgBouncer of that topology (version and pool mode) runs (None: on this machine)."""
 
     def describe(self, config: "Config") -> str:
         """One line on the PostgreSQL this backend would run (pytest's header); no server is started."""

@@ -43,6 +43,7 @@ from harness.ticker import ticking
 from harness.toolchain import ToolStatus
 
 if TYPE_CHECKING:
+    from harness.pooler import Topology
     from harness.pooler.container import ContainerProcess
 
 IMAGE_REPOSITORY = "pg-sample-harness"
@@ -303,9 +304,9 @@ class DockerBackend:
     def make_executor(self, config: Config) -> DockerExecutor:
         return DockerExecutor(config)
 
-    def pooler_process(self, config: Config, pool_mode: str) -> "ContainerProcess":
+    def pooler_process(self, config: Config, topology: "Topology") -> "ContainerProcess":
         from harness.pooler.container import ContainerProcess  # it builds on this module
-        return ContainerProcess(config.run_id, pool_mode, config.paths.cache / "docker-builds" / "pgbouncer.log",
+        return ContainerProcess(config.run_id, topology, config.paths.cache / "docker-builds" / f"{topology.base.label}.log",
                                 config.docker_build_timeout)
 
     def describe(self, config: Config) -> str:

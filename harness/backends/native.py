@@ -10,6 +10,7 @@ from harness.build import BuildCache, BuildResult
 from harness.config import Config
 from harness.errors import HarnessError
 from harness.manifest import Example
+from harness.pooler import Topology
 from harness.sandbox import DISABLE_VARIABLE, Sandbox
 from harness.server.base import ServerSettings
 from harness.server.native import NativeServer, find_bindir, server_version_of
@@ -47,7 +48,7 @@ class NativeBackend:
     def make_executor(self, config: Config) -> NativeExecutor:
         return NativeExecutor(config)
 
-    def pooler_process(self, config: Config, pool_mode: str) -> None:
+    def pooler_process(self, config: Config, topology: Topology) -> None:
         return None   # PgBouncer's own default: a process on this machine
 
     def describe(self, config: Config) -> str:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from harness.observe import ActivityTimeline, LogRecord
 from harness.statements import StatementCount
 from harness.statements import count as count_statements
+from harness.pooler import DIRECT_TOPOLOGY, Topology
 from harness.pooler.log import PoolerRecord, open_clients_peak
 
 if TYPE_CHECKING:
@@ -134,11 +135,11 @@ class CaseContext:
     db: "CaseDatabase"
     controls: CaseControls
     observation: Observation = field(default_factory=Observation)
-    topology: str = "direct"   # harness.pooler: direct, or through PgBouncer in one of its modes
+    topology: Topology = DIRECT_TOPOLOGY   # harness.pooler: direct, or through PgBouncer (version, mode, fix)
 
     @property
     def pooled(self) -> bool:
-        return self.topology != "direct"
+        return self.topology.pooled
 
     def observed(self, observation: Observation) -> "CaseContext":
         """The same case once the process has ended and the server's record is read."""

@@ -10,6 +10,7 @@ from urllib.parse import quote, urlencode
 from harness.errors import HarnessError
 from harness.janitor import CaseDatabase
 from harness.manifest import Example
+from harness.pooler import DIRECT_TOPOLOGY, Topology
 from harness.server.base import UNNAMED_ADDRESS, Endpoint
 from harness.spec import Scenario
 
@@ -49,7 +50,7 @@ def case_environment(inherited: Mapping[str, str], endpoint: Endpoint, example: 
     return env
 
 
-def reproduce_command(backend: str, example: Example, scenario: str, topology: str = "direct") -> str:
+def reproduce_command(backend: str, example: Example, scenario: str, topology: Topology = DIRECT_TOPOLOGY) -> str:
     option = "" if backend == "native" else f" --backend {backend}"
-    via = "" if topology == "direct" else f" --via {topology}"
+    via = f" --via {topology.label}" if topology.pooled else ""
     return f"python -m harness run --example {example.id} --scenario {scenario}{option}{via}"

@@ -21,7 +21,7 @@ from harness.manifest import Example
 from harness.messages import kept_stderr, stderr_excerpt
 from harness.observe import ActivitySampler, ServerLog
 from harness.outcome import ScenarioResult
-from harness.pooler import DIRECT, base_topology, case_key
+from harness.pooler import DIRECT_TOPOLOGY, Topology, case_key, topology as as_topology
 from harness.pooler.fixes import applied, fix_of
 from harness.pooler.known import known_behind_pooler
 from harness.pooler.log import log_size, read_since
@@ -34,9 +34,11 @@ from harness.spec import Scenario
 from harness.statements import read_statement_stats, summary_lines
 
 
-def run_case(session: HarnessSession, example: Example, scenario_name: str, topology: str = DIRECT,
-             role_index: int = 0) -> ScenarioResult:
-    """role_index: which of the example's roles the case logs in as (0: ex_<id>; harness.schedule)."""
+def run_case(session: HarnessSession, example: Example, scenario_name: str,
+             where: Topology | str = DIRECT_TOPOLOGY, role_index: int = 0) -> ScenarioResult:
+    """role_index: which of the example's roles the case logs in as (0: ex_<id>; harness.schedule).
+    `where` is the case's topology (a label is parsed here, once)."""
+    topology = as_topology(where)
     start = time.monotonic()
     finding = find(session, example, session.spec.scenarios[scenario_name], topology, role_index)
     if finding.not_applicable is None and finding.undeclared is None:
@@ -44,37 +46,39 @@ def run_case(session: HarnessSession, example: Example, scenario_name: str, topo
         finding = replace(finding, seconds=time.monotonic() - (finding.started or start))
     # A driver fix's row keeps its topology's other known incompatibilities; the ones it resolves must pass.
     fix = fix_of(session.config.paths.spec, topology)
-    pooled_known = None if topology == DIRECT or (fix and scenario_name in fix.resolves) else known_behind_pooler(
-        session.config.paths.spec, tuple(session.spec.names), example.id, scenario_name, base_topology(topology))
+    pooled_known = None if not topology.pooled or (fix and scenario_name in fix.resolves) else known_behind_pooler(
+        session.config.paths.spec, tuple(session.spec.names), example.id, scenario_name, topology)
     return mask_all(judge(example, finding, prune_known_failures=session.config.update_known_failures,
                           known_behind_pooler=pooled_known), session.credentials)
 
 
-def before_run(session: HarnessSession, example: Example, name: str, topology: str = DIRECT) -> Finding | None:
+def before_run(session: HarnessSession, example: Example, name: str,
+               topology: Topology = DIRECT_TOPOLOGY) -> Finding | None:
     """A case that does not run: not applicable (to the example, or to the topology), or not
     declared by the example."""
     if name in example.not_applicable:
-        return Finding(name, not_applicable=example.not_applicable[name], topology=topology)
+        return Finding(name, not_applicable=example.not_applicable[name], topology=topology.label)
     if name not in example.applies:
         manifest = example.manifest.relative_to(session.config.paths.examples.parent)
-        return Finding(name, topology=topology, undeclared=f"not declared in {manifest}: "
+        return Finding(name, topology=topology.label, undeclared=f"not declared in {manifest}: "
                                                            "add it under scenarios.applies or scenarios.not_applicable")
     check_class = REGISTRY.get(name)
     reason = check_class.not_behind(topology) if check_class is not None else None
     if reason is not None:
-        return Finding(name, not_applicable=reason, topology=topology)
+        return Finding(name, not_applicable=reason, topology=topology.label)
     return None
 
 
-def find(session: HarnessSession, example: Example, scenario: Scenario, topology: str = DIRECT,
+def find(session: HarnessSession, example: Example, scenario: Scenario, topology: Topology = DIRECT_TOPOLOGY,
          role_index: int = 0) -> Finding:
     skipped = before_run(session, example, scenario.name, topology)
     if skipped is not None:
         return skipped
-    return replace(find_running(session, example, scenario, topology, role_index), topology=topology)
+    return replace(find_running(session, example, scenario, topology, role_index), topology=topology.label)
 
 
-def find_running(session: HarnessSession, example: Example, scenario: Scenario, topology: str, role_index: int = 0) -> Finding:
+def find_running(session: HarnessSession, example: Example, scenario: Scenario, topology: Topology,
+                 role_index: int = 0) -> Finding:
     reproduce = reproduce_command(session.config.backend, example, scenario.name, topology)
     session.prepare_example(example)
     if example.id in session.missing:
@@ -99,7 +103,7 @@ def find_running(session: HarnessSession, example: Example, scenario: Scenario, 
 
 
 def run_on_server(session: HarnessSession, example: Example, scenario: Scenario,
-                  check_class: type[ScenarioCheck], topology: str = DIRECT, role_index: int = 0) -> Finding:
+                  check_class: type[ScenarioCheck], topology: Topology = DIRECT_TOPOLOGY, role_index: int = 0) -> Finding:
     session.ensure_server_alive()
     server, janitor, server_log = session.server, session.janitor, session.server_log
     assert server is not None and janitor is not None and server_log is not None
@@ -110,7 +114,7 @@ def run_on_server(session: HarnessSession, example: Example, scenario: Scenario,
     except psycopg.OperationalError:
         session.ensure_server_alive()
         raise
-    pooler = None if topology == DIRECT else session.poolers.get(base_topology(topology), server)
+    pooler = session.poolers.get(topology, server) if topology.pooled else None
     if pooler is not None:
         pooler.sync_auth()   # the role's SCRAM secret as ensure_role just set it
         pooler.warm(db.dbname, db.role, db.password)

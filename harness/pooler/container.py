@@ -1,10 +1,12 @@
 """PgBouncer in a container of its own, for the docker backend's pooled topologies.
 
-The image comes from harness/pooler/image/Dockerfile (FROM debian:bookworm-slim, Debian's
-pgbouncer package: the same PgBouncer as the native topology). It is built by the harness like
-an example's image: tagged `pg-sample-harness/pgbouncer:<hash of the image folder>` with that
-hash as a label, reused while the folder is unchanged (a warm run builds nothing), the three
-newest kept.
+The 1.18 image comes from harness/pooler/image/Dockerfile (FROM debian:bookworm-slim, Debian's
+pgbouncer package: the same PgBouncer as the native topology); the 1.24 image from
+harness/pooler/image-1.24/Dockerfile, built from the orig tarball ci/pgbouncer-1.24.sh fetched
+and checked (copied into the build context beside the Dockerfile). Each is built by the harness
+like an example's image: tagged `pg-sample-harness/pgbouncer[-<version>]:<hash of the build
+context>` with that hash as a label, reused while the context is unchanged (a warm run builds
+nothing), the three newest of each kept.
 
 The container runs on the host's network, as the server and the examples' containers do, so it
 listens on loopback where the examples reach it and the harness reaches its console. The
@@ -16,18 +18,25 @@ the run's label: the executor's clean-up and the reaper of a killed run find it.
 from __future__ import annotations
 
 import hashlib
+import shutil
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from harness.backends.docker import IMAGE_REPOSITORY, SOURCE_HASH_LABEL, docker_client, drop_older_images, follow_build
 from harness.errors import HarnessError
+from harness.pooler import DEFAULT_VERSION, Topology
 from harness.pooler.process import version_line
+from harness.pooler.versions import BUILD_SCRIPT, BUILT, built_prefix
 from harness.server.container import ROLE_LABEL, RUN_LABEL
 from harness.ticker import ticking
 
 IMAGE_DIR = Path(__file__).parent / "image"
 IMAGE_NAME = f"{IMAGE_REPOSITORY}/pgbouncer"
+IMAGE_DIRS = {DEFAULT_VERSION: IMAGE_DIR, **{v: IMAGE_DIR.with_name(f"image-{v}") for v in BUILT}}
 ROLE = "pgbouncer"
 STOP_SECONDS = 3   # SIGINT (PgBouncer's safe shutdown), then SIGKILL
 
@@ -39,16 +48,40 @@ def image_hash(folder: Path = IMAGE_DIR) -> str:
     return digest.hexdigest()
 
 
-def image_tag(digest: str) -> str:
-    return f"{IMAGE_NAME}:{digest[:12]}"
+def image_name(version: str = DEFAULT_VERSION) -> str:
+    return IMAGE_NAME if version == DEFAULT_VERSION else f"{IMAGE_NAME}-{version}"
 
 
-def ensure_image(log_path: Path, timeout: float, folder: Path = IMAGE_DIR) -> tuple[str, float]:
-    """The PgBouncer image's tag, built if no image of that tag carries the folder's hash;
-    (tag, seconds spent building: 0.0 when it was there)."""
+def image_tag(digest: str, version: str = DEFAULT_VERSION) -> str:
+    return f"{image_name(version)}:{digest[:12]}"
+
+
+@contextmanager
+def build_context(version: str) -> Iterator[Path]:
+    """The folder docker builds that version's image from: its image folder, and for a version
+    built from source the tarball ci/pgbouncer-1.24.sh checked, copied beside the Dockerfile."""
+    if version not in BUILT:
+        yield IMAGE_DIRS[version]
+        return
+    tarball = built_prefix(version) / "src" / f"pgbouncer_{BUILT[version]}.orig.tar.gz"
+    if not tarball.exists():
+        raise HarnessError(f"the PgBouncer {BUILT[version]} image needs {tarball}\n  fix: bash {BUILD_SCRIPT}")
+    with tempfile.TemporaryDirectory(prefix="pgsh-pgbouncer-image-") as folder:
+        shutil.copytree(IMAGE_DIRS[version], folder, dirs_exist_ok=True)
+        shutil.copy2(tarball, Path(folder) / tarball.name)
+        yield Path(folder)
+
+
+def ensure_image(log_path: Path, timeout: float, folder: Path | None = None,
+                 version: str = DEFAULT_VERSION) -> tuple[str, float]:
+    """The image of that PgBouncer version, built if no image of its tag carries the build
+    context's hash; (tag, seconds spent building: 0.0 when it was there)."""
+    if folder is None:
+        with build_context(version) as context:
+            return ensure_image(log_path, timeout, context, version)
     import docker
     digest = image_hash(folder)
-    tag = image_tag(digest)
+    tag = image_tag(digest, version)
     with docker_client(timeout) as client:
         try:
             if (client.images.get(tag).labels or {}).get(SOURCE_HASH_LABEL) == digest:
@@ -71,23 +104,24 @@ def ensure_image(log_path: Path, timeout: float, folder: Path = IMAGE_DIR) -> tu
         raise HarnessError(f"the PgBouncer image {tag} did not build: {reason}\n  build log: {log_path}\n"
                            f"  fix: see the log; without a registry, build the base image's stand-in first: "
                            f"ci/standin-images.sh")
-    drop_older_images(IMAGE_NAME, tag)
+    drop_older_images(image_name(version), tag)
     return tag, time.monotonic() - start
 
 
 class ContainerProcess:
-    """PgBouncer in container `pgsh-<run id>-pgbouncer-<mode>` of the run."""
+    """PgBouncer in container `pgsh-<run id>-<topology>` of the run."""
 
-    def __init__(self, run_id: str, pool_mode: str, build_log: Path, build_timeout: float) -> None:
+    def __init__(self, run_id: str, where: Topology, build_log: Path, build_timeout: float) -> None:
         self.run_id = run_id
-        self.name = f"pgsh-{run_id}-pgbouncer-{pool_mode}"
+        self.version = where.version
+        self.name = f"pgsh-{run_id}-{where.base.label}"
         self.build_log = build_log
         self.build_timeout = build_timeout
         self.build_seconds = 0.0
         self.tag = ""
 
     def start(self, ini: Path) -> None:
-        self.tag, self.build_seconds = ensure_image(self.build_log, self.build_timeout)
+        self.tag, self.build_seconds = ensure_image(self.build_log, self.build_timeout, version=self.version)
         self.stop()   # the container of an attempt that did not come up (its port was taken)
         root = ini.parent
         owner = root.stat()
@@ -137,4 +171,4 @@ class ContainerProcess:
         return {"run_id": self.run_id}
 
     def describe(self) -> str:
-        return f"container {self.name} of image {self.tag or IMAGE_NAME}"
+        return f"container {self.name} of image {self.tag or image_name(self.version)}"

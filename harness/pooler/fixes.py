@@ -1,6 +1,7 @@
 """Driver fixes (spec/pgbouncer.yaml `fixes:`): a documented setting that makes a sample work in
 a pooled topology, passed by the harness from outside (environment and files), never a second
-copy of the sample. A fixed case runs in topology "<topology>+<name>" beside the sample as written."""
+copy of the sample. A fixed case runs in topology "<topology>+<name>" beside the sample as written
+(the Topology's `fix`), and `--via <topology>+<name>` selects those rows alone."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from harness import scratch
 from harness.errors import InputError
+from harness.pooler import Topology, topology as as_topology
 from harness.pooler.known import spec_entries
 from harness.server.native import TEMP_PREFIX
 
@@ -37,11 +39,8 @@ class DriverFix:
     link: str = ""
     resolves: tuple[str, ...] = ()   # the scenarios whose known incompatibility it fixes: they must pass
 
-    def label(self, topology: str) -> str:
-        return f"{topology}+{self.name}"
-
-    def covers(self, example_id: str, topology: str) -> bool:
-        return topology in self.topologies and any(fnmatch.fnmatch(example_id, p) for p in self.examples)
+    def covers(self, example_id: str, where: Topology) -> bool:
+        return where.base.label in self.topologies and any(fnmatch.fnmatch(example_id, p) for p in self.examples)
 
 
 @lru_cache(maxsize=4)
@@ -57,14 +56,24 @@ def load_fixes(spec_dir: Path) -> tuple[DriverFix, ...]:
     return tuple(fixes)
 
 
-def fixes_for(spec_dir: Path, example_id: str, topology: str) -> list[DriverFix]:
-    return [fix for fix in load_fixes(spec_dir) if fix.covers(example_id, topology)]
+def fixes_for(spec_dir: Path, example_id: str, where: Topology | str) -> list[DriverFix]:
+    return [fix for fix in load_fixes(spec_dir) if fix.covers(example_id, as_topology(where))]
 
 
-def fix_of(spec_dir: Path, topology: str) -> DriverFix | None:
-    """The fix a topology label names ("pgbouncer-transaction+prepareThreshold=0"), or None."""
-    base, _, name = topology.partition("+")
-    return next((f for f in load_fixes(spec_dir) if name and f.name == name and base in f.topologies), None)
+def fix_of(spec_dir: Path, where: Topology | str) -> DriverFix | None:
+    """The fix a topology names (pgbouncer-transaction+prepareThreshold=0), or None; InputError
+    when it names one spec/pgbouncer.yaml has not for that topology."""
+    where = as_topology(where)
+    if not where.fix:
+        return None
+    fixes = load_fixes(spec_dir)
+    found = next((f for f in fixes if f.name == where.fix and where.base.label in f.topologies), None)
+    if found is None:
+        valid = [f"{t}+{f.name}" for f in fixes for t in f.topologies]
+        raise InputError("command line", "--via", f"unknown topology {where.label!r}: no driver fix {where.fix!r} "
+                         f"for {where.base.label} in {spec_dir / 'pgbouncer.yaml'}",
+                         f"use one of: {', '.join(valid) or '(no fixes)'}")
+    return found
 
 
 @contextmanager
@@ -83,3 +92,17 @@ def applied(fix: DriverFix | None) -> Iterator[dict[str, str]]:
         yield {**env, FIX_DIR_VARIABLE: str(folder), FIX_NAMES_VARIABLE: " ".join(sorted(env))}
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def topologies_for(spec_dir: Path, via: tuple[Topology, ...], example_id: str) -> list[Topology]:
+    """The run's topologies for one example: each topology of --via, followed by its driver fixes'
+    rows for this example; a topology of --via that names a fix, only for an example it covers."""
+    chosen: list[Topology] = []
+    for where in via:
+        fix = fix_of(spec_dir, where)
+        if fix is not None:
+            candidates = [where] if fix.covers(example_id, where) else []
+        else:
+            candidates = [where, *(where.with_fix(f.name) for f in fixes_for(spec_dir, example_id, where))]
+        chosen += [c for c in candidates if c not in chosen]
+    return chosen

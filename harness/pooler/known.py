@@ -1,5 +1,10 @@
 """The known incompatibilities of PgBouncer (spec/pgbouncer.yaml): expected failures of pooled
-cases, each with its reason and the error the failure must show."""
+cases, each with its reason and the error the failure must show. An entry names the 1.18
+topologies (pgbouncer-session, pgbouncer-transaction) and holds for another version's topology
+of the same pool mode too, except an entry marked `max_prepared_statements: true` when that
+version runs with max_prepared_statements (spec `versions:`): that version passes it, so it is
+not listed for it (a pass there is a pass; a failure a failure). An entry may also name another
+version's topology itself (pgbouncer-1.24-transaction) for what fails there only."""
 
 from __future__ import annotations
 
@@ -13,11 +18,13 @@ import yaml
 
 from harness.errors import InputError
 from harness.manifest import KnownFailure
-from harness.pooler import POOLER_MODES
+from harness.pooler import DEFAULT_VERSION, POOLED_TOPOLOGIES, Topology, topology as as_topology
+from harness.pooler.versions import tracks_prepared_statements
 
 FILE = "pgbouncer.yaml"
 # PgBouncer 1.18 (Debian 12's) has no max_prepared_statements; a row it would change says so.
-MAX_PREPARED_NOTE = "PgBouncer 1.21+ with max_prepared_statements would change this row; 1.18 has none"
+MAX_PREPARED_NOTE = ("PgBouncer 1.18 has no max_prepared_statements; "
+                     "1.24 with max_prepared_statements passes this row (pgbouncer-1.24-*)")
 KEYS = {"scenario", "topologies", "error", "reason", "link", "examples", "max_prepared_statements", "intermittent"}
 
 
@@ -32,9 +39,8 @@ class PoolerIncompatibility:
     max_prepared_statements: bool = False   # PgBouncer 1.21+ with max_prepared_statements would change it
     intermittent: bool = False   # fails in some runs only: a pass is allowed, a failure must show `error`
 
-    def covers(self, example_id: str, scenario: str, topology: str) -> bool:
-        return (scenario == self.scenario and topology in self.topologies
-                and any(fnmatch.fnmatch(example_id, pattern) for pattern in self.examples))
+    def covers(self, example_id: str, scenario: str) -> bool:
+        return scenario == self.scenario and any(fnmatch.fnmatch(example_id, pattern) for pattern in self.examples)
 
     def as_known_failure(self) -> KnownFailure:
         first, *others = self.error.split(" | ")
@@ -61,9 +67,9 @@ def spec_entries(spec_dir: Path, section: str, keys: set[str], required: tuple[s
         missing = [key for key in required if not entry.get(key)]
         if missing:
             raise InputError(path, f"{where}.{missing[0]}", "is missing", f"every entry gives {', '.join(required)}")
-        bad = [t for t in entry["topologies"] if t not in POOLER_MODES]
+        bad = [t for t in entry["topologies"] if t not in POOLED_TOPOLOGIES]
         if bad:
-            raise InputError(path, f"{where}.topologies", f"{bad[0]!r} is not a pooled topology", f"use {', '.join(POOLER_MODES)}")
+            raise InputError(path, f"{where}.topologies", f"{bad[0]!r} is not a pooled topology", f"use {', '.join(POOLED_TOPOLOGIES)}")
         found.append((f"{path}: {where}", entry))
     return found
 
@@ -85,9 +91,20 @@ def load_incompatibilities(spec_dir: Path, scenario_names: tuple[str, ...]) -> t
     return tuple(found)
 
 
+def listed_for(entry: PoolerIncompatibility, spec_dir: Path, where: Topology) -> bool:
+    """Is the entry an expected failure of that topology (its version and pool mode)?"""
+    if where.base.label in entry.topologies:
+        return True
+    inherited = where.version != DEFAULT_VERSION and where.base.default_version.label in entry.topologies
+    return inherited and not (entry.max_prepared_statements and tracks_prepared_statements(spec_dir, where.version))
+
+
 def known_behind_pooler(spec_dir: Path, scenario_names: tuple[str, ...], example_id: str, scenario: str,
-                        topology: str) -> KnownFailure | None:
+                        where: Topology | str) -> KnownFailure | None:
+    where = as_topology(where)
+    if not where.pooled:
+        return None
     for entry in load_incompatibilities(spec_dir, scenario_names):
-        if entry.covers(example_id, scenario, topology):
+        if entry.covers(example_id, scenario) and listed_for(entry, spec_dir, where):
             return entry.as_known_failure()
     return None

@@ -1,4 +1,4 @@
-"""A real PgBouncer (Debian's package) in front of the run's PostgreSQL: on this machine, or in a
+"""A real PgBouncer (Debian 12's package, or 1.24.1 built by ci/pgbouncer-1.24.sh) in front of the run's PostgreSQL: on this machine, or in a
 container of its own on the docker backend (harness.pooler.process: where it runs).
 
 Everything lives in one temp dir that stop() deletes: the generated pgbouncer.ini, the auth_file
@@ -22,10 +22,9 @@ import psycopg
 
 from harness import reaper, scratch
 from harness.errors import HarnessError
+from harness.pooler import DEFAULT_VERSION
 from harness.pooler.console import AdminConsole
 from harness.pooler.process import NativeProcess, PoolerProcess
-# Their old home: code written against it (other branches) keeps working.
-from harness.pooler.process import find_pgbouncer, pgbouncer_version  # noqa: F401
 from harness.server.base import SERVER_ADDRESS, UNNAMED_ADDRESS, Endpoint, PostgresServer, free_port
 from harness.server.native import RUN_AS_WHEN_ROOT, TEMP_PREFIX
 from harness.server.tls import make_run_tls, write_private
@@ -108,16 +107,18 @@ def render_auth_file(secrets_by_role: list[tuple[str, str]], console_password: s
 
 
 class PgBouncer:
-    """One PgBouncer in one pool mode, in front of `inner` (already started); `process` is where
-    it runs (natively on this machine unless given)."""
+    """One PgBouncer of `version` in one pool mode, in front of `inner` (already started);
+    `process` is where it runs (natively on this machine unless given); `settings` what its
+    version sets beyond POOL_SETTINGS (spec/pgbouncer.yaml `versions:`)."""
 
     def __init__(self, inner: PostgresServer, pool_mode: str, settings: dict[str, str] | None = None,
-                 process: PoolerProcess | None = None) -> None:
+                 process: PoolerProcess | None = None, version: str = DEFAULT_VERSION) -> None:
         self.inner = inner
         self.pool_mode = pool_mode
+        self.version = version
         self.settings = settings or {}
         self._user = RUN_AS_WHEN_ROOT if os.geteuid() == 0 else None
-        self.process: PoolerProcess = process or NativeProcess(self._user)
+        self.process: PoolerProcess = process or NativeProcess(self._user, version)
         self.root: Path | None = None
         self.port = 0
         self.client_tls = None
@@ -284,4 +285,4 @@ class PgBouncer:
             return ""
 
     def connect_hint(self) -> str:
-        return f"psql -h {SERVER_ADDRESS} -p {self.port} -U {CONSOLE_USER} pgbouncer  (PgBouncer {self.pool_mode} mode)"
+        return f"psql -h {SERVER_ADDRESS} -p {self.port} -U {CONSOLE_USER} pgbouncer  (PgBouncer {self.version} {self.pool_mode} mode)"

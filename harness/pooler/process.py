@@ -1,19 +1,19 @@
 """Where PgBouncer runs: the seam between the pooler (harness.pooler.pgbouncer: its files, its
-console, its auth_file) and the process that serves them. Natively a process of Debian's
-package on this machine (this module); on the docker backend a container of its own
-(harness.pooler.container). Both read everything from the one dir that holds pgbouncer.ini and
+console, its auth_file) and the process that serves them. Natively a process of that version's
+binary on this machine (this module; harness.pooler.versions finds it); on the docker backend a
+container of its own (harness.pooler.container). Both read everything from the one dir that holds pgbouncer.ini and
 write their log there, so the harness treats them alike."""
 
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 from pathlib import Path
 from typing import Protocol
 
-from harness.errors import HarnessError
+from harness.pooler import DEFAULT_VERSION
+from harness.pooler.versions import find_pgbouncer
 
 
 class PoolerProcess(Protocol):
@@ -35,30 +35,22 @@ class PoolerProcess(Protocol):
         """Where it runs, for a reader of an error."""
 
 
-def find_pgbouncer() -> str:
-    found = shutil.which("pgbouncer") or ("/usr/sbin/pgbouncer" if Path("/usr/sbin/pgbouncer").exists() else None)
-    if not found:
-        raise HarnessError("PgBouncer not found (the pgbouncer topologies need it).\n"
-                           "  fix: apt-get install -y pgbouncer   (bash ci/setup.sh installs it)")
-    return found
-
-
 def version_line(output: str) -> str:
     first = output.splitlines()[0] if output else ""
     return first.replace("PgBouncer", "").strip() or first   # "PgBouncer 1.18.0" -> "1.18.0"
 
 
-def pgbouncer_version(binary: str | None = None) -> str:
-    out = subprocess.run([binary or find_pgbouncer(), "--version"], capture_output=True, text=True, check=True)
+def pgbouncer_version(binary: str | None = None, version: str = DEFAULT_VERSION) -> str:
+    out = subprocess.run([binary or find_pgbouncer(version), "--version"], capture_output=True, text=True, check=True)
     return version_line(out.stdout)
 
 
 class NativeProcess:
-    """PgBouncer on this machine, in a session of its own (a Ctrl-C reaches the harness, which
-    stops it in order), as `user` (the `postgres` account when the harness runs as root)."""
+    """PgBouncer `version` on this machine, in a session of its own (a Ctrl-C reaches the harness,
+    which stops it in order), as `user` (the `postgres` account when the harness runs as root)."""
 
-    def __init__(self, user: str | None = None) -> None:
-        self.binary = find_pgbouncer()
+    def __init__(self, user: str | None = None, version: str = DEFAULT_VERSION) -> None:
+        self.binary = find_pgbouncer(version)
         self.user = user
         self._proc: subprocess.Popen[bytes] | None = None
 

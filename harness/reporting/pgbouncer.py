@@ -137,8 +137,8 @@ def readme_table(run: dict[str, Any]) -> str:
     why = reasons(run)
     if why:
         lines += ["", "Why a case does not apply or does not work behind PgBouncer (a reason that ends in "
-                  "\"PgBouncer 1.21+ with max_prepared_statements would change this row\" names a row that "
-                  "PgBouncer's prepared-statement tracking, added in 1.21, would change):", "", *why]
+                  "\"1.24 with max_prepared_statements passes this row\" names a 1.18 row that PgBouncer's "
+                  "prepared-statement tracking (1.21+) changes: the pgbouncer-1.24-* columns show it):", "", *why]
     lines += ["", README_END]
     return "\n".join(lines)
 

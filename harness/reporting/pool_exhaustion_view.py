@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from harness.pooler import topology as as_topology
+
 SCENARIO = "story_pool_exhaustion"
 BEFORE = "direct"
 AFTER = "pgbouncer-transaction"
@@ -25,8 +27,9 @@ class StoryRun:
     def label(self) -> str:
         if self.topology == BEFORE:
             return "Run 1: straight to the server"
-        fix = self.topology.partition("+")[2]
-        return "Run 2: through PgBouncer (transaction)" + (f" with {fix}" if fix else "")
+        where = as_topology(self.topology)
+        return (f"Run 2: through PgBouncer {where.version} (transaction)"
+                + (f" with {where.fix}" if where.fix else ""))
 
 
 @dataclass(frozen=True)
@@ -62,7 +65,7 @@ def exhaustion_stories(run: dict[str, Any]) -> list[ExhaustionStory]:
                          dict((c.get("observed") or {}).get("pool_exhaustion") or {}), str(c.get("message") or ""))
                 for c in example.get("scenarios", [])
                 if c.get("name") == SCENARIO and c.get("outcome") not in ("not_applicable", "skipped")
-                and str(c.get("topology") or BEFORE).partition("+")[0] in (BEFORE, AFTER)]
+                and as_topology(str(c.get("topology") or BEFORE)).pool_mode in ("", "transaction")]
         if not runs:
             continue
         runs.sort(key=lambda r: (r.topology != BEFORE, r.topology))

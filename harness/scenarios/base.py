@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar
 
 from harness.case.context import CaseContext
+from harness.pooler import Topology, topology as as_topology
 
 
 @dataclass
@@ -58,18 +59,22 @@ class ScenarioCheck:
     not_behind_pooler: ClassVar[str | None] = None
     # The same, for transaction pooling only (a client has no server connection of its own there).
     not_in_transaction_pooling: ClassVar[str | None] = None
+    # The same, for session pooling only (a story whose fix or whose mechanism is transaction pooling).
+    not_in_session_pooling: ClassVar[str | None] = None
 
     def __init__(self, ctx: CaseContext) -> None:
         self.ctx = ctx
         self.expect = ctx.scenario.expect
 
     @classmethod
-    def not_behind(cls, topology: str) -> str | None:
-        """The n/a reason of this scenario for `topology`, or None when it runs there."""
-        reason = None if topology == "direct" else cls.not_behind_pooler
-        if reason is None and topology.startswith("pgbouncer-transaction"):
-            reason = cls.not_in_transaction_pooling
-        return None if reason is None else f"n/a through {topology}: {reason}"
+    def not_behind(cls, where: Topology | str) -> str | None:
+        """The n/a reason of this scenario for `where` (a topology or its label), or None when it runs there."""
+        topology = as_topology(where)
+        reason = cls.not_behind_pooler if topology.pooled else None
+        if reason is None:
+            reason = {"transaction": cls.not_in_transaction_pooling,
+                      "session": cls.not_in_session_pooling}.get(topology.pool_mode)
+        return None if reason is None else f"n/a through {topology.label}: {reason}"
 
     def prepare(self) -> None:
         """Before the example starts (e.g. a connection limit for the role, through ctx.controls)."""

@@ -14,7 +14,7 @@ import time
 from collections import Counter
 from typing import Any
 
-from harness.pooler import DIRECT, base_topology
+from harness.pooler import Topology, topology as as_topology
 from harness.scenarios.base import ScenarioCheck, Verdict, scenario
 from harness.stats import percentile
 
@@ -68,18 +68,17 @@ def error_summary(failed: list[dict[str, Any]]) -> dict[str, int]:
 @scenario("story_pause_resume_cutover")
 class StoryPauseResumeCutover(ScenarioCheck):
     """Checkpoint `streaming`: the example's writers are running; the cutover happens there."""
+    not_in_session_pooling = SESSION_REASON
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.figures: dict[str, Any] = {}
 
     @classmethod
-    def not_behind(cls, topology: str) -> str | None:
-        if topology == DIRECT:
+    def not_behind(cls, where: Topology | str) -> str | None:
+        if not as_topology(where).pooled:
             return "n/a straight to the server: the story needs PgBouncer (PAUSE, RESUME and a database entry to repoint)"
-        if base_topology(topology) == "pgbouncer-session":
-            return f"n/a through {topology}: {SESSION_REASON}"
-        return super().not_behind(topology)
+        return super().not_behind(where)
 
     def prepare(self) -> None:
         controls = self.ctx.controls

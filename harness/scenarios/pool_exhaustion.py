@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.pooler import DIRECT, base_topology
+from harness.pooler import Topology
 from harness.scenarios.base import ScenarioCheck, Verdict, scenario
 from harness.scenarios.pools import peak_open_connections
 from harness.stats import percentile
@@ -29,8 +29,8 @@ def budget_of(params: dict[str, Any]) -> int:
     return int(int(params["services"]) * int(params["pool_max"]["direct"]) * float(params["budget_share"]))
 
 
-def pool_max_for(params: dict[str, Any], topology: str) -> int:
-    return int(params["pool_max"]["direct" if topology == DIRECT else "pgbouncer"])
+def pool_max_for(params: dict[str, Any], topology: Topology) -> int:
+    return int(params["pool_max"]["pgbouncer" if topology.pooled else "direct"])
 
 
 def load_figures(services: list[dict[str, Any]], queued_above_ms: float) -> dict[str, Any]:
@@ -62,11 +62,7 @@ class StoryPoolExhaustion(ScenarioCheck):
     reports per service: succeeded, refused (SQLSTATE 53300), failed (anything else), errors,
     and per served request its pool wait and latency (wait_ms, latency_ms)."""
 
-    @classmethod
-    def not_behind(cls, topology: str) -> str | None:
-        if base_topology(topology) == "pgbouncer-session":
-            return f"n/a through {topology}: {SESSION_REASON}"
-        return super().not_behind(topology)
+    not_in_session_pooling = SESSION_REASON
 
     @property
     def budget(self) -> int:
@@ -74,7 +70,7 @@ class StoryPoolExhaustion(ScenarioCheck):
 
     @property
     def pool_max(self) -> int:
-        return pool_max_for(self.ctx.params, base_topology(self.ctx.topology))
+        return pool_max_for(self.ctx.params, self.ctx.topology)
 
     def prepare(self) -> None:
         self.ctx.controls.set_connection_limit(self.budget)
@@ -109,7 +105,7 @@ class StoryPoolExhaustion(ScenarioCheck):
                         "their queries (pg_stat_statements): a refused or failed request must be counted as such")
         refusals = [r for r in self.ctx.my_log() if r.state_code == REFUSED]
         peak_backends, opened = peak_open_connections(self)
-        figures.update({"topology": self.ctx.topology, "services": int(p["services"]), "pool_max": self.pool_max,
+        figures.update({"topology": self.ctx.topology.label, "services": int(p["services"]), "pool_max": self.pool_max,
                         "budget": self.budget, "requests": per_service * int(p["services"]),
                         "server_refusals": len(refusals), "peak_backends": peak_backends,
                         "backends_opened": opened, "peak_backends_sampled": self.ctx.timeline.peak,
