@@ -12,7 +12,7 @@ from typing import NoReturn
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from harness import exit_codes, interrupts, outputs, reaper
+from harness import interrupts, outputs, reaper, verdict
 from harness.catalog import Catalog, load_catalog
 from harness.config import Config, add_cli_options, build_config
 from harness.docs.command import add_parser as add_docs_parser
@@ -215,7 +215,7 @@ def _report(run: RunResult, args: argparse.Namespace, config: Config, out: Path,
         console.print(f"[bold red]error:[/] the reports beside {written.results} could not be written: "
                       f"{plain(written.error)}", highlight=False)
         return ExitCode.INTERNAL_ERROR
-    return exit_codes.for_run(run, len(session.catalog.discovery.errors))
+    return verdict.exit_code(run.ok, len(run.errors), len(session.catalog.discovery.errors))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,5 +1,5 @@
 """Exit codes of `python -m harness`, after pytest's, so that CI can tell a crash from a
-failing example:
+failing example (harness.verdict.exit_code picks one for a run):
 
     0  every case passed
     1  a case failed (or a known failure passed: XPASS)
@@ -11,7 +11,6 @@ failing example:
 from __future__ import annotations
 
 import enum
-from typing import Protocol
 
 
 class ExitCode(enum.IntEnum):
@@ -21,18 +20,3 @@ class ExitCode(enum.IntEnum):
     INTERNAL_ERROR = 3
     USAGE_ERROR = 4
 
-
-class _Run(Protocol):
-    errors: list[str]
-
-    @property
-    def ok(self) -> bool: ...
-
-
-def for_run(run: _Run, manifest_errors: int) -> ExitCode:
-    """A run-level error outranks a broken manifest, which outranks a failed case."""
-    if len(run.errors) > manifest_errors:
-        return ExitCode.INTERNAL_ERROR
-    if manifest_errors:
-        return ExitCode.USAGE_ERROR
-    return ExitCode.OK if run.ok else ExitCode.CASES_FAILED

@@ -15,6 +15,7 @@ import jsonschema
 
 from harness import safe_yaml
 from harness.errors import InputError
+from harness.expected_error import ExpectedError, parse_expected
 from harness.system_packages import SystemPackages
 
 MANIFEST_NAME = "example.yaml"
@@ -43,10 +44,10 @@ class Requirement:
 class KnownFailure:
     scenario: str
     reason: str
+    expected: ExpectedError   # the error the failure must show to count as this known failure
     link: str = ""
-    error: str = ""   # text the failure must show to count as this known failure ("" : any failure)
-    also: tuple[str, ...] = ()   # other texts that count as the documented error (any one of them)
     intermittent: bool = False   # fails in some runs only (timing): a pass is then not an unexpected pass
+    source: str = ""   # where it is declared (the manifest, or spec/pgbouncer.yaml and its entry)
 
 
 @dataclass(frozen=True)
@@ -178,7 +179,9 @@ def load_manifest(path: Path, scenario_names: list[str]) -> Example:
         if entry["scenario"] not in applies:
             raise InputError(path, f"known_failures[{i}].scenario", f"{entry['scenario']!r} is not under scenarios.applies",
                              "a known failure must name a scenario the example runs")
-        known_failures[entry["scenario"]] = KnownFailure(entry["scenario"], entry["reason"], entry.get("link", ""))
+        expected = parse_expected(entry.get("error"), path, f"known_failures[{i}].error")
+        known_failures[entry["scenario"]] = KnownFailure(entry["scenario"], entry["reason"], expected,
+                                                         entry.get("link", ""), source=str(path))
     if raw.get("docker") and not (folder / raw["docker"]["dockerfile"]).resolve().is_relative_to(folder.resolve()):
         raise InputError(path, "docker.dockerfile", f"{raw['docker']['dockerfile']!r} is outside the example's folder",
                          "keep the Dockerfile in the example's own folder and name it relative to it")

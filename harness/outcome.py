@@ -1,25 +1,17 @@
-"""The verdicts, in one place: every failure path ends as a value of these types."""
+"""The result types: every path of a case ends as a ScenarioResult, an example as an
+ExampleResult, a run as a RunResult (and its results.json). The outcomes and the rules over them
+are harness.verdict's."""
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from harness import verdict
+from harness.verdict import Outcome
 
-class Outcome(str, enum.Enum):
-    PASSED = "passed"
-    FAILED = "failed"
-    SKIPPED = "skipped"
-    NOT_APPLICABLE = "not_applicable"
-    XFAILED = "xfailed"
-    XPASSED = "xpassed"
-
-    @property
-    def is_bad(self) -> bool:
-        """An outcome that must turn the run red."""
-        return self in (Outcome.FAILED, Outcome.XPASSED)
+__all__ = ["Outcome", "Failure", "ScenarioResult", "scenario_from_json", "ExampleResult", "RunResult"]
 
 
 @dataclass
@@ -33,6 +25,8 @@ class Failure:
     server_view: str = ""
     reproduce: str = ""
     rendered: str = ""  # set when read back from results.json (e.g. from a pytest-xdist worker)
+    codes: list[str] = field(default_factory=list)       # the problems' reason codes (a known failure may name one)
+    sqlstates: list[str] = field(default_factory=list)   # what the server logged and the data reported
 
     def render(self) -> str:
         if self.rendered:
@@ -52,7 +46,8 @@ class Failure:
     def parts(self) -> dict[str, Any]:
         """The pieces apart, so that a report shows the diff as a diff without parsing render()."""
         return {"summary": self.summary, "problems": self.problems, "diff": self.diff,
-                "stderr_tail": self.stderr_tail, "server_view": self.server_view}
+                "stderr_tail": self.stderr_tail, "server_view": self.server_view, "codes": self.codes,
+                "sqlstates": self.sqlstates}
 
 
 def _indent(text: str) -> str:
@@ -71,6 +66,7 @@ class ScenarioResult:
     stderr: str = ""
     topology: str = "direct"   # harness.pooler: straight to the server or through PgBouncer
     started: float | None = None   # seconds after the matrix started (the run's timeline; None: did not run)
+    known_failure: dict[str, str] | None = None   # an xfail's reason: why, where declared, what it showed
 
     @property
     def key(self) -> str:
@@ -91,6 +87,7 @@ class ScenarioResult:
             "reproduce": self.failure.reproduce if self.failure else "",
             "stdout": self.stdout,
             "stderr": self.stderr,
+            "known_failure": self.known_failure,
         }
 
 
@@ -101,13 +98,15 @@ def scenario_from_json(data: dict[str, Any]) -> ScenarioResult:
         parts = data["failure"]
         failure = Failure(summary=parts.get("summary", ""), problems=list(parts.get("problems") or []),
                           diff=parts.get("diff", ""), stderr_tail=parts.get("stderr_tail", ""),
-                          server_view=parts.get("server_view", ""), reproduce=data.get("reproduce", ""))
+                          server_view=parts.get("server_view", ""), reproduce=data.get("reproduce", ""),
+                          codes=list(parts.get("codes") or []), sqlstates=list(parts.get("sqlstates") or []))
     elif data.get("details"):
         failure = Failure(summary=data.get("message", ""), reproduce=data.get("reproduce", ""), rendered=data["details"])
     return ScenarioResult(name=data["name"], outcome=Outcome(data["outcome"]), seconds=float(data.get("seconds", 0)),
                           message=data.get("message", ""), observed=dict(data.get("observed") or {}), failure=failure,
                           stdout=data.get("stdout", ""), stderr=data.get("stderr", ""),
-                          topology=data.get("topology", "direct"), started=data.get("started_s"))
+                          topology=data.get("topology", "direct"), started=data.get("started_s"),
+                          known_failure=data.get("known_failure"))
 
 
 @dataclass
@@ -128,13 +127,12 @@ class ExampleResult:
         could not run at all (`toolchain_missing`: the tools' lines)."""
         if self.outcome is Outcome.SKIPPED:
             return
+        self.outcome = verdict.example_outcome((s.outcome for s in self.scenarios),
+                                               failed_whole=bool(toolchain_missing))
         if toolchain_missing:
-            self.outcome, self.reason = Outcome.FAILED, f"toolchain missing: {toolchain_missing}"
-            return
-        bad = [s.name for s in self.scenarios if s.outcome.is_bad]
-        self.outcome = Outcome.FAILED if bad else Outcome.PASSED
-        if bad and not self.reason:
-            self.reason = "failed: " + ", ".join(bad)
+            self.reason = f"toolchain missing: {toolchain_missing}"
+        elif not self.reason:
+            self.reason = verdict.failing_reason(s.name for s in self.scenarios if s.outcome.is_bad)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -173,9 +171,8 @@ class RunResult:
 
     @property
     def ok(self) -> bool:
-        return not self.errors and not any(
-            s.outcome.is_bad for e in self.examples for s in e.scenarios
-        ) and not any(e.outcome is Outcome.FAILED for e in self.examples)
+        return verdict.run_ok((s.outcome for e in self.examples for s in e.scenarios),
+                              (e.outcome for e in self.examples), len(self.errors))
 
     def to_json(self) -> dict[str, Any]:
         # The per-driver figures are derived from the cases; results.json carries them for readers

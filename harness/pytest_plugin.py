@@ -17,13 +17,14 @@ from harness import interrupts, outputs
 from harness.config import OPTIONS, Config, add_pytest_options, build_config
 from harness.errors import HarnessError, InputError, ServerDied
 from harness.manifest import Example, load_manifest, marker_name
-from harness.outcome import Outcome, RunResult, ScenarioResult, scenario_from_json
+from harness.outcome import RunResult, ScenarioResult, scenario_from_json
 from harness.pooler import DIRECT_TOPOLOGY, Topology, case_key
 from harness.probe import ProbeError
 from harness.pytest_batch import CaseBatch
 from harness.reporting import write_run
 from harness.runner import assemble_run, lifecycle_probe, now, with_fixes
 from harness.session import HarnessSession
+from harness.verdict import action_in_pytest
 
 STATE = pytest.StashKey["HarnessPlugin"]()
 RESULT_PROPERTY = "pg_sample_harness_result"
@@ -297,11 +298,12 @@ class ScenarioItem(pytest.Item):
                 self.user_properties.append((key, value))
         if result.stderr:
             self.add_report_section("call", "example stderr", result.stderr)
-        if result.outcome is Outcome.SKIPPED:
+        action = action_in_pytest(result.outcome)   # harness.verdict: what pytest makes of the outcome
+        if action == "skip":
             pytest.skip(result.message)
-        if result.outcome is Outcome.XFAILED:
+        if action == "xfail":
             pytest.xfail(result.message)
-        if result.outcome in (Outcome.FAILED, Outcome.XPASSED):
+        if action == "fail":
             raise CaseFailed(result)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:

@@ -138,3 +138,13 @@ def test_undeclared_scenarios_are_skipped_with_the_fix(bad: BadRun) -> None:
     assert result.outcome is Outcome.SKIPPED
     assert result.message == ("not declared in bad_examples/bad/crash/example.yaml: "
                               "add it under scenarios.applies or scenarios.not_applicable")
+
+
+def test_a_known_failure_that_fails_for_another_reason_is_failed_naming_both(bad: BadRun) -> None:
+    result = bad.case("bad/known-elsewhere", "select_rows")
+    assert result.outcome is Outcome.FAILED
+    assert result.message.startswith("failed for another reason than its known failure (the driver cannot encode ë "
+                                     "and the server refuses the name): expected SQLSTATE 22021 and a message matching "
+                                     "'invalid byte sequence for encoding'; it showed 'data.rows differs from the spec' "
+                                     "(reason codes: differs:data.rows; SQLSTATEs: none)"), result.message
+    assert result.failure is not None and result.failure.codes == ["differs:data.rows"]

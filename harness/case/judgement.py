@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.expected_error import ShownError
 from harness.manifest import Example, KnownFailure
 from harness.outcome import Failure, Outcome, ScenarioResult
 
@@ -21,6 +22,8 @@ class Finding:
 
     scenario: str
     problems: tuple[str, ...] = ()
+    codes: tuple[str, ...] = ()         # the problems' reason codes (harness.scenarios.base.Verdict), "" for none
+    sqlstates: tuple[str, ...] = ()     # what the server logged (ERROR/FATAL) and the data reported
     not_applicable: str | None = None   # the manifest's reason: the case does not apply
     undeclared: str | None = None       # why it was skipped: the manifest does not declare it
     diff: str = ""
@@ -53,18 +56,26 @@ def judge(example: Example, finding: Finding, *, prune_known_failures: bool = Fa
         result.outcome, result.message = Outcome.FAILED, summary
         result.failure = Failure(summary=summary, problems=list(finding.problems[1:]), diff=finding.diff,
                                  stderr_tail=finding.stderr_tail, server_view=finding.server_view,
-                                 reproduce=finding.reproduce)
+                                 reproduce=finding.reproduce, codes=[c for c in dict.fromkeys(finding.codes) if c],
+                                 sqlstates=list(finding.sqlstates))
     known = known_behind_pooler or example.known_failures.get(name)
     if known is None:
         return result
-    if result.outcome is Outcome.FAILED and known.error and not any(
-            _shows(result, finding, error) for error in (known.error, *known.also)):
-        result.message = (f"failed, but without the documented error {known.error!r} of its known failure "
-                          f"({known.reason}) | {result.message}")
-        return result
     if result.outcome is Outcome.FAILED:
+        assert result.failure is not None
+        shown = shown_error(result, finding)
+        matched = known.expected.shown_by(shown)
+        if matched is None:
+            # Not the failure it is known for: a failure, naming what was expected and what it showed.
+            mismatch = (f"failed for another reason than its known failure ({known.reason}): expected "
+                        f"{known.expected.describe()}; it showed {shown.describe()}")
+            result.message = f"{mismatch} | {result.message}"
+            result.failure.problems.insert(0, result.failure.summary)
+            result.failure.summary = mismatch
+            return result
         result.outcome = Outcome.XFAILED
         result.message = f"known failure: {known.reason} {known.link}".strip() + f" | {result.message}"
+        result.known_failure = known_failure_json(known, matched)
     elif prune_known_failures:
         result.message = "passed (removed from known_failures)"
     elif known.intermittent:
@@ -80,6 +91,14 @@ def judge(example: Example, finding: Finding, *, prune_known_failures: bool = Fa
     return result
 
 
-def _shows(result: ScenarioResult, finding: Finding, text: str) -> bool:
-    """Whether the failure shows `text`: its summary, its problems, or the example's stderr."""
-    return any(text in part for part in (*finding.problems, finding.stderr, finding.stderr_tail, result.stdout))
+def shown_error(result: ScenarioResult, finding: Finding) -> ShownError:
+    """What the failure showed, for its known failure's expected error to be matched against."""
+    text = "\n".join((*finding.problems, finding.stderr, finding.stderr_tail, result.stdout, finding.server_view))
+    assert result.failure is not None
+    return ShownError(finding.problems[0], tuple(result.failure.codes), finding.sqlstates, text)
+
+
+def known_failure_json(known: KnownFailure, matched: str) -> dict[str, str]:
+    """An xfail's reason for the reports: why it is known, where it is declared, what it showed."""
+    return {"reason": known.reason, "link": known.link, "declared_in": known.source,
+            "expected": known.expected.describe(), "shown": matched}

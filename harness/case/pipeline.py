@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 import psycopg
 
@@ -83,18 +84,18 @@ def find_running(session: HarnessSession, example: Example, scenario: Scenario, 
     session.prepare_example(example)
     if example.id in session.missing:
         lines = [status.line for status in session.missing[example.id]]
-        return Finding(scenario.name, reproduce=reproduce, problems=(
+        return Finding(scenario.name, reproduce=reproduce, codes=("toolchain_missing",), problems=(
             "toolchain missing: " + "; ".join(lines),
             "the example cannot be built or run on this machine until these are installed",
             "`python -m harness doctor` lists every example's tools"))
     build = session.builds[example.id]
     if not build.ok:
-        return Finding(scenario.name, reproduce=reproduce, stderr_tail=build.log_tail(),
+        return Finding(scenario.name, reproduce=reproduce, stderr_tail=build.log_tail(), codes=("build_failed",),
                        problems=(f"build failed: {build.message}", f"build log: {build.log_path}"))
     session.start()
     check_class = REGISTRY.get(scenario.name)
     if check_class is None:
-        return Finding(scenario.name, reproduce=reproduce, problems=(
+        return Finding(scenario.name, reproduce=reproduce, codes=("no_check",), problems=(
             f"the harness has no check for scenario {scenario.name!r}", "add a ScenarioCheck for it in harness/scenarios/"))
     with session.gate.enter(check_class.exclusive, case_costs.key(example.id, scenario.name)):
         started = time.monotonic()
@@ -149,9 +150,29 @@ def run_on_server(session: HarnessSession, example: Example, scenario: Scenario,
     # The streams are masked whole, before they are cut into head and tail: a password split
     # by the cut would escape a mask applied afterwards.
     run.stdout, run.stderr, run.stderr_head = session.mask(run.stdout), session.mask(run.stderr), session.mask(run.stderr_head)
-    return Finding(scenario.name, problems=problems, diff="\n".join(verdict.diffs), observed=verdict.observed,
+    return Finding(scenario.name, problems=problems, codes=tuple(verdict.codes), sqlstates=shown_sqlstates(ctx),
+                   diff="\n".join(verdict.diffs), observed=verdict.observed,
                    stdout=run.stdout, stderr=kept_stderr(run),
                    stderr_tail=stderr_excerpt(run), server_view=server_view(ctx) if problems else "")
+
+
+def shown_sqlstates(ctx: CaseContext) -> tuple[str, ...]:
+    """The SQLSTATEs a case showed (a known failure may name one): of the ERROR and FATAL records
+    the server logged for it, then the `sqlstate` fields of its result's data."""
+    states = [r.state_code for r in ctx.my_log() if r.severity in ("ERROR", "FATAL", "PANIC") and r.state_code]
+    results = ctx.process.results if ctx.process is not None else []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if "sqlstate" in str(key) and isinstance(item, str):
+                    states.append(item)
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+    walk(results[-1].get("data") if results else None)
+    return tuple(dict.fromkeys(states))
 
 
 def _server_now(admin: Admin) -> datetime:

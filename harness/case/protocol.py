@@ -18,36 +18,37 @@ def protocol_problems(run: ProcessRun, scenario: Scenario, check: ScenarioCheck,
                       timeout: float) -> dict[str, Any] | None:
     """Problems with how the example ran and spoke; returns the result's data when there is one."""
     if run.start_error:
-        verdict.fail(run.start_error + " (check run.command in example.yaml)")
+        verdict.fail(run.start_error + " (check run.command in example.yaml)", "start_failed")
         return None
     if run.timed_out:
-        verdict.fail(timeout_problem(run, timeout, check, check.ctx.example.driver_name))
+        verdict.fail(timeout_problem(run, timeout, check, check.ctx.example.driver_name), "timed_out")
     if run.checkpoint_error:
-        verdict.fail(run.checkpoint_error)
+        verdict.fail(run.checkpoint_error, "checkpoint")
     if run.exit_code not in (0, None) and not run.timed_out:
-        verdict.fail(f"exited with code {run.exit_code}" + (" (crashed: killed by a signal)" if run.exit_code < 0 else ""))
+        verdict.fail(f"exited with code {run.exit_code}" + (" (crashed: killed by a signal)" if run.exit_code < 0 else ""),
+                     "exit_code")
     if run.bad_lines:
         verdict.fail(f"printed {len(run.bad_lines)} line(s) on stdout that are not JSON objects, first: "
-                     f"{run.bad_lines[0][:120]!r} (human output belongs on stderr)")
+                     f"{run.bad_lines[0][:120]!r} (human output belongs on stderr)", "stdout_not_json")
     if run.partial_line.strip():
-        verdict.fail(f"stdout ended in half a line: {run.partial_line[:120]!r} (end each line with a newline)")
+        verdict.fail(f"stdout ended in half a line: {run.partial_line[:120]!r} (end each line with a newline)", "stdout_half_line")
     if run.stdout_truncated:
-        verdict.fail("flooded stdout: output beyond 1 MiB was discarded")
+        verdict.fail("flooded stdout: output beyond 1 MiB was discarded", "stdout_flood")
     results = run.results
     if not results:
         if not run.timed_out and not run.stdout.strip():
-            verdict.fail("printed nothing on stdout" + (" (it wrote only to stderr)" if run.stderr.strip() else ""))
+            verdict.fail("printed nothing on stdout" + (" (it wrote only to stderr)" if run.stderr.strip() else ""), "no_result")
         elif not run.timed_out:
-            verdict.fail('printed no {"type": "result", ...} line')
+            verdict.fail('printed no {"type": "result", ...} line', "no_result")
         return None
     if len(results) > 1:
-        verdict.fail(f"printed {len(results)} result lines; exactly one is expected")
+        verdict.fail(f"printed {len(results)} result lines; exactly one is expected", "result_lines")
     result = results[-1]
     if result.get("scenario") != scenario.name:
-        verdict.fail(f"the result is for scenario {result.get('scenario')!r}, expected {scenario.name!r}")
+        verdict.fail(f"the result is for scenario {result.get('scenario')!r}, expected {scenario.name!r}", "result_scenario")
     data = result.get("data")
     if not isinstance(data, dict):
-        verdict.fail(f"the result's data must be an object, got {data!r:.80}")
+        verdict.fail(f"the result's data must be an object, got {data!r:.80}", "result_data")
         return None
     return data
 
@@ -83,7 +84,7 @@ def judge_statements(ctx: CaseContext, verdict: Verdict) -> None:
     verdict.observed["statements"] = {**counted.to_json(), "max": ctx.scenario.max_statements}
     problem = over_limit_problem(counted, ctx.scenario.max_statements, ctx.scenario.name)
     if problem is not None:
-        verdict.fail(problem)
+        verdict.fail(problem, "max_statements")
 
 
 def verify(check: ScenarioCheck, ctx: CaseContext, timeout: float) -> Verdict:
@@ -93,19 +94,19 @@ def verify(check: ScenarioCheck, ctx: CaseContext, timeout: float) -> Verdict:
     verdict = Verdict()
     for problem in leftover_problems(ctx.process.leftovers, ctx.process.stdout_held,
                                      list(ctx.observation.leftover_backends)):
-        verdict.fail(problem)
+        verdict.fail(problem, "leftovers")
     for problem in connection_limit_problems(ctx):
-        verdict.fail(problem)
+        verdict.fail(problem, "connection_limit")
     data = protocol_problems(ctx.process, ctx.scenario, check, verdict, timeout)
     if data is not None:
         try:
             check.verify(data, verdict)
         except Exception as exc:  # noqa: BLE001 - a malformed result must not crash the run
-            verdict.fail(f"the result's data could not be checked: {type(exc).__name__}: {exc}")
+            verdict.fail(f"the result's data could not be checked: {type(exc).__name__}: {exc}", "check_error")
     if check.expects_session and not ctx.reached_server():
         verdict.fail("the server saw no connection from this example's role: the output did not come from the server"
                      if not ctx.pooled else "PgBouncer logged no login of this example's role: the output did not "
-                     "come from the server")
+                     "come from the server", "no_session")
     judge_statements(ctx, verdict)
     verdict.observed.setdefault("connections_opened", len(ctx.connections_authorized()))
     verdict.observed["process_seconds"] = round(ctx.process.elapsed, 3)

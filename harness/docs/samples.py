@@ -17,7 +17,8 @@ from typing import Any
 from harness.docs.check import page_blocks
 from harness.docs.regions import Region
 from harness.reporting.view import run_time
-from harness.reporting.badges import endpoint, svg
+from harness.reporting.badges import SAMPLE_PREFIX as BADGE_PREFIX
+from harness.reporting.badges import remove_stale, write_pair
 from harness.reporting.view import NOT_APPLICABLE, SKIPPED, Standing, example_standing
 
 INDEX = "samples.json"
@@ -69,8 +70,7 @@ def write_samples(index: dict[str, Any], reports_dir: Path) -> list[Path]:
     reports_dir.mkdir(parents=True, exist_ok=True)
     badges = reports_dir / "badges"
     badges.mkdir(exist_ok=True)
-    for stale in badges.glob(f"{BADGE_PREFIX}*"):
-        stale.unlink()
+    remove_stale(badges, owned=lambda name: name.startswith(BADGE_PREFIX))
     path = reports_dir / INDEX
     path.write_text(json.dumps(index, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     written = [path]
@@ -78,8 +78,5 @@ def write_samples(index: dict[str, Any], reports_dir: Path) -> list[Path]:
         if not block.get("badge"):
             continue
         standing = Standing(f"sample {block['tag']}", block["outcome"], block["color"])
-        stem = badges / f"{BADGE_PREFIX}{block['tag']}"
-        stem.with_suffix(".svg").write_text(svg(standing), encoding="utf-8")
-        stem.with_suffix(".json").write_text(json.dumps(endpoint(standing), indent=2) + "\n", encoding="utf-8")
-        written += [stem.with_suffix(".svg"), stem.with_suffix(".json")]
+        written += write_pair(standing, badges, f"{BADGE_PREFIX}{block['tag']}")
     return written

@@ -1,5 +1,5 @@
 """The known incompatibilities of PgBouncer (spec/pgbouncer.yaml): expected failures of pooled
-cases, each with its reason and the error the failure must show. An entry names the 1.18
+cases, each with its reason and the error the failure must show (harness.expected_error). An entry names the 1.18
 topologies (pgbouncer-session, pgbouncer-transaction) and holds for another version's topology
 of the same pool mode too, except an entry marked `max_prepared_statements: true` when that
 version runs with max_prepared_statements (spec `versions:`): that version passes it, so it is
@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from harness.errors import InputError
+from harness.expected_error import ExpectedError, parse_expected
 from harness.manifest import KnownFailure
 from harness.pooler import DEFAULT_VERSION, POOLED_TOPOLOGIES, Topology, topology as as_topology
 from harness.pooler.versions import tracks_prepared_statements
@@ -33,7 +34,8 @@ class PoolerIncompatibility:
     scenario: str
     topologies: tuple[str, ...]
     reason: str
-    error: str
+    expected: ExpectedError
+    where: str = ""   # the file and entry that declare it
     link: str = ""
     examples: tuple[str, ...] = ("*",)
     max_prepared_statements: bool = False   # PgBouncer 1.21+ with max_prepared_statements would change it
@@ -43,10 +45,9 @@ class PoolerIncompatibility:
         return scenario == self.scenario and any(fnmatch.fnmatch(example_id, pattern) for pattern in self.examples)
 
     def as_known_failure(self) -> KnownFailure:
-        first, *others = self.error.split(" | ")
         reason = self.reason + (f" ({MAX_PREPARED_NOTE})" if self.max_prepared_statements else "")
-        return KnownFailure(self.scenario, reason, self.link, error=first, also=tuple(others),
-                            intermittent=self.intermittent)
+        return KnownFailure(self.scenario, reason, self.expected, self.link, intermittent=self.intermittent,
+                            source=self.where)
 
 
 def spec_entries(spec_dir: Path, section: str, keys: set[str], required: tuple[str, ...]) -> list[tuple[str, dict[str, Any]]]:
@@ -83,9 +84,11 @@ def load_incompatibilities(spec_dir: Path, scenario_names: tuple[str, ...]) -> t
         if unknown:
             raise InputError(where, "scenario", f"{unknown[0]!r} is not a scenario of spec/scenarios/",
                              "name a scenario that exists (or a list of them)")
+        file, _, key = where.rpartition(": ")
+        expected = parse_expected(entry["error"], file, f"{key}.error")
         found += [PoolerIncompatibility(
             scenario=name, topologies=tuple(entry["topologies"]), reason=" ".join(str(entry["reason"]).split()),
-            error=str(entry["error"]), link=str(entry.get("link", "")), examples=tuple(entry.get("examples") or ("*",)),
+            expected=expected, where=where, link=str(entry.get("link", "")), examples=tuple(entry.get("examples") or ("*",)),
             max_prepared_statements=bool(entry.get("max_prepared_statements", False)),
             intermittent=bool(entry.get("intermittent", False))) for name in names]
     return tuple(found)

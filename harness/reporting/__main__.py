@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from harness import verdict
 from harness.reporting import write_reports, write_results_json
 from harness.reporting.view import (PASSED, driver_figures, example_standing, failed_cases, look, matrix_rows,
                                     run_standing)
@@ -67,15 +68,37 @@ def merge(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _merge_cases(earlier: dict[str, Any] | None, later: dict[str, Any]) -> dict[str, Any]:
-    """One example of two runs: the later run's cases win, per scenario and topology (a direct
-    run and a pooled run of CI's jobs add up)."""
+    """One example of two runs: their cases add up per scenario and topology (a direct job and a
+    pooled job of CI); a case both ran keeps the worse outcome (the later one when they are alike)
+    and says so in its `notes`. The example's own outcome is then settled by the run's rule
+    (harness.verdict): failed when any case is bad or either job failed it whole."""
     if earlier is None:
         return later
     def key(case: dict[str, Any]) -> tuple[str, str]:
         return case["name"], case.get("topology", "direct")
-    later_keys = {key(c) for c in later.get("scenarios", [])}
-    kept = [c for c in earlier.get("scenarios", []) if key(c) not in later_keys]
-    return {**later, "scenarios": kept + list(later.get("scenarios", []))}
+    cases = {key(c): c for c in earlier.get("scenarios", [])}
+    for case in later.get("scenarios", []):
+        before = cases.get(key(case))
+        cases[key(case)] = case if before is None else _merge_case(before, case)
+    scenarios = list(cases.values())
+    failed_whole = [e for e in (earlier, later) if e.get("outcome") == verdict.FAILED]
+    outcome = verdict.example_outcome((c.get("outcome", "") for c in scenarios), failed_whole=bool(failed_whole))
+    reason = verdict.failing_reason(c["name"] for c in scenarios if verdict.is_bad(c.get("outcome", "")))
+    if outcome is verdict.Outcome.FAILED and not reason:
+        reason = failed_whole[-1].get("reason", "") or "failed"
+    return {**later, "scenarios": scenarios, "outcome": outcome.value,
+            "reason": reason if outcome is verdict.Outcome.FAILED else later.get("reason", "")}
+
+
+def _merge_case(earlier: dict[str, Any], later: dict[str, Any]) -> dict[str, Any]:
+    """The same case from two jobs: the worse outcome wins, with a note of the other."""
+    first, second = earlier.get("outcome", ""), later.get("outcome", "")
+    kept, other = (earlier, later) if verdict.rank(first) < verdict.rank(second) else (later, earlier)
+    note = (f"merged: two jobs ran this case ({first}, then {second}); kept the worse, {kept.get('outcome', '')}"
+            if first != second else f"merged: two jobs ran this case, both {first}; kept the later")
+    if first != second and other.get("message"):
+        note += f" (the other said: {other['message']})"
+    return {**kept, "notes": [*earlier.get("notes", []), *later.get("notes", []), note]}
 
 
 def markdown(run: dict[str, Any]) -> str:

@@ -10,19 +10,20 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from harness.pooler import DIRECT, case_key
 from harness.text import plain, printable
 from harness.reporting.pool_exhaustion_view import exhaustion_stories, one_line
 from harness.reporting.cutover_view import cutover_rows
 from harness.reporting.statement_view import pool_sizing_runs, story_lines
-from harness.reporting.view import (BAD, SKIPPED, connect_rows, failed_cases, look, matrix_rows, ms,
-                                    outcome_counts, page_claims, run_standing)
+from harness.reporting.view import (BAD, SKIPPED, XFAILED, connect_rows, failed_cases, known_failure_line, look,
+                                    matrix_rows, ms, outcome_counts, page_claims, run_standing)
 
 
 def case_line(case_id: str, outcome: str, seconds: float, message: str) -> Text:
     """The progress line of one finished case."""
     shown = look(outcome)
     text = Text.assemble((f"  {shown.short:<8}", shown.style), f" {case_id} ", (f"{seconds:.2f} s", "dim"))
-    if outcome in BAD:
+    if outcome in BAD or outcome == XFAILED:   # a failure's summary, an xfail's reason
         text.append(f"  {printable(message[:100])}")
     return text
 
@@ -80,6 +81,11 @@ def print_summary(run: dict[str, Any], console: Console) -> None:
     for example, case in failed_cases(run):
         console.rule(f"[bold red]{example['id']}::{case['name']}", align="left")
         console.print(printable(case.get("details") or case.get("message", "")), highlight=False, markup=False)
+    for example, case in failed_cases(run, with_known=True):
+        if case.get("outcome") == XFAILED:
+            key = case_key(case["name"], case.get("topology", DIRECT))
+            console.print(f"[cyan]xfail[/] {example['id']}::{key}: "
+                          f"{plain(known_failure_line(case) or case.get('message', ''))}", highlight=False)
     for example in run.get("examples", []):
         for case in example.get("scenarios", []):
             if case.get("outcome") == SKIPPED:

@@ -14,36 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-PASSED, FAILED, SKIPPED, NOT_APPLICABLE, XFAILED, XPASSED = (
-    "passed", "failed", "skipped", "not_applicable", "xfailed", "xpassed")
-OUTCOMES = (PASSED, FAILED, XPASSED, XFAILED, SKIPPED, NOT_APPLICABLE)
-BAD = (FAILED, XPASSED)
+from harness.verdict import (BAD, FAILED, LOOKS, NOT_APPLICABLE, OUTCOMES, PASSED, SKIPPED, XFAILED, XPASSED, Look,
+                             Standing, Tally, look, standing)
 
-
-@dataclass(frozen=True)
-class Look:
-    """How an outcome shows: a symbol AND a word (never colour alone)."""
-
-    symbol: str   # the page's cell
-    word: str     # beside the symbol, unless it passed
-    short: str    # the terminal's matrix cell
-    css: str      # the page's class
-    style: str    # the terminal's colour
-    total: str    # the page's totals: "3 known failures"
-
-
-LOOKS: dict[str, Look] = {
-    PASSED: Look("✔", "passed", "✔", "passed", "green", "passed"),
-    FAILED: Look("✘", "failed", "✘ FAIL", "failed", "bold red", "failed"),
-    XPASSED: Look("✘", "XPASS", "✘ XPASS", "xpassed", "bold magenta", "xpassed"),
-    XFAILED: Look("✔", "xfail", "✔ xfail", "xfailed", "cyan", "known failures"),
-    SKIPPED: Look("−", "skipped", "- skip", "skipped", "yellow", "skipped"),
-    NOT_APPLICABLE: Look("·", "n/a", "· n/a", "na", "dim", "n/a"),
-}
-
-
-def look(outcome: str) -> Look:
-    return LOOKS.get(outcome) or Look("?", outcome, f"? {outcome}", "na", "", outcome)
+# The outcome vocabulary and its looks are harness.verdict's; re-exported for the renderers.
+__all__ = ["PASSED", "FAILED", "SKIPPED", "NOT_APPLICABLE", "XFAILED", "XPASSED", "OUTCOMES", "BAD", "Look", "LOOKS",
+           "look", "Tally", "Standing"]
 
 
 def ms(value: Any) -> str:
@@ -83,58 +59,12 @@ def run_time(run: dict[str, Any]) -> datetime:
 
 # -- counts -----------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Tally:
-    """The applicable cases (everything but n/a) of one example or of the whole run."""
-
-    counts: Counter[str]
-
-    @classmethod
-    def of(cls, scenarios: list[dict[str, Any]]) -> "Tally":
-        return cls(Counter(s.get("outcome", "") for s in scenarios))
-
-    def __add__(self, other: "Tally") -> "Tally":
-        return Tally(self.counts + other.counts)
-
-    @property
-    def total(self) -> int:
-        return sum(n for outcome, n in self.counts.items() if outcome != NOT_APPLICABLE)
-
-    @property
-    def passing(self) -> int:
-        return self.counts[PASSED] + self.counts[XFAILED]
-
-    @property
-    def bad(self) -> int:
-        return sum(self.counts[o] for o in BAD)
-
-
-@dataclass(frozen=True)
-class Standing:
-    """An example's or the run's verdict in a few words, with a shields.io colour name."""
-
-    label: str
-    message: str
-    color: str
-
-    @property
-    def ok(self) -> bool:
-        return self.color != "red"
-
-
-def _standing(label: str, tally: Tally, *, outcome: str = "", errors: int = 0) -> Standing:
-    if tally.bad:
-        return Standing(label, f"{tally.bad} failing", "red")
-    if outcome == FAILED or errors:
-        return Standing(label, "error" if errors else "failing", "red")
-    if tally.total == 0:
-        return Standing(label, "skipped" if outcome == SKIPPED else "no cases", "lightgrey")
-    return Standing(label, f"{tally.passing}/{tally.total} passing",
-                    "brightgreen" if tally.passing == tally.total else "yellow")
+def _tally(example: dict[str, Any]) -> Tally:
+    return Tally.of(s.get("outcome", "") for s in example.get("scenarios", []))
 
 
 def example_standing(example: dict[str, Any]) -> Standing:
-    return _standing(example["id"], Tally.of(example.get("scenarios", [])), outcome=example.get("outcome", ""))
+    return standing(example["id"], _tally(example), outcome=example.get("outcome", ""))
 
 
 OVERALL_LABEL = "conformance"
@@ -144,9 +74,9 @@ def run_standing(run: dict[str, Any]) -> Standing:
     tally = Tally.of([])
     failed_examples = 0
     for example in run.get("examples", []):
-        tally = tally + Tally.of(example.get("scenarios", []))
+        tally = tally + _tally(example)
         failed_examples += example.get("outcome") == FAILED
-    return _standing(OVERALL_LABEL, tally, outcome=FAILED if failed_examples else "", errors=len(run.get("errors", [])))
+    return standing(OVERALL_LABEL, tally, outcome=FAILED if failed_examples else "", errors=len(run.get("errors", [])))
 
 
 def outcome_counts(run: dict[str, Any]) -> Counter[str]:
@@ -213,14 +143,26 @@ def _plain(text: str) -> list[tuple[str, str]]:
     return [("", line) for line in text.rstrip().splitlines()]
 
 
+def known_failure_line(case: dict[str, Any]) -> str:
+    """An xfail's reason in one line: why it is known, what it was expected to show and showed."""
+    known = case.get("known_failure")
+    if not isinstance(known, dict):
+        return ""
+    link = f" {known['link']}" if known.get("link") else ""
+    return (f"{known.get('reason', '')}{link}; expected {known.get('expected', '')}, showed {known.get('shown', '')}"
+            f" (declared in {known.get('declared_in', '')})")
+
+
 def failure_sections(case: dict[str, Any]) -> list[Section]:
-    """What a failed case shows, piece by piece (older results.json files: the rendered details)."""
+    """What a failed case shows, piece by piece (older results.json files: the rendered details);
+    a known failure's reason first."""
+    known = [Section("known failure", _plain(known_failure_line(case)))] if case.get("known_failure") else []
     parts = case.get("failure")
     if not isinstance(parts, dict):
         text = case.get("details") or case.get("message") or ""
-        return [Section("details" if case.get("details") else "message", _plain(text))] if text else []
+        return known + ([Section("details" if case.get("details") else "message", _plain(text))] if text else [])
     problems = "\n".join([parts.get("summary", ""), *(f"  - {p}" for p in parts.get("problems") or [])])
-    sections = [Section("problems", _plain(problems))]
+    sections = [*known, Section("problems", _plain(problems))]
     if parts.get("diff"):
         sections.append(Section("expected vs actual (- expected, + actual)", diff_lines(parts["diff"])))
     if parts.get("stderr_tail"):

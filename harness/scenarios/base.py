@@ -19,19 +19,23 @@ class Verdict:
     problems: list[str] = field(default_factory=list)
     observed: dict[str, Any] = field(default_factory=dict)
     diffs: list[str] = field(default_factory=list)
+    # One per problem: the reason code a known failure can name (harness.expected_error); "" for
+    # a problem that has none (a known failure then names it by its message or SQLSTATE).
+    codes: list[str] = field(default_factory=list)
 
-    def fail(self, problem: str) -> None:
+    def fail(self, problem: str, code: str = "") -> None:
         self.problems.append(problem)
+        self.codes.append(code)
 
-    def require(self, condition: bool, problem: str) -> bool:
+    def require(self, condition: bool, problem: str, code: str = "") -> bool:
         if not condition:
-            self.fail(problem)
+            self.fail(problem, code)
         return condition
 
     def compare(self, what: str, expected: Any, actual: Any) -> bool:
         if expected == actual:
             return True
-        self.fail(f"{what} differs from the spec")
+        self.fail(f"{what} differs from the spec", f"differs:{what}")
         self.diffs.append(f"--- expected {what}\n+++ actual {what}\n" + unified(expected, actual))
         return False
 

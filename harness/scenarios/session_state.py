@@ -112,11 +112,11 @@ class SessionSet(SwitchesServerConnections):
             if back_pid is not None and back_pid != set_pid else ""
         verdict.require(read_back == self.expect["read_back"],
                         f"session SET was lost: client 1 set {setting} to {value!r} and read back {read_back!r} in "
-                        f"a later statement{where}; {POOLED_HINT}")
+                        f"a later statement{where}; {POOLED_HINT}", "session_set_lost")
         leaked_to = f" (its read ran on server backend {set_pid}, where client 1 SET it)" if other_pid == set_pid else ""
         verdict.require(other != value,
                         f"session SET leaked to another client: client 2 read {setting} = {other!r}, which only "
-                        f"client 1 set{leaked_to}; {POOLED_HINT}")
+                        f"client 1 set{leaked_to}; {POOLED_HINT}", "session_set_leaked")
 
 
 @scenario("advisory_lock")
@@ -142,8 +142,8 @@ class AdvisoryLock(SwitchesServerConnections):
         where = f" (the lock was taken on server backend {lock}, the unlock ran on {unlock})" if unlock != lock else ""
         verdict.require(unlocked is self.expect["unlocked"],
                         f"session advisory lock was lost: client 1's pg_advisory_unlock returned {unlocked!r}, so "
-                        f"its server session did not hold the lock it took{where}; {POOLED_HINT}")
+                        f"its server session did not hold the lock it took{where}; {POOLED_HINT}", "advisory_lock_lost")
         there = f" (its try ran on server backend {lock}, which holds client 1's lock)" if tried == lock else ""
         verdict.require(other is self.expect["other_client_got_it"],
                         f"session advisory lock leaked to another client: client 2's pg_try_advisory_lock returned "
-                        f"{other!r} while client 1 held the lock{there}; {POOLED_HINT}")
+                        f"{other!r} while client 1 held the lock{there}; {POOLED_HINT}", "advisory_lock_leaked")
