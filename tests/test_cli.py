@@ -58,3 +58,13 @@ def test_example_yaml_under_tests_is_not_part_of_the_matrix() -> None:
                           str(BAD_EXAMPLES)], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert out.returncode == 5, out.stdout + out.stderr  # "no tests collected"
     assert "bad/" not in out.stdout and "::connect_now" not in out.stdout
+
+
+def test_a_mistyped_filter_suggests_the_nearest_id_and_makes_no_folder(tmp_path: Path) -> None:
+    for flag, typo, near in (("--example", "node/pg-pol", "node/pg-pool"), ("--scenario", "pool_bounderd", "pool_bounded")):
+        out = tmp_path / "out"
+        done = subprocess.run([sys.executable, "-m", "harness", "run", flag, typo, "--out", f"{out}/"],
+                              cwd=REPO, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 4, done.stdout + done.stderr
+        assert flag in done.stdout and typo in done.stdout and f"did you mean {near}" in done.stdout, done.stdout
+        assert not out.exists()
