@@ -44,7 +44,7 @@ def test_list_fails_on_a_broken_manifest_and_names_the_fix(tmp_path: Path) -> No
 def test_run_with_a_filter_that_matches_nothing_exits_4_without_a_server() -> None:
     out = harness("run", "--example", "nothing/here")
     assert out.returncode == 4
-    assert "no case matches the filters" in out.stdout
+    assert "--example: nothing/here: matches nothing" in out.stdout
 
 
 def test_an_unknown_command_is_a_usage_error() -> None:
