@@ -129,7 +129,9 @@ def cmd_doctor(config: Config, catalog: Catalog, console: Console) -> int:
 
 
 def cmd_run(args: argparse.Namespace, config: Config, console: Console) -> int:
-    # --out is checked (and locked against a second run) before anything runs.
+    # A filter that matches nothing is refused before anything is made; then --out is checked
+    # (and locked against a second run) before anything runs.
+    Selection(tuple(args.example), tuple(args.scenario), args.keyword).check(load_catalog(config.paths))
     out = outputs.resolve(config.results_path)
     with outputs.OutputLock(out.parent):
         return _run(args, config, out, console)

@@ -139,7 +139,7 @@ def paths_from(environ: Mapping[str, str]) -> ProjectPaths:
         examples=Path(environ.get("HARNESS_EXAMPLES", REPO_ROOT / "examples")),
         spec=Path(environ.get("HARNESS_SPEC", REPO_ROOT / "spec")),
         cache=Path(environ.get("HARNESS_CACHE", REPO_ROOT / ".harness")),
-        reports=REPO_ROOT / "reports",
+        reports=Path(environ.get("HARNESS_REPORTS", REPO_ROOT / "reports")),
         root=Path(environ.get("HARNESS_ROOT", REPO_ROOT)),
     )
 

@@ -1,12 +1,15 @@
 """pytest integration: every `examples/<language>/<name>/example.yaml` becomes one test per
-scenario, with ids like `<language>/<name>::param_query`, markers per language, per example and per
-scenario group (`-m java`, `-m pg_pool`, `-m pool`), and results.json written at the end.
+scenario, with pytest's own node ids (`examples/node/pg-pool/example.yaml::param_query`, with
+`[<topology>]` when --via names more than direct), markers per language, per example and per
+scenario group (`-m java`, `-m pg_pool`, `-m pool`), and results.json written at the end. A case
+the manifest declares not applicable is a skip with its reason, at its line of the manifest.
 
 The shared server starts when the first case runs and stops at session end, also on Ctrl-C."""
 
 from __future__ import annotations
 
 import json
+import re
 import signal
 from pathlib import Path
 from typing import Any, Iterator
@@ -29,7 +32,8 @@ from harness.verdict import action_in_pytest
 STATE = pytest.StashKey["HarnessPlugin"]()
 RESULT_PROPERTY = "pg_sample_harness_result"
 PROBE_PROPERTY = "pg_sample_harness_probe"
-PROBE_NODEID = "harness::lifecycle_probe"
+PROBE_NAME = "lifecycle_probe"
+SUBSET_FOLDER = "subset"   # under reports/: where a run of part of the matrix writes
 
 
 class CaseFailed(Exception):
@@ -47,14 +51,14 @@ class HarnessPlugin:
         self._session: HarnessSession | None = None
         self.results: dict[str, dict[str, ScenarioResult]] = {}
         self.examples: dict[str, Example] = {}
-        self.not_applicable: list[tuple[str, str, str]] = []
         self.reports_error = ""
         self.postgres = ""  # the server version as the xdist workers report it
         self.probe: dict[str, Any] | None = None
         self.probe_collected = False
-        # The examples with a case left after -k/-m (None: not known, as on the xdist controller).
+        # The examples with a case left after every deselection (None: not known, as on the xdist controller).
         self.selected: set[str] | None = None
         self.results_path: Path = self.harness.results_path   # resolved (a directory allowed) in pytest_configure
+        self.subset = False   # the run selected part of the matrix (choose_output)
         # The selected cases, run at once (harness.pytest_batch); an xdist worker is told its
         # cases one by one, so it runs each as it comes.
         self.batch = CaseBatch(1 if self.is_xdist_worker else self.harness.jobs)
@@ -82,6 +86,22 @@ class HarnessPlugin:
     @property
     def is_xdist_worker(self) -> bool:
         return hasattr(self.config, "workerinput")
+
+    def choose_output(self, nodeids: list[str]) -> None:
+        """A run of part of the matrix (-k, -m, --lf, --deselect, a node id or a file) writes
+        its results and reports to reports/subset/, so that the last full run's reports/ stays;
+        --harness-out, when given, is where either goes."""
+        try:
+            matrix = {f"{example.id}::{item_name(name, topology, self.harness.via)}" for example in self.session.examples
+                      for name, topology, _ in example_cases(self.session, example)}
+        except InputError:
+            return   # a broken spec: collection reports it
+        self.subset = not matrix <= {short_case_id(nodeid) for nodeid in nodeids}
+        if self.subset and self.harness.out is None and not self.config.getoption("collectonly"):
+            try:
+                self.results_path = outputs.resolve(self.paths.reports / SUBSET_FOLDER / outputs.RESULTS_NAME)
+            except InputError as exc:
+                raise pytest.UsageError(exc.render()) from None
 
     def record_from_report(self, report: pytest.TestReport) -> None:
         """Results travel on the report (user_properties), so that under pytest-xdist the
@@ -129,17 +149,25 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.pluginmanager.hasplugin("xdist") and getattr(config.option, "numprocesses", None) \
             and not plugin.is_xdist_worker:
         config.pluginmanager.register(HarnessReportCollector(plugin), "pg-sample-harness-xdist-collector")
+    for marker, description in harness_markers(plugin).items():
+        config.addinivalue_line("markers", f"{marker}: {description}")
+
+
+def harness_markers(plugin: HarnessPlugin) -> dict[str, str]:
+    """Each marker once (a language has several examples; a name may be both a language and a
+    group), none that the ini file already declares."""
+    declared = {line.split(":", 1)[0].strip() for line in plugin.config.getini("markers")}
+    markers: dict[str, str] = {}
     try:
-        groups = dict.fromkeys(s.group for s in plugin.session.spec.scenarios.values())
+        for scenario in plugin.session.spec.scenarios.values():
+            markers.setdefault(scenario.group, f"the scenarios of group {scenario.group} (spec/scenarios/)")
     except InputError:
-        groups = {}  # the broken spec file is reported when the cases are collected
-    for group in groups:
-        config.addinivalue_line("markers", f"{group}: the scenarios of group {group} (spec/scenarios/)")
-    examples_dir = plugin.paths.examples
-    for manifest in examples_dir.glob("*/*/example.yaml"):
+        pass  # the broken spec file is reported when the cases are collected
+    for manifest in sorted(plugin.paths.examples.glob("*/*/example.yaml")):
         language, name = manifest.parent.parent.name, manifest.parent.name
-        config.addinivalue_line("markers", f"{language}: examples in {language}")
-        config.addinivalue_line("markers", f"{marker_name(name)}: the {language}/{name} example")
+        markers.setdefault(language, f"examples in {language}")
+        markers.setdefault(marker_name(name), f"the {language}/{name} example")
+    return {marker: text for marker, text in markers.items() if marker not in declared}
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -174,24 +202,22 @@ class ExampleFile(pytest.File):
             example = load_manifest(self.path, session.spec.names)
         except InputError as error:
             # A broken manifest is one failing test with the fix in it; the others still run.
-            yield ManifestError.from_parent(self, name="manifest", nodeid=f"{example_id}::manifest", error=error)
+            yield ManifestError.from_parent(self, name="manifest", example_id=example_id, error=error)
             return
         plugin.examples[example.id] = example
         lifecycle = False
-        for topology in with_fixes(session, example):
-            for name, scenario in session.spec.scenarios.items():
-                if name in example.not_applicable:
-                    if not topology.pooled:
-                        plugin.not_applicable.append((example.id, name, example.not_applicable[name]))
-                    continue
-                key = case_key(name, topology)
-                item = ScenarioItem.from_parent(self, name=key, nodeid=f"{example.id}::{key}", example=example,
-                                                scenario=name, topology=topology)
-                for marker in (example.language, example.marker, scenario.group):
-                    item.add_marker(marker)
-                item.extra_keyword_matches.update({example.id, example.language, example.name, topology.label})
-                lifecycle = lifecycle or scenario.group == "lifecycle"
-                yield item
+        for name, topology, not_applicable in example_cases(session, example):
+            scenario = session.spec.scenarios[name]
+            key = case_key(name, topology)
+            item = ScenarioItem.from_parent(self, name=item_name(name, topology, session.config.via), example=example,
+                                            scenario=name, topology=topology, not_applicable=not_applicable)
+            for marker in (example.language, example.marker, scenario.group):
+                item.add_marker(marker)
+            # -k also takes the harness's own id of the case, as `harness run` prints it.
+            item.extra_keyword_matches.update({example.id, example.language, example.name, topology.label,
+                                               f"{example.id}::{key}"})
+            lifecycle = lifecycle or (scenario.group == "lifecycle" and not not_applicable)
+            yield item
         if lifecycle and not plugin.probe_collected:
             # Collected (so that pytest's "collected / selected" counts include it) with the
             # first example that has lifecycle cases; it answers to every example's -k and -m.
@@ -199,8 +225,34 @@ class ExampleFile(pytest.File):
             yield make_probe_item(self, session.examples, session.spec.names)
 
 
+def example_cases(session: HarnessSession, example: Example) -> Iterator[tuple[str, Topology, str]]:
+    """Every case pytest collects of an example: (scenario, topology, why it is not applicable or
+    ""), in spec order per topology. A declared not-applicable case is one per topology of --via
+    (not per driver fix: a fix's rows are the cases it runs)."""
+    for topology in with_fixes(session, example):
+        for name in session.spec.names:
+            reason = example.not_applicable.get(name, "")
+            if not reason or topology in session.config.via:
+                yield name, topology, reason
+
+
+def short_case_id(nodeid: str) -> str:
+    """`<language>/<name>::<item name>` of a node id `.../<language>/<name>/example.yaml::<item name>`."""
+    path, _, name = nodeid.partition("::")
+    folder = Path(path).parent
+    return f"{folder.parent.name}/{folder.name}::{name}"
+
+
+def item_name(scenario: str, topology: Topology, via: tuple[Topology, ...]) -> str:
+    """A case's pytest name: the scenario, with the topology as pytest's parameter id when the run
+    has more than direct, so that `::connect_now` selects every topology of it (as a parametrized
+    test's name does) and `::connect_now[direct]` exactly one; `[`, `]`, `-` and `+` are also
+    words of a -k expression, where `@` (the harness's case key) is not."""
+    return scenario if via == (DIRECT_TOPOLOGY,) else f"{scenario}[{topology.label}]"
+
+
 def make_probe_item(parent: pytest.Collector, examples: list[Example], scenario_names: list[str]) -> "ProbeItem":
-    probe = ProbeItem.from_parent(parent, name="lifecycle_probe", nodeid=PROBE_NODEID)
+    probe = ProbeItem.from_parent(parent, name=PROBE_NAME)
     probe.add_marker("lifecycle")
     for example in examples:
         for marker in (example.language, example.marker):
@@ -212,21 +264,27 @@ def make_probe_item(parent: pytest.Collector, examples: list[Example], scenario_
 
 @pytest.hookimpl(trylast=True)  # after -k/-m have deselected
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The lifecycle probe runs after the cases, and only when a lifecycle case runs (else it is
-    deselected, and counted so). The examples left are the ones the terminal summary and
-    results.json speak of."""
+    """The lifecycle probe runs after the cases, and only when a lifecycle case runs or when it is
+    all that was selected (else it is deselected, and counted so)."""
     probes = [i for i in items if isinstance(i, ProbeItem)]
     cases = [i for i in items if isinstance(i, ScenarioItem)]
     if probes:
         items[:] = [i for i in items if not isinstance(i, ProbeItem)]
-        if any(i.get_closest_marker("lifecycle") for i in cases):
+        if not cases or any(i.get_closest_marker("lifecycle") and not i.not_applicable for i in cases):
             items.extend(probes)
         else:
             config.hook.pytest_deselected(items=probes)
-    plugin: HarnessPlugin = config.stash[STATE]
-    plugin.selected = {i.example.id for i in cases} | {i.nodeid.split("::")[0] for i in items
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """After every deselection (-k, -m, --deselect, and --lf, whose filter runs after every
+    other plugin's pytest_collection_modifyitems): the batch is exactly the cases left."""
+    plugin: HarnessPlugin = session.config.stash[STATE]
+    cases = [i for i in session.items if isinstance(i, ScenarioItem)]
+    plugin.selected = {i.example.id for i in cases} | {i.example_id for i in session.items
                                                        if isinstance(i, ManifestError)}
-    plugin.batch.select((i.example, i.scenario, i.topology) for i in cases)
+    plugin.batch.select((i.example, i.scenario, i.topology) for i in cases if not i.not_applicable)
+    plugin.choose_output([i.nodeid for i in session.items])
 
 
 class ProbeItem(pytest.Item):
@@ -260,8 +318,9 @@ class ProbeItem(pytest.Item):
 
 
 class ManifestError(pytest.Item):
-    def __init__(self, *, error: InputError, **kwargs: Any) -> None:
+    def __init__(self, *, example_id: str, error: InputError, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.example_id = example_id
         self.error = error
 
     def runtest(self) -> None:
@@ -275,13 +334,17 @@ class ManifestError(pytest.Item):
 
 
 class ScenarioItem(pytest.Item):
-    def __init__(self, *, example: Example, scenario: str, topology: Topology = DIRECT_TOPOLOGY, **kwargs: Any) -> None:
+    def __init__(self, *, example: Example, scenario: str, topology: Topology = DIRECT_TOPOLOGY, not_applicable: str = "",
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.example = example
         self.scenario = scenario
         self.topology = topology
+        self.not_applicable = not_applicable   # the manifest's reason; the case then does not run
 
     def runtest(self) -> None:
+        if self.not_applicable:
+            pytest.skip(f"not applicable: {self.not_applicable}")
         plugin: HarnessPlugin = self.config.stash[STATE]
         session = plugin.start_server()
         try:
@@ -315,7 +378,35 @@ class ScenarioItem(pytest.Item):
         return super().repr_failure(excinfo, style=style)
 
     def reportinfo(self) -> tuple[Path, int, str]:
-        return self.path, 0, self.nodeid
+        return self.path, manifest_line(self.path, self.scenario) - 1, self.nodeid
+
+
+def manifest_line(path: Path, scenario: str) -> int:
+    """The line (from 1) of the manifest that declares the scenario: its entry under
+    not_applicable, its name under applies, else the `scenarios:` key, else the first line."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return 1
+    key = next((n for n, line in enumerate(lines) if re.match(r"scenarios\s*:", line)), None)
+    if key is None:
+        return 1
+    entry = re.compile(rf"^\s+(?:-\s*)?[\"']?{re.escape(scenario)}[\"']?\s*:|[\[\s,-][\"']?{re.escape(scenario)}[\"']?\s*(?:[,\]]|$)")
+    for number in range(key + 1, len(lines)):
+        if lines[number].strip() and not lines[number][0].isspace():
+            break   # the next top-level key
+        if entry.search(lines[number].split("#", 1)[0]):
+            return number + 1
+    return key + 1
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """A case's skip is reported (-rs) at its line of its example.yaml, not where the plugin raised it."""
+    report: pytest.TestReport = yield
+    if isinstance(item, ScenarioItem) and report.skipped and isinstance(report.longrepr, tuple):
+        report.longrepr = (str(item.path), manifest_line(item.path, item.scenario), report.longrepr[2])
+    return report
 
 
 class HarnessReportCollector:
@@ -328,23 +419,19 @@ class HarnessReportCollector:
         if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
             self.plugin.record_from_report(report)
 
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        """Each worker's selection (the same on every worker): where the results go."""
+        self.plugin.choose_output(ids)
+
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     plugin: HarnessPlugin = config.stash[STATE]
     for warning in plugin.session.catalog.discovery.warnings:
         terminalreporter.line(f"pg-sample-harness warning: {warning}", yellow=True)
-    if not plugin.not_applicable and plugin.examples:  # the xdist controller collected nothing itself
-        plugin.not_applicable = [(e.id, n, r) for e in plugin.examples.values() for n, r in e.not_applicable.items()]
-    if plugin.selected is not None:  # only the examples this run selected
-        plugin.not_applicable = [entry for entry in plugin.not_applicable if entry[0] in plugin.selected]
-    if plugin.not_applicable:
-        terminalreporter.section("not applicable (declared in each example.yaml)", sep="-")
-        for example_id, name, reason in plugin.not_applicable:
-            terminalreporter.line(f"n/a {example_id}::{name}: {reason}")
-        terminalreporter.line(f"{len(plugin.not_applicable)} cases not applicable")
     if plugin.results:
         out = plugin.results_path
-        terminalreporter.line(f"pg-sample-harness results: {out}")
+        part = " (part of the matrix: the last full run's reports stay)" if plugin.subset and plugin.harness.out is None else ""
+        terminalreporter.line(f"pg-sample-harness results: {out}{part}")
         if plugin.reports_error:
             terminalreporter.line(f"pg-sample-harness reports could not be written: {plugin.reports_error}", red=True)
         else:

@@ -4,6 +4,7 @@ harness.reporting.write_run; the CLI adds a progress display through the callbac
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 import threading
 import time
@@ -18,7 +19,7 @@ from harness.case.judgement import Finding, judge
 from harness.case.pipeline import run_case
 from harness.catalog import Catalog
 from harness.docs import samples_of
-from harness.errors import HarnessError, ServerDied
+from harness.errors import HarnessError, InputError, ServerDied
 from harness.manifest import Example
 from harness.outcome import ExampleResult, RunResult, ScenarioResult
 from harness.pooler import DIRECT_TOPOLOGY, Topology, case_key, topology as as_topology
@@ -47,6 +48,18 @@ class Selection:
         if self.scenarios and not any(fnmatch.fnmatch(scenario, p) for p in self.scenarios):
             return False
         return not self.keyword or self.keyword in f"{example.id}::{scenario}"
+
+
+    def check(self, catalog: Catalog) -> None:
+        """InputError naming the first --example or --scenario that matches nothing, with the
+        nearest ids; raised before anything (server, --out folder) is made."""
+        examples = [e.id for e in catalog.examples] + sorted({e.language for e in catalog.examples})
+        for flag, given, known in (("--example", self.examples, examples), ("--scenario", self.scenarios, catalog.spec.names)):
+            for pattern in given:
+                if not any(fnmatch.fnmatch(name, pattern) for name in known):
+                    near = difflib.get_close_matches(pattern, known, n=3)
+                    hint = f"did you mean {' or '.join(near)}? " if near else ""
+                    raise InputError(flag, pattern, "matches nothing", f"{hint}(python -m harness list shows every id)")
 
 
 Plan = list[tuple[Example, list[str]]]

@@ -44,7 +44,7 @@ def test_list_fails_on_a_broken_manifest_and_names_the_fix(tmp_path: Path) -> No
 def test_run_with_a_filter_that_matches_nothing_exits_4_without_a_server() -> None:
     out = harness("run", "--example", "nothing/here")
     assert out.returncode == 4
-    assert "no case matches the filters" in out.stdout
+    assert "--example: nothing/here: matches nothing" in out.stdout
 
 
 def test_an_unknown_command_is_a_usage_error() -> None:
@@ -58,3 +58,13 @@ def test_example_yaml_under_tests_is_not_part_of_the_matrix() -> None:
                           str(BAD_EXAMPLES)], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert out.returncode == 5, out.stdout + out.stderr  # "no tests collected"
     assert "bad/" not in out.stdout and "::connect_now" not in out.stdout
+
+
+def test_a_mistyped_filter_suggests_the_nearest_id_and_makes_no_folder(tmp_path: Path) -> None:
+    for flag, typo, near in (("--example", "node/pg-pol", "node/pg-pool"), ("--scenario", "pool_bounderd", "pool_bounded")):
+        out = tmp_path / "out"
+        done = subprocess.run([sys.executable, "-m", "harness", "run", flag, typo, "--out", f"{out}/"],
+                              cwd=REPO, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 4, done.stdout + done.stderr
+        assert flag in done.stdout and typo in done.stdout and f"did you mean {near}" in done.stdout, done.stdout
+        assert not out.exists()
