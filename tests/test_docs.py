@@ -28,19 +28,24 @@ FAILURES = {
     "duplicated": ("examples/demo/other/main.py:4", "is also used at examples/demo/hello/main.py:4",
                    "tags are unique"),
     "badly-named": ("examples/demo/hello/main.py:4", "'Demo-Hello' is not ^[a-z0-9_]+$", "'demo_hello'"),
-    "block-differs": ("docs/page.md:9", "differs from its region in examples/demo/hello/main.py:5-6",
+    "block-differs": ("docs/page.md:13", "differs from its region in examples/demo/hello/main.py:5-6",
                       "edit the code in examples/demo/hello/main.py"),
-    "untagged-block": ("docs/page.md:16", "a code block without a tag", "[START <tag>]/[END <tag>]"),
+    "untagged-block": ("docs/page.md:20", "a code block without a tag", "[START <tag>]/[END <tag>]"),
     "unused-region": ("examples/demo/extra/main.py:4", "region 'demo_extra' is shown on no page",
                       "<!-- sample: demo_extra -->"),
-    "region-deleted": ("docs/templates/page.md:5", "the page shows region 'demo_hello', but no example has it",
+    "region-deleted": ("docs/templates/page.md:7", "the page shows region 'demo_hello', but no example has it",
                        "restore [START demo_hello]/[END demo_hello]"),
-    "region-renamed": ("docs/templates/page.md:5", "no example has it (deleted or renamed?)",
+    "region-renamed": ("docs/templates/page.md:7", "no example has it (deleted or renamed?)",
                        "change the tag here to the region's new name"),
-    "stale-results": ("docs/page.md:12", "is older than the code: region 'demo_hello'",
+    "stale-results": ("docs/page.md:16", "is older than the code: region 'demo_hello'",
                       "run `python -m harness run --example demo/hello`, then `python -m harness docs`"),
-    "no-results": ("docs/page.md:12", "has no results", "python -m harness run --example demo/hello"),
-    "hand-edited": ("docs/page.md:14", "differs from what docs/templates/page.md", "edit the prose in"),
+    "no-results": ("docs/page.md:16", "has no results", "python -m harness run --example demo/hello"),
+    "hand-edited": ("docs/page.md:18", "differs from what docs/templates/page.md", "edit the prose in"),
+    # A count or a date of the results edited on the page: the line, what it says, the command.
+    "count-edited": ("docs/page.md:16", "the page says '<sub>✔ **hello 1.0** · native (PostgreSQL 16.10): cases "
+                     "passing: 3/3 direct", "then run `python -m harness docs`"),
+    "date-edited": ("docs/page.md:8", "they render '| 2026-11-30 12:00:00 |", "counts, dates and figures come from "
+                    "docs/page.results.json"),
 }
 
 
