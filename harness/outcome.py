@@ -164,6 +164,8 @@ class RunResult:
     topologies: list[str] = field(default_factory=lambda: ["direct"])   # --via
     # PgBouncer's version when a pooled topology ran ("" otherwise)
     pooler: str = ""
+    # The commit the run's tree was at ({"commit": sha, "dirty": bool}; harness.docs.site)
+    source: dict[str, Any] = field(default_factory=dict)
 
     @property
     def seconds(self) -> float:
@@ -185,6 +187,8 @@ class RunResult:
             "postgres": self.postgres,
             "topologies": self.topologies,
             "pooler": self.pooler,
+            "commit": self.source.get("commit", ""),
+            "dirty": bool(self.source.get("dirty")),
             "started": self.started.isoformat(timespec="seconds"),
             "finished": self.finished.isoformat(timespec="seconds"),
             "seconds": round(self.seconds, 3),

@@ -19,6 +19,7 @@ from harness.case.judgement import Finding, judge
 from harness.case.pipeline import run_case
 from harness.catalog import Catalog
 from harness.docs import samples_of
+from harness.docs.site import current_commit
 from harness.errors import HarnessError, InputError, ServerDied
 from harness.manifest import Example
 from harness.outcome import ExampleResult, RunResult, ScenarioResult
@@ -242,7 +243,8 @@ def assemble_run(session: HarnessSession | None, plan: Iterable[tuple[Example, l
     run = RunResult(backend=backend or (session.config.backend if session else ""),
                     postgres=(session.postgres_version if session else "") or postgres,
                     errors=list(errors), lifecycle_probe=probe, started=started, finished=finished,
-                    topologies=[t.label for t in chosen], pooler=session.pooler_version if session else "")
+                    topologies=[t.label for t in chosen], pooler=session.pooler_version if session else "",
+                    source=current_commit(session.config.paths.root).to_json() if session else {})
     for example, names in plan:
         result = ExampleResult(example.id, example.language, example.driver, samples=samples_of(example.folder))
         build = session.builds.get(example.id) if session else None

@@ -28,19 +28,24 @@ FAILURES = {
     "duplicated": ("examples/demo/other/main.py:4", "is also used at examples/demo/hello/main.py:4",
                    "tags are unique"),
     "badly-named": ("examples/demo/hello/main.py:4", "'Demo-Hello' is not ^[a-z0-9_]+$", "'demo_hello'"),
-    "block-differs": ("docs/page.md:9", "differs from its region in examples/demo/hello/main.py:5-6",
+    "block-differs": ("docs/page.md:13", "differs from its region in examples/demo/hello/main.py:5-6",
                       "edit the code in examples/demo/hello/main.py"),
-    "untagged-block": ("docs/page.md:16", "a code block without a tag", "[START <tag>]/[END <tag>]"),
+    "untagged-block": ("docs/page.md:20", "a code block without a tag", "[START <tag>]/[END <tag>]"),
     "unused-region": ("examples/demo/extra/main.py:4", "region 'demo_extra' is shown on no page",
                       "<!-- sample: demo_extra -->"),
-    "region-deleted": ("docs/templates/page.md:5", "the page shows region 'demo_hello', but no example has it",
+    "region-deleted": ("docs/templates/page.md:7", "the page shows region 'demo_hello', but no example has it",
                        "restore [START demo_hello]/[END demo_hello]"),
-    "region-renamed": ("docs/templates/page.md:5", "no example has it (deleted or renamed?)",
+    "region-renamed": ("docs/templates/page.md:7", "no example has it (deleted or renamed?)",
                        "change the tag here to the region's new name"),
-    "stale-results": ("docs/page.md:12", "is older than the code: region 'demo_hello'",
+    "stale-results": ("docs/page.md:16", "is older than the code: region 'demo_hello'",
                       "run `python -m harness run --example demo/hello`, then `python -m harness docs`"),
-    "no-results": ("docs/page.md:12", "has no results", "python -m harness run --example demo/hello"),
-    "hand-edited": ("docs/page.md:14", "differs from what docs/templates/page.md", "edit the prose in"),
+    "no-results": ("docs/page.md:16", "has no results", "python -m harness run --example demo/hello"),
+    "hand-edited": ("docs/page.md:18", "differs from what docs/templates/page.md", "edit the prose in"),
+    # A count or a date of the results edited on the page: the line, what it says, the command.
+    "count-edited": ("docs/page.md:16", "the page says '<sub>✔ **hello 1.0** · native (PostgreSQL 16.10): cases "
+                     "passing: 3/3 direct", "then run `python -m harness docs`"),
+    "date-edited": ("docs/page.md:8", "they render '| 2026-11-30 12:00:00 |", "counts, dates and figures come from "
+                    "docs/page.results.json"),
 }
 
 
@@ -168,3 +173,44 @@ def test_the_report_shows_each_examples_region_at_the_top_of_its_card() -> None:
     regions, _ = scan(REPO_ROOT / "examples", REPO_ROOT)
     code = card.index(escape(regions["node_pg_client"].code))
     assert code < card.index('<table class="observed">')   # above the scenarios' table
+
+
+FULL_RUNS = [REPO_ROOT / "tests" / "data" / "full-run-direct.json", REPO_ROOT / "tests" / "data" / "full-run-pooled.json"]
+
+
+def test_a_full_direct_and_pooled_run_regenerates_the_page_with_its_counts(tmp_path: Path) -> None:
+    """Trimmed results of `harness run` and `harness run --via pgbouncer-session,pgbouncer-transaction`
+    (with the lifecycle probe that crashed `docs` before) make the page; a count edited on it fails."""
+    root = tmp_path / "repo"
+    shutil.copytree(REPO_ROOT / "docs" / "templates", root / "docs" / "templates")
+    shutil.copytree(REPO_ROOT / "examples", root / "examples",
+                    ignore=shutil.ignore_patterns("node_modules", "target", "build", ".venv", "__pycache__"))
+    regions, _ = scan(root / "examples", root)
+    files = []
+    for source in FULL_RUNS:
+        run = json.loads(source.read_text(encoding="utf-8"))
+        for example in run["examples"]:   # the regions as they are now, so the test outlives edits to them
+            example["samples"] = [r.to_json() for r in regions.values() if r.path.startswith(f"examples/{example['id']}/")]
+        files.append(tmp_path / source.name)
+        files[-1].write_text(json.dumps(run), encoding="utf-8")
+    result = docs(root, *[arg for f in files for arg in ("--results", str(f))])
+    assert result.returncode == 0, result.stdout + result.stderr
+    page = (root / "docs" / "backend-connections.md").read_text(encoding="utf-8")
+    direct = json.loads(FULL_RUNS[0].read_text(encoding="utf-8"))
+    client = next(e for e in direct["examples"] if e["id"] == "node/pg-client")
+    ran = [c for c in client["scenarios"] if c["outcome"] not in ("not_applicable", "skipped")]
+    assert f"cases passing: {len(ran)}/{len(ran)} direct, " in page and "1/1 scenarios" not in page
+    assert "| direct | 141 passed, 51 n/a (192 cases of 6 examples) |" in page
+    assert "| node/pg-pool | Run 2: through PgBouncer (transaction) | passed | 0 of 288 (0) |" in page
+    assert "| node/pg-pool | pgbouncer-transaction | cutover | passed | 110.9 |" in page
+    assert "| python/sqlalchemy | direct | 205 | 206 → 2 | 208 → 4 (−98.1%) |" in page
+    assert "| java/hikaricp | 10.7 | 43.6 | 44.0 | 31.7 | 4 |" in page
+    assert "../reports/index.html" not in page and "(https://OWNER.github.io/REPO/#example-node-pg-client)" in page
+    assert "`sslFromEnv`: Node's TLS options" in page and "`jdbcUrl`: builds" in page and "`user_row`:" in page
+    assert docs(root, "--check").returncode == 0
+    edited = page.replace(f"cases passing: {len(ran)}/{len(ran)} direct", f"cases passing: {len(ran) + 1}/{len(ran) + 1} direct", 1)
+    (root / "docs" / "backend-connections.md").write_text(edited, encoding="utf-8")
+    check = docs(root, "--check")
+    line = next(i for i, text in enumerate(edited.splitlines(), start=1) if f"{len(ran) + 1}/{len(ran) + 1} direct" in text)
+    assert check.returncode == 1 and f"docs/backend-connections.md:{line}: the page differs" in check.stdout
+    assert "then run `python -m harness docs`" in check.stdout

@@ -3,7 +3,9 @@ snapshot, both ways. Every problem names the file, the line and the fix; none pa
 
   markers   a tag unbalanced, nested, duplicated or not ^[a-z0-9_]+$       (regions.scan)
   page      a code block without a tag; a block that differs from its region; a tag whose
-            region was deleted or renamed; prose that differs from what the template renders
+            region was deleted or renamed; any line that differs from what the template and the
+            snapshot render: prose edited on the page, or a count, date or figure that is not
+            the one of the results it was made from (the line, both texts, the command)
   regions   a region no page shows
   results   a results line older than the code: the snapshot's sha256 of the region is not the
             region's sha256 now (its code changed after the results were made), or no results"""
@@ -16,10 +18,8 @@ from typing import Any
 
 from harness.docs.measurements import TABLES
 from harness.docs.regions import Problem, Region
-from harness.docs.render import SAMPLE, PageSources, render
+from harness.docs.render import REGENERATE, SAMPLE, PageSources, render
 from harness.docs.snapshot import example_of_tag
-
-REGENERATE = "python -m harness docs"
 
 
 @dataclass(frozen=True)
@@ -50,14 +50,6 @@ def page_blocks(text: str) -> list[Block]:
     return blocks
 
 
-def template_tags(template: Path) -> list[tuple[str, int]]:
-    tags = []
-    for number, line in enumerate(template.read_text(encoding="utf-8").splitlines(), start=1):
-        if match := SAMPLE.match(line.strip()):
-            tags.append((match.group(1), number))
-    return tags
-
-
 def check_page(sources: PageSources, regions: dict[str, Region], snapshot: dict[str, Any]) -> list[Problem]:
     page = sources.rel(sources.page)
     template = sources.rel(sources.template)
@@ -65,7 +57,7 @@ def check_page(sources: PageSources, regions: dict[str, Region], snapshot: dict[
         return [Problem(page, 1, "the page does not exist", f"run `{REGENERATE}` and commit {page}")]
     text = sources.page.read_text(encoding="utf-8")
     problems: list[Problem] = []
-    for tag, number in template_tags(sources.template):
+    for tag, number in sources.placed():
         if tag not in regions:
             problems.append(Problem(template, number, f"the page shows region {tag!r}, but no example has it "
                                     "(deleted or renamed?)", f"restore [START {tag}]/[END {tag}] in the example, "
@@ -91,11 +83,20 @@ def check_page(sources: PageSources, regions: dict[str, Region], snapshot: dict[
     if not problems:
         expected = render(sources, regions, snapshot, TABLES)
         if expected != text:
-            line = _first_difference(text, expected) + 1
-            problems.append(Problem(page, line, f"the page differs from what {template} and "
-                                    f"{sources.rel(sources.snapshot)} render (edited by hand, or not regenerated)",
-                                    f"edit the prose in {template}, then run `{REGENERATE}`"))
+            index = _first_difference(text, expected)
+            says, wanted = _line(text, index), _line(expected, index)
+            problems.append(Problem(page, index + 1, f"the page differs from what {template} and "
+                                    f"{sources.rel(sources.snapshot)} render (edited by hand, or not regenerated): "
+                                    f"the page says {says!r}, they render {wanted!r}",
+                                    f"never edit the page: edit the prose in {template} (counts, dates and figures "
+                                    f"come from {sources.rel(sources.snapshot)}), then run `{REGENERATE}`"))
     return problems
+
+
+def _line(text: str, index: int) -> str:
+    lines = text.splitlines()
+    line = lines[index] if index < len(lines) else "(the end of the page)"
+    return line if len(line) <= 160 else line[:157] + "..."
 
 
 def _stale(page: str, block: Block, region: Region, snapshot: dict[str, Any]) -> list[Problem]:
@@ -125,6 +126,7 @@ def _first_difference(a: str, b: str) -> int:
 
 def unused_regions(regions: dict[str, Region], used: set[str]) -> list[Problem]:
     return [Problem(r.path, r.start, f"region {r.tag!r} is shown on no page",
-                    f"write `<!-- sample: {r.tag} -->` in a page template under docs/templates/, or remove "
+                    f"write `<!-- sample: {r.tag} -->` in a page template under docs/templates/ (or "
+                    "`<!-- samples: unplaced -->`, which places every region no template names), or remove "
                     "its [START]/[END] markers")
             for tag, r in sorted(regions.items()) if tag not in used]

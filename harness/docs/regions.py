@@ -3,7 +3,12 @@
 A region is the lines between `[START <tag>]` and `[END <tag>]` markers, each marker alone on a
 line in its language's comment syntax (`// [START node_pg_client]`, `# [END python_psycopg2]`).
 Tags match ^[a-z0-9_]+$ and are unique across every example. The page shows the region's lines
-without the markers, dedented; its sha256 ties the page's results line to the code that ran."""
+without the markers, dedented; its sha256 ties the page's results line to the code that ran.
+
+A helper of the program that a region calls but does not show (the harness's way of reading
+PG*, a row converter) is named by a marker above its definition, outside any region:
+`// [HELPER sslFromEnv] the TLS options PGSSLMODE and PGSSLROOTCERT ask for`. The page
+names and explains, under each block, every helper of the same file that its code uses."""
 
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ TAG = re.compile(r"^[a-z0-9_]+$")
 # A marker line: a comment opener, then [START x] or [END x]. The tag is checked separately so
 # that a badly named one is reported instead of ignored.
 MARKER = re.compile(r"^\s*(?://|#|--|/\*)\s*\[(START|END)\s+([^\]]*?)\s*\]\s*(?:\*/)?\s*$")
+HELPER = re.compile(r"^\s*(?://|#|--|/\*)\s*\[HELPER\s+([A-Za-z_][A-Za-z0-9_]*)\]\s*(.*?)\s*(?:\*/)?\s*$")
 
 # File endings that can hold regions, and the fence language the page gives their code.
 LANGUAGES = {".js": "javascript", ".mjs": "javascript", ".ts": "typescript", ".py": "python",
@@ -46,6 +52,8 @@ class Region:
     start: int       # line of the START marker (1-based)
     end: int         # line of the END marker
     code: str        # the lines between the markers, dedented, ending in a newline
+    # (name, what it does) of each helper of its file that the code uses, from [HELPER] markers
+    helpers: tuple[tuple[str, str], ...] = ()
 
     @property
     def first_line(self) -> int:
@@ -92,7 +100,15 @@ def parse_file(path: Path, root: Path) -> tuple[list[Region], list[Problem]]:
     problems: list[Problem] = []
     open_tag: tuple[str, int] | None = None
     lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    helpers: list[tuple[str, str]] = []
     for number, text in enumerate(lines, start=1):
+        if helper := HELPER.match(text):
+            if not helper.group(2):
+                problems.append(Problem(name, number, f"helper {helper.group(1)!r} has no explanation",
+                                        f"say in a few words what it does after the name: "
+                                        f"[HELPER {helper.group(1)}] <what it does>"))
+            helpers.append((helper.group(1), helper.group(2)))
+            continue
         match = MARKER.match(text)
         if not match:
             continue
@@ -125,7 +141,12 @@ def parse_file(path: Path, root: Path) -> tuple[list[Region], list[Problem]]:
     if open_tag:
         problems.append(Problem(name, open_tag[1], f"[START {open_tag[0]}] is never closed",
                                 f"add [END {open_tag[0]}] after the region's last line"))
-    return regions, problems
+    return [_with_helpers(region, helpers) for region in regions], problems
+
+
+def _with_helpers(region: Region, helpers: list[tuple[str, str]]) -> Region:
+    used = tuple((name, what) for name, what in helpers if re.search(rf"(?<![\w.]){re.escape(name)}\b", region.code))
+    return Region(region.tag, region.path, region.start, region.end, region.code, used)
 
 
 def _suggest(tag: str) -> str:

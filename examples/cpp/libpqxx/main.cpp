@@ -24,6 +24,7 @@ namespace {
 // prints, to stderr.
 std::ostream harness_out(std::cout.rdbuf());
 
+// [HELPER user_row] turns one pqxx::row into {"id", "name"} JSON (nlohmann::json), what the program reports
 // A user row as the contract wants it. (Iterating a pqxx::result yields a const_result_iterator,
 // which is a pqxx::row in both 6.4 and 7.x.)
 json user_row(const pqxx::row &row) {

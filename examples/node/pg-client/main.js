@@ -11,6 +11,7 @@ const { Client, DatabaseError, types } = require('pg')
 // is printed in another time zone. Keep the server's own 'YYYY-MM-DD' text instead.
 types.setTypeParser(types.builtins.DATE, (text) => text)
 
+// [HELPER sslFromEnv] Node's TLS options for libpq's PGSSLMODE and PGSSLROOTCERT (node-postgres reads only PGSSLMODE; `false` when TLS is off)
 // node-pg reads PGSSLMODE (treating every mode as verify-full) but not PGSSLROOTCERT:
 // map libpq's modes and root certificate onto Node's TLS options.
 function sslFromEnv() {

@@ -31,6 +31,7 @@ class Base(DeclarativeBase):
     pass
 
 
+# [HELPER User] the ORM's mapped class of the `users` table (id, name, active) and its holdings
 class User(Base):
     __tablename__ = "users"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -66,6 +67,7 @@ type_probe = Table(
 )
 
 
+# [HELPER database_url] the page's postgresql://postgres:secret@localhost/mydb with each PG* variable that is set (a sqlalchemy URL)
 def database_url():
     """The page's "postgresql://postgres:secret@localhost/mydb", with the PG* variables where
     they are set (quoted safely)."""

@@ -88,6 +88,7 @@ public final class Main {
         }
     }
 
+    // [HELPER jdbcUrl] builds jdbc:postgresql://host:port/db?sslmode=...&sslrootcert=... from PGHOST, PGPORT, PGDATABASE, PGSSLMODE, PGSSLROOTCERT (pgjdbc reads no PG* variable)
     /**
      * pgjdbc does not read PG* itself (unlike libpq), so build its URL from them.
      * PGUSER/PGPASSWORD go to HikariConfig.setUsername/setPassword, as on the page.
@@ -965,6 +966,7 @@ public final class Main {
         OUT.flush();
     }
 
+    // [HELPER env] the environment variable `name`, or `fallback` when it is unset or empty
     static String env(String name, String fallback) {
         String value = System.getenv(name);
         return value == null || value.isEmpty() ? fallback : value;
