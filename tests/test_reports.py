@@ -384,3 +384,25 @@ def test_real_run_report_in_headless_chromium(tmp_path: Path) -> None:
     assert shown["problems"] == []
     assert shown["matrix"] and shown["rows"] == shown["scenarios"]
     assert shown["cells"] == [shown["examples"]] * shown["rows"]
+
+
+def document_widths(index: Path, viewports: tuple[int, ...]) -> dict[int, int]:
+    """document.documentElement.scrollWidth of index.html at each viewport width."""
+    sync_playwright = browser_or_fail()
+    widths = {}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            for width in viewports:
+                page = browser.new_page(viewport={"width": width, "height": 900})
+                page.goto(index.as_uri(), wait_until="load")
+                widths[width] = page.evaluate("document.documentElement.scrollWidth")
+                page.close()
+        finally:
+            browser.close()
+    return widths
+
+
+def test_the_page_never_scrolls_sideways_on_a_phone_or_a_desktop(reports: Path) -> None:
+    """Wide tables scroll in their own box; the page is as wide as the screen (a phone: 390 px)."""
+    assert document_widths(reports / "index.html", (390, 1400)) == {390: 390, 1400: 1400}

@@ -57,8 +57,8 @@ details.case>summary{cursor:pointer;padding:10px 14px;display:flex;gap:10px;alig
 details.case>summary::-webkit-details-marker{display:none}
 details.case>summary::before{content:"▸";color:var(--muted);transition:transform .15s}
 details.case[open]>summary::before{transform:rotate(90deg)}
-details.case>summary .id{font-family:var(--mono);font-weight:600;font-size:14px}
-details.case>summary .msg{color:var(--muted);flex:1 1 300px}
+details.case>summary .id{font-family:var(--mono);font-weight:600;font-size:14px;overflow-wrap:anywhere}
+details.case>summary .msg{color:var(--muted);flex:1 1 min(300px,100%);min-width:0;overflow-wrap:anywhere}
 .case-body{padding:0 16px 14px}
 .label{font-size:12px;text-transform:uppercase;letter-spacing:.06em;color:var(--muted);margin:12px 0 4px;font-weight:600}
 pre.block{background:var(--panel);border:1px solid var(--line);border-radius:6px;padding:10px 12px;overflow:auto;
@@ -81,12 +81,15 @@ padding:6px 10px;border-bottom:1px solid var(--line)}
 .observed td.res .chip{font-size:12px;padding:1px 7px}
 .kv{display:inline-block;margin:1px 12px 1px 0;white-space:nowrap}
 .kv .k{font-family:var(--mono);font-size:12px;color:var(--muted)}.kv .v{font-weight:600;font-variant-numeric:tabular-nums}
-.na-note{color:var(--muted);font-size:13px;margin:8px 0 0}
+.na-note{color:var(--muted);font-size:13px;margin:8px 0 0;overflow-wrap:anywhere}
 figure{margin:14px 0 0}figure img{max-width:100%;height:auto;display:block}
 figcaption{color:var(--muted);font-size:13px;margin-top:4px}
 table.connect td,table.connect th{padding:5px 12px;border-bottom:1px solid var(--line);text-align:right;font-variant-numeric:tabular-nums}
 table.connect td:first-child,table.connect th:first-child{text-align:left;font-family:var(--mono);font-size:13px}
-.lifecycle{display:grid;grid-template-columns:repeat(auto-fit,minmax(420px,1fr));gap:8px 24px}
+.lifecycle{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(420px,100%),1fr));gap:8px 24px}
 p.claim{color:var(--muted);font-size:14px;max-width:70em}
+/* a table wider than the screen scrolls in its own box, never the page (a phone is 390 px wide) */
+table.observed,table.connect,table.pgbouncer{display:block;max-width:100%;overflow-x:auto}
+@media (max-width:600px){main{padding:0 12px 48px}section.example{padding:12px 10px}}
 footer{color:var(--muted);font-size:13px;margin-top:48px;border-top:1px solid var(--line);padding-top:12px}
 """
