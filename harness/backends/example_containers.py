@@ -82,19 +82,21 @@ class CaseLease:
 
 
 def cpu_usage_file(pid: str) -> Path | None:
-    """The cgroup CPU counter (nanoseconds) of the container that holds host process `pid`."""
+    """The cgroup CPU counter of the container that holds host process `pid`: cgroup v1's
+    cpuacct.usage (nanoseconds) or v2's cpu.stat; None when neither is readable here."""
     try:
         lines = Path(f"/proc/{pid}/cgroup").read_text().splitlines()
     except OSError:
         return None
+    candidates = []
     for line in lines:
         _, controllers, path = line.split(":", 2)
         if "cpuacct" in controllers.split(","):
-            for root in ("/sys/fs/cgroup/cpuacct", "/sys/fs/cgroup/cpu,cpuacct"):
-                counter = Path(root + path) / "cpuacct.usage"
-                if counter.exists():
-                    return counter
-    return None
+            candidates += [Path(root + path) / "cpuacct.usage"
+                           for root in ("/sys/fs/cgroup/cpuacct", "/sys/fs/cgroup/cpu,cpuacct")]
+        elif controllers == "":
+            candidates.append(Path("/sys/fs/cgroup" + path) / "cpu.stat")
+    return next((c for c in candidates if c.exists()), None)
 
 
 def read_usage(counter: Path | None) -> int | None:
@@ -107,19 +109,6 @@ def read_usage(counter: Path | None) -> int | None:
         return int(counter.read_text())
     except (OSError, ValueError, StopIteration):
         return None
-
-
-def cgroup2_usage_file(pid: str) -> Path | None:
-    try:
-        lines = Path(f"/proc/{pid}/cgroup").read_text().splitlines()
-    except OSError:
-        return None
-    for line in lines:
-        if line.startswith("0::"):
-            counter = Path("/sys/fs/cgroup" + line[3:]) / "cpu.stat"
-            if counter.exists():
-                return counter
-    return None
 
 
 def process_lines(top: dict[str, Any]) -> list[tuple[str, str]]:
@@ -217,7 +206,7 @@ class ExampleContainers:
             self.started += 1
         command = list(config.get("Entrypoint") or []) + list(config.get("Cmd") or [])
         own = self._own_processes(container.id)
-        counter = (cpu_usage_file(own[0]) or cgroup2_usage_file(own[0])) if own else None
+        counter = cpu_usage_file(own[0]) if own else None
         return KeptContainer(container.id, name, key, frozenset(own), command, counter)
 
     def _own_processes(self, container_id: str) -> list[str]:
