@@ -1,17 +1,18 @@
 """The docker backend: PostgreSQL in a container (harness.server.container), and each example
 built from its own Dockerfile (context = its folder) into
-`pg-sample-harness/<language>-<name>:<source hash prefix>`; each case runs as
-`docker run --rm -i --network host ...` of that image with the case's PG* / DATABASE_URL /
-HARNESS_* variables (and a driver fix's variables, with its files' dir mounted at the same path).
+`pg-sample-harness/<language>-<name>:<source hash prefix>`; each case is `docker exec -i` into a
+kept container of that image (harness.backends.example_containers: one per example lane, its
+processes checked after each case) with the case's PG* / DATABASE_URL / HARNESS_* variables (and a
+driver fix's variables, with its files' dir mounted at the same path).
 `-e NAME` without a value makes the docker client copy the value from its own environment, so no
 password appears on a command line. A pooled topology's PgBouncer runs in a container of its own
 (harness.pooler.container).
 
 Images, labels and cleanup go through the docker SDK. An image whose label
 harness.build.source_hash matches the example's sources is reused (an unchanged example is not
-rebuilt). Every container carries the run's label; after each case the case's container is
-removed (a timed-out case kills only the `docker run` client, the container would live on), and
-cleanup() removes every container and network carrying the run's label.
+rebuilt). Every container carries the run's label; a lane whose case left a process running
+(or timed out) is removed with it, and cleanup() removes every container and network carrying
+the run's label.
 
 Runs from several checkouts may share one engine, and each prunes its examples' older images
 (drop_older_images). So that no run removes an image another run is about to use, each run holds
