@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from harness.sandbox import CaseSandbox
+    from harness.backends.base import Confinement
 
 MAX_STDOUT_BYTES = 1024 * 1024
 MAX_LINE_BYTES = 256 * 1024
@@ -194,7 +194,7 @@ def run_process(
     env: Mapping[str, str] | None,   # None: the harness's own environment
     timeout: float,
     on_checkpoint: Checkpoint | None = None,
-    confine: "CaseSandbox | None" = None,
+    confine: "Confinement | None" = None,
 ) -> ProcessRun:
     argv = _command_argv(command)
     run = ProcessRun(argv=argv, started_wall=time.time())

@@ -1,5 +1,5 @@
 """The docker backend end to end: PostgreSQL in a container (testcontainers), the example built
-from its Dockerfile and run with `docker run`, and nothing labelled with the run left afterwards.
+from its Dockerfile, each case exec'd into its kept container, and nothing labelled with the run left afterwards.
 
 These tests need a Docker engine and the base images the examples name (from Docker Hub, or the
 local stand-ins of ci/standin-images.sh); ci/test.sh sets both up. Where Docker cannot run at
@@ -23,7 +23,7 @@ from harness.outcome import Outcome
 from harness.runner import run_matrix
 from harness.server.container import ROLE_LABEL, RUN_LABEL, engine_problem
 from harness.session import HarnessSession
-from tests.support import REPO, IsolatedRuns, config_for
+from tests.support import BAD_EXAMPLES, REPO, IsolatedRuns, config_for
 
 SKIP_ENV = "HARNESS_SKIP_DOCKER_TESTS"
 
@@ -266,3 +266,87 @@ def test_a_live_runs_image_survives_other_runs_pruning_and_a_forced_removal(own_
     finally:
         session.close()
     assert labelled(session.run_id) == ([], []), "containers (the image holders too) or networks are left behind"
+
+
+@pytest.fixture
+def docker_bad_examples() -> Iterator[Path]:
+    """tests/bad_examples as a run's examples; the images of its docker examples go afterwards."""
+    yield BAD_EXAMPLES
+    for repository in ("pg-sample-harness/bad-container-leftover", "pg-sample-harness/hostile-container-escape"):
+        tags = subprocess.run(["docker", "images", "--format", "{{.Repository}}:{{.Tag}}", repository],
+                              capture_output=True, text=True).stdout.split()
+        if tags:
+            subprocess.run(["docker", "image", "rm", *tags], capture_output=True)
+
+
+def _example_containers(run_id: str) -> set[str]:
+    return set(labelled(run_id, f"{ROLE_LABEL}=example")[0])
+
+
+def test_a_process_left_in_the_container_fails_its_case_and_the_next_case_gets_a_new_one(
+        docker_bad_examples: Path, tmp_path: Path) -> None:
+    """bad/container-leftover leaves `sleep 3131` in a session of its own: the case fails naming
+    it, its container is removed with it, and the next case runs in a new container (where only
+    its own `sleep` is found: nothing of the first case was there)."""
+    require_docker()
+    session = session_for(docker_bad_examples, tmp_path)
+    example = example_of(session, "bad/container-leftover")
+    try:
+        first = run_case(session, example, "connect_now")
+        assert first.outcome is Outcome.FAILED
+        text = first.failure.render() if first.failure else first.message
+        assert "left 1 process(es) running" in text and "sleep 3131" in text, text
+        assert _example_containers(session.run_id) == set(), "the container with the leftover was kept"
+        second = run_case(session, example, "select_rows")
+        text = second.failure.render() if second.failure else second.message
+        assert "left 1 process(es) running" in text and "sleep 3131" in text, text
+        assert session.executor._containers.started == 2  # type: ignore[attr-defined]
+        assert first.stderr.split("cgroup:")[1].split()[0] != second.stderr.split("cgroup:")[1].split()[0]
+    finally:
+        session.close()
+    assert labelled(session.run_id) == ([], []), "containers or networks of the run are left behind"
+
+
+def test_cases_of_a_clean_example_share_its_kept_container(tmp_path: Path) -> None:
+    """A well-behaved example's cases are exec'd one after the other into one kept container."""
+    require_docker()
+    session = session_for(REPO / "examples", tmp_path)
+    example = example_of(session, "python/psycopg2")
+    try:
+        for scenario in ("connect_now", "select_rows", "connect_now"):
+            result = run_case(session, example, scenario)
+            assert result.outcome is Outcome.PASSED, result.failure.render() if result.failure else result.message
+        assert session.executor._containers.started == 1  # type: ignore[attr-defined]
+        assert len(_example_containers(session.run_id)) == 1
+    finally:
+        session.close()
+    assert labelled(session.run_id) == ([], []), "containers or networks of the run are left behind"
+
+
+def test_an_example_container_has_no_socket_no_capabilities_a_read_only_root_and_limits(
+        docker_bad_examples: Path, tmp_path: Path) -> None:
+    """hostile/container-escape tries the Docker socket, writes outside its scratch and reports
+    its capabilities and limits; its second case (same container) finds its scratch emptied."""
+    require_docker()
+    from harness.backends.example_containers import CPU_LIMIT_CORES, PIDS_LIMIT
+
+    session = session_for(docker_bad_examples, tmp_path)
+    example = example_of(session, "hostile/container-escape")
+    try:
+        results = [run_case(session, example, scenario) for scenario in ("connect_now", "select_rows")]
+        attempts = [dict(line.removeprefix("attempt ").split(": ", 1) for line in r.stderr.splitlines()
+                         if line.startswith("attempt ")) for r in results]
+        first, second = attempts
+        for what, outcome in first.items():
+            if what.startswith(("socket", "write")):
+                assert outcome.startswith("refused"), (what, outcome)
+        assert first["capabilities"] == "0000000000000000"
+        assert first["no_new_privs"] == "1"
+        assert first["limit memory"] == str(1 << 30)
+        assert first["limit pids"] == str(PIDS_LIMIT)
+        assert first["limit cpu"] == str(int(CPU_LIMIT_CORES * 100000))   # the default 100 ms period
+        assert (first["scratch from an earlier case"], second["scratch from an earlier case"]) == ("none", "none")
+        assert session.executor._containers.started == 1  # type: ignore[attr-defined]
+    finally:
+        session.close()
+    assert labelled(session.run_id) == ([], []), "containers or networks of the run are left behind"

@@ -79,10 +79,16 @@ def test_a_driver_fixs_files_and_variables_reach_the_examples_container(tmp_path
     fix_dir.mkdir()
     env = {"PGHOST": "127.0.0.1", "HOME": "/root", "JAVA_TOOL_OPTIONS": f"-Dx={fix_dir}/x",
            FIX_DIR_VARIABLE: str(fix_dir), FIX_NAMES_VARIABLE: "JAVA_TOOL_OPTIONS"}
-    command = list(DockerExecutor(session.config).launch(example, env, "java/hikaricp::transaction").command)
-    passed = [command[i + 1] for i, word in enumerate(command) if word == "-e"]
-    assert "JAVA_TOOL_OPTIONS" in passed and "PGHOST" in passed and "HOME" not in passed
-    assert f"{fix_dir}:{fix_dir}:ro" in command
+    executor = DockerExecutor(session.config)
+    try:
+        launch = executor.launch(example, env, "java/hikaricp::transaction")
+        assert launch.confine is not None
+        command = launch.confine.wrap(list(launch.command))
+        passed = [command[i + 1] for i, word in enumerate(command) if word == "-e"]
+        assert "JAVA_TOOL_OPTIONS" in passed and "PGHOST" in passed and "HOME" not in passed
+        assert str(fix_dir) in executor._leases["java/hikaricp::transaction"].container.key[2]  # its lane mounts it
+    finally:
+        executor.cleanup()
 
 
 def _start_pooled_run(run_id: str, tmp_path: Path, parent: Path) -> subprocess.Popen[str]:

@@ -5,6 +5,7 @@ else (cases, checks, verdicts) is the same for all."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -17,8 +18,22 @@ if TYPE_CHECKING:
     from harness.config import Config
     from harness.pooler import Topology
     from harness.pooler.process import PoolerProcess
-    from harness.sandbox import CaseSandbox
     from harness.server.base import PostgresServer
+
+
+class Confinement(Protocol):
+    """How one case's process is kept apart (natively harness.sandbox.CaseSandbox, a PID
+    namespace; on docker harness.backends.docker.ContainerCase, an exec into a kept container)."""
+
+    def wrap(self, argv: Sequence[str]) -> list[str]:
+        """The command that starts argv inside the confinement."""
+
+    def environment(self, env: Mapping[str, str]) -> dict[str, str]:
+        """The environment of that command."""
+
+    def finish(self) -> tuple[int | None, list[str], float | None]:
+        """After the process ended: (its own exit code if the confinement saw it, what it left
+        running, now killed, the CPU seconds its processes used; None when unknown)."""
 
 
 @dataclass(frozen=True)
@@ -28,7 +43,7 @@ class Launch:
     command: str | tuple[str, ...] | list[str]
     cwd: Path
     env: dict[str, str]
-    confine: "CaseSandbox | None" = None  # natively: the case's own PID namespace (harness.sandbox)
+    confine: Confinement | None = None
 
 
 class Executor(Protocol):

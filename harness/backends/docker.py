@@ -1,17 +1,18 @@
 """The docker backend: PostgreSQL in a container (harness.server.container), and each example
 built from its own Dockerfile (context = its folder) into
-`pg-sample-harness/<language>-<name>:<source hash prefix>`; each case runs as
-`docker run --rm -i --network host ...` of that image with the case's PG* / DATABASE_URL /
-HARNESS_* variables (and a driver fix's variables, with its files' dir mounted at the same path).
+`pg-sample-harness/<language>-<name>:<source hash prefix>`; each case is `docker exec -i` into a
+kept container of that image (harness.backends.example_containers: one per example lane, its
+processes checked after each case) with the case's PG* / DATABASE_URL / HARNESS_* variables (and a
+driver fix's variables, with its files' dir mounted at the same path).
 `-e NAME` without a value makes the docker client copy the value from its own environment, so no
 password appears on a command line. A pooled topology's PgBouncer runs in a container of its own
 (harness.pooler.container).
 
 Images, labels and cleanup go through the docker SDK. An image whose label
 harness.build.source_hash matches the example's sources is reused (an unchanged example is not
-rebuilt). Every container carries the run's label; after each case the case's container is
-removed (a timed-out case kills only the `docker run` client, the container would live on), and
-cleanup() removes every container and network carrying the run's label.
+rebuilt). Every container carries the run's label; a lane whose case left a process running
+(or timed out) is removed with it, and cleanup() removes every container and network carrying
+the run's label.
 
 Runs from several checkouts may share one engine, and each prunes its examples' older images
 (drop_older_images). So that no run removes an image another run is about to use, each run holds
@@ -26,12 +27,14 @@ import os
 import re
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.backends.base import Launch
+from harness.backends.example_containers import EXAMPLE_LABEL, CaseLease, ExampleContainers
 from harness.build import BuildResult, source_hash
 from harness.config import Config
 from harness.errors import HarnessError
@@ -48,7 +51,6 @@ if TYPE_CHECKING:
 
 IMAGE_REPOSITORY = "pg-sample-harness"
 SOURCE_HASH_LABEL = "harness.build.source_hash"
-EXAMPLE_LABEL = "harness.example"
 HASH_PREFIX = 12
 KEEP_IMAGES = 3  # per example: the current image and the two before it (and any a live run holds)
 HOLDER_ROLE = "image-holder"
@@ -114,7 +116,8 @@ class DockerExecutor:
         self.run_id = config.run_id
         self.build_timeout = config.docker_build_timeout
         self._engine_problem: str | None = None
-        self._names: dict[str, str] = {}
+        self._leases: dict[str, CaseLease] = {}   # case id -> the lane it runs in
+        self._containers: ExampleContainers | None = None
         self._counter = itertools.count(1)
         self._tags: dict[str, str] = {}
         self._images: dict[str, str] = {}  # example id -> the id of the image its cases run
@@ -224,34 +227,35 @@ class DockerExecutor:
     # -- cases ------------------------------------------------------------------------------
     def launch(self, example: Example, env: Mapping[str, str], case_id: str) -> Launch:
         image = self._image_for(example)
-        slug = re.sub(r"[^a-zA-Z0-9_.-]+", "-", case_id).strip("-.")[:60]
-        name = f"pgsh-{self.run_id}-{next(self._counter)}-{slug}"
-        self._names[case_id] = name
-        # The docker CLI, not the SDK: `docker run -i` streams the case's stdin and stdout (the
-        # checkpoint protocol) and its exit code exactly as a native process does, so the case
-        # runs through the same run_process as a native one.
-        command = ["docker", "run", "--rm", "-i", "--init", "--network", "host", "--name", name,
-                   "--label", f"{RUN_LABEL}={self.run_id}", "--label", f"{ROLE_LABEL}=example",
-                   "--label", f"{EXAMPLE_LABEL}={example.id}"]
-        fixed = set(env.get(FIX_NAMES_VARIABLE, "").split())   # a driver fix's variables (harness.pooler.fixes)
-        for key in sorted(env):
-            if passes_variable(key) or key in fixed:
-                command += ["-e", key]  # the value comes from the docker client's environment
+        mounts = []
         rootcert = env.get("PGSSLROOTCERT")
         if rootcert and os.path.isfile(rootcert):
-            command += ["-v", f"{rootcert}:{rootcert}:ro"]
+            mounts.append(rootcert)
         fix_dir = env.get(FIX_DIR_VARIABLE)
         if fix_dir and os.path.isdir(fix_dir):   # its files, where the fix's variables name them
-            command += ["-v", f"{fix_dir}:{fix_dir}:ro"]
-        command.append(image)
-        return Launch(command, example.folder, dict(env))
+            mounts.append(fix_dir)
+        with self._lock:
+            lanes = self._lanes()
+        lease = lanes.take(example.id, image, tuple(mounts))
+        self._leases[case_id] = lease
+        fixed = set(env.get(FIX_NAMES_VARIABLE, "").split())   # a driver fix's variables (harness.pooler.fixes)
+        names = [key for key in sorted(env) if passes_variable(key) or key in fixed]
+        # The docker CLI, not the SDK: `docker exec -i` streams the case's stdin and stdout (the
+        # checkpoint protocol) and its exit code exactly as a native process does, so the case
+        # runs through the same run_process as a native one.
+        return Launch(lease.container.command, example.folder, dict(env), ContainerCase(lanes, lease, names))
 
     def after_case(self, case_id: str) -> None:
-        """The `docker run` client may have been killed (a timeout) while its container lives on."""
-        name = self._names.pop(case_id, None)
-        if name:
-            with self._lock:
-                self._remove_from(self._kept_client(), {"name": f"^/{name}$"})
+        """The case's lane is checked (if run_process did not) and given back or replaced."""
+        lease = self._leases.pop(case_id, None)
+        if lease is not None and self._containers is not None:
+            self._containers.finish(lease)
+
+    def _lanes(self) -> ExampleContainers:
+        """The run's kept example containers (the caller holds _lock)."""
+        if self._containers is None:
+            self._containers = ExampleContainers(self.run_id, self._kept_client(), self._lock)
+        return self._containers
 
     def _kept_client(self) -> Any:
         """The run's client (the caller holds _lock)."""
@@ -276,8 +280,11 @@ class DockerExecutor:
     def cleanup(self) -> None:
         """Remove every container and network carrying the run's label. The example images are
         the build cache and stay; so do the stand-in base images."""
-        for case_id in list(self._names):
+        for case_id in list(self._leases):
             self.after_case(case_id)
+        if self._containers is not None:
+            self._containers.close()
+            self._containers = None
         if self._client is not None:
             self._client.close()
             self._client = None
@@ -292,6 +299,28 @@ class DockerExecutor:
                     network.remove()
         except docker.errors.DockerException:
             pass
+
+
+@dataclass(frozen=True)
+class ContainerCase:
+    """A case's confinement on this backend (harness.process.run_process's `confine`): its
+    command exec'd into its example's kept container, and afterwards what it left there."""
+
+    lanes: ExampleContainers
+    lease: CaseLease
+    env_names: list[str]
+
+    def wrap(self, argv: Sequence[str]) -> list[str]:
+        return self.lanes.exec_argv(self.lease, self.env_names, list(argv))
+
+    def environment(self, env: Mapping[str, str]) -> dict[str, str]:
+        return dict(env)
+
+    def finish(self) -> tuple[int | None, list[str], float | None]:
+        """(None: the exit code is the docker client's, which is the case's; what was left
+        running, now removed with its container; the container's CPU seconds during the case)."""
+        self.lanes.finish(self.lease)
+        return None, self.lease.leftovers, self.lease.cpu_seconds
 
 
 class DockerBackend:
