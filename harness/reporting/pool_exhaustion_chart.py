@@ -23,7 +23,7 @@ def exhaustion_chart(story: ExhaustionStory) -> str | None:
         return None
     with mpl().rc_context(RC):
         figure = mpl().figure.Figure(figsize=(8.6, 3.3), layout="constrained")
-        figure.suptitle(f"{story.example}: {SCENARIO} · {before.topology} beside · {after.topology}",
+        figure.suptitle(f"{story.example}: {SCENARIO} · {before.topology} beside {after.topology}",
                         fontsize=9.5, fontweight="bold", x=0.0, ha="left")
         latency, server = figure.subplots(1, 2, width_ratios=(3, 2))
         pairs = ((before, BLUE, -WIDTH / 2, "Run 1: straight to the server"),
