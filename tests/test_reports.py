@@ -255,6 +255,13 @@ def test_index_html_is_self_contained(reports: Path) -> None:
     assert '<span class="add">+{&quot;id&quot;: 1, &quot;name&quot;: &quot;Ada&quot;}\n</span>' in html
     assert 'title="python/psycopg2 :: pool_bounded\nn/a\nthe psycopg2 sample has no pool"' in html
     assert html.count('class="timeline"') == 1  # only node/pg-pool has pool timelines
+    # n/a reasons as text under the matrix (a phone has no hover), each cell pointing at its note
+    notes = re.search(r'<ol class="na-notes" id="na-notes">(.*?)</ol>', html)
+    assert notes and "<li>n/a: the psycopg2 sample has no pool</li>" in notes.group(1)
+    reasons = re.findall(r"<li>n/a: (.*?)</li>", notes.group(1))
+    assert len(reasons) == len(set(reasons))   # each reason once, however many cells it explains
+    assert f'n/a<sup class="note">{reasons.index("the psycopg2 sample has no pool") + 1}</sup>' in html
+    assert '<td class="name">param_query · direct</td>' in html   # observed rows name their topology
     # the lifecycle: the probe's waterfall and each driver's connect times beside the page's claim
     assert 'id="lifecycle"' in html and 'class="waterfall"' in html and 'class="connect"' in html
     assert "takes 20-50ms (local)" in html and "<td>harness probe</td><td>5.90</td>" in html
@@ -386,10 +393,18 @@ def test_real_run_report_in_headless_chromium(tmp_path: Path) -> None:
     assert shown["cells"] == [shown["examples"]] * shown["rows"]
 
 
-def document_widths(index: Path, viewports: tuple[int, ...]) -> dict[int, int]:
-    """document.documentElement.scrollWidth of index.html at each viewport width."""
+# Each chart image (not a badge): its alt text, its caption, and whether the page shows it drawn.
+CHARTS_JS = """() => [...document.querySelectorAll('figure img')].map(i => ({
+  alt: i.getAttribute('alt') || '',
+  caption: (i.closest('figure').querySelector('figcaption') || {}).innerText || '',
+  drawn: i.complete && i.naturalWidth > 0}))"""
+
+
+def inspect_page(index: Path, viewports: tuple[int, ...]) -> tuple[dict[int, int], list[dict[str, Any]]]:
+    """document.documentElement.scrollWidth of index.html at each viewport width, and its charts."""
     sync_playwright = browser_or_fail()
-    widths = {}
+    widths: dict[int, int] = {}
+    charts: list[dict[str, Any]] = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
@@ -397,12 +412,30 @@ def document_widths(index: Path, viewports: tuple[int, ...]) -> dict[int, int]:
                 page = browser.new_page(viewport={"width": width, "height": 900})
                 page.goto(index.as_uri(), wait_until="load")
                 widths[width] = page.evaluate("document.documentElement.scrollWidth")
+                charts = page.evaluate(CHARTS_JS)
                 page.close()
         finally:
             browser.close()
-    return widths
+    return widths, charts
 
 
-def test_the_page_never_scrolls_sideways_on_a_phone_or_a_desktop(reports: Path) -> None:
-    """Wide tables scroll in their own box; the page is as wide as the screen (a phone: 390 px)."""
-    assert document_widths(reports / "index.html", (390, 1400)) == {390: 390, 1400: 1400}
+@pytest.fixture(scope="module")
+def merged_reports(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The report of a full run's direct and pooled jobs merged (tests/data, trimmed): every chart kind."""
+    out = tmp_path_factory.mktemp("merged")
+    runs = [json.loads((DATA / f"full-run-{job}.json").read_text(encoding="utf-8")) for job in ("direct", "pooled")]
+    write_reports(merge(runs), out)
+    return out
+
+
+def test_the_page_never_scrolls_sideways_on_a_phone_or_a_desktop(reports: Path, merged_reports: Path) -> None:
+    """Wide tables scroll in their own box; the page is as wide as the screen (a phone: 390 px);
+    each chart is drawn and titled (alt text and caption), the story's with its topologies."""
+    for report in (reports, merged_reports):
+        widths, charts = inspect_page(report / "index.html", (390, 1400))
+        assert widths == {390: 390, 1400: 1400}, report
+        untitled = [c for c in charts if not (c["alt"].strip() and c["caption"].strip() and c["drawn"])]
+        assert charts and untitled == [], (report, untitled)
+    alts = " ".join(c["alt"] for c in charts)   # the merged report's
+    assert len(charts) >= 6   # timelines, the story, the pool sizes, waterfall, connect times
+    assert "Run 1 beside Run 2, for node/pg-pool: story_pool_exhaustion · direct · pgbouncer-transaction" in alts

@@ -2,7 +2,8 @@
 URIs, no script, a Content-Security-Policy that forbids every fetch).
 
   header    PostgreSQL version, backend, date, duration, totals
-  matrix    scenario x example; each cell a symbol AND a colour, the reason in its tooltip
+  matrix    scenario x example; each cell a symbol AND a colour; an n/a cell's reason as a numbered
+            note under the table (a tooltip alone is out of reach on a phone)
   failures  per failed / xpassed / known-failure case: details (diff, stderr, server view) and
             the reproduce command, in <details>
   examples  per example: the observed figures of each case in a compact table, and for pooled
@@ -28,7 +29,7 @@ from harness.reporting.html_statements import pool_sizing_section, statements_ta
 from harness.reporting.html_style import CSS
 from harness.reporting.pgbouncer import html_section as pgbouncer_section
 from harness.reporting.view import (BAD, FAILED, NOT_APPLICABLE, OUTCOMES, PASSED, SKIPPED, XFAILED, XPASSED,
-                                    Section, case_anchor, connect_rows, example_anchor, example_standing, failed_cases,
+                                    Section, case_anchor, case_title, connect_rows, example_anchor, example_standing, failed_cases,
                                     failure_sections, look, matrix_rows, ms, outcome_counts, page_claims, run_standing)
 
 INDEX = "index.html"
@@ -95,7 +96,21 @@ def _errors(run: dict[str, Any]) -> str:
     return f'<div class="errors" id="run-errors"><b>✘ run errors ({len(run["errors"])})</b>{items}</div>'
 
 
-def _cell(example: dict[str, Any], case: dict[str, Any] | None) -> str:
+def _na_reason(case: dict[str, Any]) -> str:
+    return str(case.get("message") or "no reason given")
+
+
+def _na_notes(run: dict[str, Any]) -> dict[str, int]:
+    """Each distinct reason of the matrix's n/a cells, numbered in the matrix's order."""
+    notes: dict[str, int] = {}
+    for row in matrix_rows(run):
+        for case in row.cases:
+            if case is not None and case.get("outcome") == NOT_APPLICABLE:
+                notes.setdefault(_na_reason(case), len(notes) + 1)
+    return notes
+
+
+def _cell(example: dict[str, Any], case: dict[str, Any] | None, notes: dict[str, int]) -> str:
     if case is None:
         return '<td class="cell na" title="not part of this run"><span class="in"></span></td>'
     outcome = case.get("outcome", "")
@@ -107,7 +122,10 @@ def _cell(example: dict[str, Any], case: dict[str, Any] | None) -> str:
     if outcome not in (NOT_APPLICABLE, SKIPPED):
         tip.append(f"{float(case.get('seconds') or 0):.2f} s")
     inner = f'<span class="sym" aria-hidden="true">{symbol}</span>'
-    if outcome != PASSED:
+    if outcome == NOT_APPLICABLE:
+        number = notes[_na_reason(case)]
+        inner += f'<span class="word">{_e(word)}<sup class="note">{number}</sup></span>'
+    elif outcome != PASSED:
         inner += f'<span class="word">{_e(word)}</span>'
     title = _e("\n".join(tip))
     if case.get("details") or outcome in BAD or outcome == XFAILED:
@@ -121,9 +139,10 @@ def _cell(example: dict[str, Any], case: dict[str, Any] | None) -> str:
 def _matrix(run: dict[str, Any]) -> str:
     examples = run.get("examples", [])
     rows_of = matrix_rows(run)
+    notes = _na_notes(run)
     legend = "".join(f'<span>{_chip(o, look(o).word)} {_e(text)}</span>' for o, text in (
         (PASSED, ""), (FAILED, ""), (XFAILED, "failed as known"), (XPASSED, "known failure passed"),
-        (SKIPPED, "not declared"), (NOT_APPLICABLE, "does not apply (hover for why)")))
+        (SKIPPED, "not declared"), (NOT_APPLICABLE, "does not apply (why: the numbered notes under the table)")))
     head = '<th class="scenario" scope="col">scenario</th>'
     foot = '<th class="scenario">passing</th>'
     for example in examples:
@@ -134,7 +153,7 @@ def _matrix(run: dict[str, Any]) -> str:
         foot += f'<td><span class="chip {css}">{_e(badge.message)}</span></td>'
     rows = []
     for row in rows_of:
-        cells = "".join(_cell(e, case) for e, case in zip(examples, row.cases))
+        cells = "".join(_cell(e, case, notes) for e, case in zip(examples, row.cases))
         rows.append(f'<tr><th class="scenario" scope="row">{_e(row.scenario)}</th>{cells}</tr>')
     return (
         '<h2 id="matrix-title">Matrix</h2>'
@@ -142,6 +161,8 @@ def _matrix(run: dict[str, Any]) -> str:
         f'<div class="matrix-wrap"><table class="matrix" id="matrix" data-examples="{len(examples)}" '
         f'data-scenarios="{len(rows_of)}"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody>'
         f"<tfoot><tr>{foot}</tr></tfoot></table></div>"
+        + (f'<ol class="na-notes" id="na-notes">{"".join(f"<li>n/a: {_e(reason)}</li>" for reason in notes)}</ol>'
+           if notes else "")
     )
 
 
@@ -183,7 +204,7 @@ def _observed_row(case: dict[str, Any]) -> str:
                        f'<span class="v">{_e(shown)}</span></span>')
     outcome = case.get("outcome", "")
     word = look(outcome).word
-    return (f'<tr><td class="name">{_e(case["name"])}</td><td class="res">{_chip(outcome, word)}</td>'
+    return (f'<tr><td class="name">{_e(case_title(case))}</td><td class="res">{_chip(outcome, word)}</td>'
             f'<td class="num">{float(case.get("seconds") or 0):.2f} s</td><td>{"".join(figures) or "—"}</td></tr>')
 
 
@@ -209,7 +230,7 @@ def _example_section(example: dict[str, Any]) -> str:
         body += f'<p class="na-note">· n/a ({len(names)}): {_e(", ".join(names))}: {_e(reason)}</p>'
     chart = timeline_chart(example)
     if chart:
-        shown = ", ".join(c["name"] for c in timeline_cases(example))
+        shown = ", ".join(case_title(c) for c in timeline_cases(example))
         body += (f'<figure><img class="timeline" src="{chart}" alt="connection count over time during {_e(shown)}">'
                  "<figcaption>Server backends of the case's database over time, sampled from "
                  "pg_stat_activity during each pool scenario; dashed: the peak.</figcaption></figure>")

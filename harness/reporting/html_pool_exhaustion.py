@@ -40,10 +40,10 @@ def pool_exhaustion_section(run: dict[str, Any]) -> str:
     head = "".join(f"<th>{_e(name)}</th>" for name, _ in COLUMNS)
     for story in stories:
         rows = "".join(
-            f'<tr><td class="name">{_e(r.label)}</td><td title="{_e(r.message)}">{_e(look(r.outcome).short)}</td>'
+            f'<tr><td class="name">{_e(r.label)} <span class="topology">· {_e(r.topology)}</span></td><td title="{_e(r.message)}">{_e(look(r.outcome).short)}</td>'
             + "".join(f'<td class="num">{_e(figure(r, key))}</td>' for _, key in COLUMNS) + "</tr>"
             for r in story.runs)
-        parts.append(f"<h3>{_e(story.example)}</h3>"
+        parts.append(f"<h3>{_e(story.example)}: {_e(story.title)}</h3>"
                      f'<table class="observed"><thead><tr><th>run</th><th>outcome</th>{head}</tr></thead>'
                      f"<tbody>{rows}</tbody></table>")
         for r in story.runs:
@@ -54,7 +54,7 @@ def pool_exhaustion_section(run: dict[str, Any]) -> str:
         chart = exhaustion_chart(story)
         if chart:
             parts.append(f'<figure><img class="timeline" src="{chart}" alt="request latency and server connections, '
-                         f'Run 1 beside Run 2, for {_e(story.example)}"><figcaption>Left: request latency (the wait '
+                         f'Run 1 beside Run 2, for {_e(story.example)}: {_e(story.title)}"><figcaption>{_e(story.title)}. Left: request latency (the wait '
                          "for a pool connection included); dashed: the page's 2 s before and 50 ms after. Right: "
                          "requests refused, refusals the server logged, and the most backends at once; dashed: the "
                          "budget.</figcaption></figure>")

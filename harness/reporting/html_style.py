@@ -81,6 +81,9 @@ padding:6px 10px;border-bottom:1px solid var(--line)}
 .observed td.res .chip{font-size:12px;padding:1px 7px}
 .kv{display:inline-block;margin:1px 12px 1px 0;white-space:nowrap}
 .kv .k{font-family:var(--mono);font-size:12px;color:var(--muted)}.kv .v{font-weight:600;font-variant-numeric:tabular-nums}
+.matrix sup.note{font-size:10px;margin-left:1px}
+ol.na-notes{color:var(--muted);font-size:13px;margin:8px 0 0;padding-left:22px;overflow-wrap:anywhere}
+.topology{color:var(--muted);font-weight:normal}
 .na-note{color:var(--muted);font-size:13px;margin:8px 0 0;overflow-wrap:anywhere}
 figure{margin:14px 0 0}figure img{max-width:100%;height:auto;display:block}
 figcaption{color:var(--muted);font-size:13px;margin-top:4px}

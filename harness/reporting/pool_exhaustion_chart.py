@@ -5,11 +5,12 @@ the page's "2 s → 50 ms" drawn as two reference lines (shown, not asserted).""
 from __future__ import annotations
 
 
-from harness.reporting.charts import BLUE, GREY, ORANGE, RC, _data_uri, mpl
-from harness.reporting.pool_exhaustion_view import ExhaustionStory, StoryRun
+from harness.reporting.charts import BLUE, GREY, LEGEND_FONT, ORANGE, RC, _data_uri, mpl
+from harness.reporting.pool_exhaustion_view import SCENARIO, ExhaustionStory, StoryRun
 
 PAGE_BEFORE_MS, PAGE_AFTER_MS = 2000, 50   # the page's "2 s → 50 ms"
 WIDTH = 0.38
+
 
 
 def _values(run: StoryRun, keys: tuple[str, ...]) -> list[float]:
@@ -21,7 +22,9 @@ def exhaustion_chart(story: ExhaustionStory) -> str | None:
     if before is None or after is None or not before.figures or not after.figures:
         return None
     with mpl().rc_context(RC):
-        figure = mpl().figure.Figure(figsize=(8.6, 2.8), layout="constrained")
+        figure = mpl().figure.Figure(figsize=(8.6, 3.3), layout="constrained")
+        figure.suptitle(f"{story.example}: {SCENARIO} · {before.topology} beside {after.topology}",
+                        fontsize=9.5, fontweight="bold", x=0.0, ha="left")
         latency, server = figure.subplots(1, 2, width_ratios=(3, 2))
         pairs = ((before, BLUE, -WIDTH / 2, "Run 1: straight to the server"),
                  (after, ORANGE, WIDTH / 2, "Run 2: through PgBouncer"))
@@ -36,7 +39,9 @@ def exhaustion_chart(story: ExhaustionStory) -> str | None:
         latency.set_xticks(range(3), ["p50", "p95", "max"])
         latency.set_title("Request latency (wait for a connection + query)")
         latency.set_ylabel("ms")
-        latency.legend(fontsize=7, frameon=False, loc="upper left")
+        # Under the axes, never over the page's 2 s line; a phone shows the figure at ~40 %, so large.
+        figure.legend(*latency.get_legend_handles_labels(), loc="outside lower left", ncol=2, frameon=False,
+                      fontsize=LEGEND_FONT)
         server_keys = ("refused", "server_refusals", "peak_backends")
         for run, colour, shift, _label in pairs:
             bars = server.bar([i + shift for i in range(3)], _values(run, server_keys), WIDTH, color=colour)

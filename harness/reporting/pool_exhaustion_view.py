@@ -49,6 +49,11 @@ class ExhaustionStory:
         return next((r for r in pooled if r.outcome == "passed"), pooled[0] if pooled else None)
 
     @property
+    def title(self) -> str:
+        """The story named with the topologies of its rows: 'story_pool_exhaustion · direct · pgbouncer-transaction'."""
+        return " · ".join((SCENARIO, *dict.fromkeys(r.topology for r in self.runs)))
+
+    @property
     def page(self) -> str:
         return next((str(r.figures["page"]) for r in self.runs if r.figures.get("page")), PAGE)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 
-from harness.reporting.charts import BLUE, GREY, ORANGE, RC, VERMILLION, _data_uri, mpl
+from harness.reporting.charts import BLUE, GREY, LEGEND_FONT, ORANGE, RC, VERMILLION, _data_uri, mpl
 
 COLOURS = (BLUE, VERMILLION, ORANGE, "#009E73", "#CC79A7")
 MARKERS = ("o", "s", "^", "D", "v")
@@ -38,5 +38,7 @@ def pool_sizing_chart(runs: list[tuple[str, dict[str, Any]]]) -> str | None:
             axes.set_ylabel(label)
             axes.set_ylim(bottom=0)
             axes.grid(True, axis="y")
-        throughput.legend(fontsize=8, frameon=False)
+        # Under the axes, over no line (the formula's size is one), and large enough for a phone.
+        figure.legend(*throughput.get_legend_handles_labels(), loc="outside lower center", ncol=3, frameon=False,
+                      fontsize=LEGEND_FONT)
         return _data_uri(figure)

@@ -85,6 +85,15 @@ def outcome_counts(run: dict[str, Any]) -> Counter[str]:
 
 # -- the matrix -------------------------------------------------------------------------------
 
+def topology_of(case: dict[str, Any]) -> str:
+    return str(case.get("topology") or "direct")
+
+
+def case_title(case: dict[str, Any]) -> str:
+    """A case named with its topology: one example's story_pool_exhaustion ran direct and pooled."""
+    return f"{case['name']} · {topology_of(case)}"
+
+
 def direct_cases(example: dict[str, Any]) -> list[dict[str, Any]]:
     """The example's cases straight to the server (the pooled ones are the PgBouncer matrix's)."""
     return [s for s in example.get("scenarios", []) if s.get("topology", "direct") == "direct"]
