@@ -26,6 +26,12 @@ DEFAULT_DOCKER_BUILD_TIMEOUT = 1800.0
 DEFAULT_POSTGRES_IMAGE = "postgres:15"
 
 
+
+def process_environment() -> Mapping[str, str]:
+    """The process's environment, read-only: the one place the harness reads it (the places of
+    tools built on this machine, such as PgBouncer 1.24's prefix, ask here)."""
+    return MappingProxyType(dict(os.environ))
+
 @dataclass(frozen=True)
 class ProjectPaths:
     """Where the project's parts live (tests point `examples` at deliberately wrong ones)."""

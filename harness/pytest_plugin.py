@@ -1,5 +1,5 @@
 """pytest integration: every `examples/<language>/<name>/example.yaml` becomes one test per
-scenario, with pytest's own node ids (`examples/node/pg-pool/example.yaml::param_query`, with
+scenario, with pytest's own node ids (`examples/<language>/<name>/example.yaml::<scenario>`, with
 `[<topology>]` when --via names more than direct), markers per language, per example and per
 scenario group (`-m java`, `-m pg_pool`, `-m pool`), and results.json written at the end. A case
 the manifest declares not applicable is a skip with its reason, at its line of the manifest.
@@ -9,7 +9,6 @@ The shared server starts when the first case runs and stops at session end, also
 from __future__ import annotations
 
 import json
-import re
 import signal
 from pathlib import Path
 from typing import Any, Iterator
@@ -19,13 +18,14 @@ import pytest
 from harness import interrupts, outputs
 from harness.config import OPTIONS, Config, add_pytest_options, build_config
 from harness.errors import HarnessError, InputError, ServerDied
-from harness.manifest import Example, load_manifest, marker_name
+from harness.manifest import Example, load_manifest
 from harness.outcome import RunResult, ScenarioResult, scenario_from_json
 from harness.pooler import DIRECT_TOPOLOGY, Topology, case_key
 from harness.probe import ProbeError
 from harness.pytest_batch import CaseBatch
+from harness.pytest_ids import example_cases, harness_markers, item_name, manifest_line, short_case_id
 from harness.reporting import write_run
-from harness.runner import assemble_run, lifecycle_probe, now, with_fixes
+from harness.runner import assemble_run, lifecycle_probe, now
 from harness.session import HarnessSession
 from harness.verdict import action_in_pytest
 
@@ -149,25 +149,8 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.pluginmanager.hasplugin("xdist") and getattr(config.option, "numprocesses", None) \
             and not plugin.is_xdist_worker:
         config.pluginmanager.register(HarnessReportCollector(plugin), "pg-sample-harness-xdist-collector")
-    for marker, description in harness_markers(plugin).items():
+    for marker, description in harness_markers(plugin.config.getini("markers"), plugin.session, plugin.paths.examples).items():
         config.addinivalue_line("markers", f"{marker}: {description}")
-
-
-def harness_markers(plugin: HarnessPlugin) -> dict[str, str]:
-    """Each marker once (a language has several examples; a name may be both a language and a
-    group), none that the ini file already declares."""
-    declared = {line.split(":", 1)[0].strip() for line in plugin.config.getini("markers")}
-    markers: dict[str, str] = {}
-    try:
-        for scenario in plugin.session.spec.scenarios.values():
-            markers.setdefault(scenario.group, f"the scenarios of group {scenario.group} (spec/scenarios/)")
-    except InputError:
-        pass  # the broken spec file is reported when the cases are collected
-    for manifest in sorted(plugin.paths.examples.glob("*/*/example.yaml")):
-        language, name = manifest.parent.parent.name, manifest.parent.name
-        markers.setdefault(language, f"examples in {language}")
-        markers.setdefault(marker_name(name), f"the {language}/{name} example")
-    return {marker: text for marker, text in markers.items() if marker not in declared}
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -223,32 +206,6 @@ class ExampleFile(pytest.File):
             # first example that has lifecycle cases; it answers to every example's -k and -m.
             plugin.probe_collected = True
             yield make_probe_item(self, session.examples, session.spec.names)
-
-
-def example_cases(session: HarnessSession, example: Example) -> Iterator[tuple[str, Topology, str]]:
-    """Every case pytest collects of an example: (scenario, topology, why it is not applicable or
-    ""), in spec order per topology. A declared not-applicable case is one per topology of --via
-    (not per driver fix: a fix's rows are the cases it runs)."""
-    for topology in with_fixes(session, example):
-        for name in session.spec.names:
-            reason = example.not_applicable.get(name, "")
-            if not reason or topology in session.config.via:
-                yield name, topology, reason
-
-
-def short_case_id(nodeid: str) -> str:
-    """`<language>/<name>::<item name>` of a node id `.../<language>/<name>/example.yaml::<item name>`."""
-    path, _, name = nodeid.partition("::")
-    folder = Path(path).parent
-    return f"{folder.parent.name}/{folder.name}::{name}"
-
-
-def item_name(scenario: str, topology: Topology, via: tuple[Topology, ...]) -> str:
-    """A case's pytest name: the scenario, with the topology as pytest's parameter id when the run
-    has more than direct, so that `::connect_now` selects every topology of it (as a parametrized
-    test's name does) and `::connect_now[direct]` exactly one; `[`, `]`, `-` and `+` are also
-    words of a -k expression, where `@` (the harness's case key) is not."""
-    return scenario if via == (DIRECT_TOPOLOGY,) else f"{scenario}[{topology.label}]"
 
 
 def make_probe_item(parent: pytest.Collector, examples: list[Example], scenario_names: list[str]) -> "ProbeItem":
@@ -379,25 +336,6 @@ class ScenarioItem(pytest.Item):
 
     def reportinfo(self) -> tuple[Path, int, str]:
         return self.path, manifest_line(self.path, self.scenario) - 1, self.nodeid
-
-
-def manifest_line(path: Path, scenario: str) -> int:
-    """The line (from 1) of the manifest that declares the scenario: its entry under
-    not_applicable, its name under applies, else the `scenarios:` key, else the first line."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
-        return 1
-    key = next((n for n, line in enumerate(lines) if re.match(r"scenarios\s*:", line)), None)
-    if key is None:
-        return 1
-    entry = re.compile(rf"^\s+(?:-\s*)?[\"']?{re.escape(scenario)}[\"']?\s*:|[\[\s,-][\"']?{re.escape(scenario)}[\"']?\s*(?:[,\]]|$)")
-    for number in range(key + 1, len(lines)):
-        if lines[number].strip() and not lines[number][0].isspace():
-            break   # the next top-level key
-        if entry.search(lines[number].split("#", 1)[0]):
-            return number + 1
-    return key + 1
 
 
 @pytest.hookimpl(wrapper=True)

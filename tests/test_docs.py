@@ -201,7 +201,7 @@ def test_a_full_direct_and_pooled_run_regenerates_the_page_with_its_counts(tmp_p
     ran = [c for c in client["scenarios"] if c["outcome"] not in ("not_applicable", "skipped")]
     assert f"cases passing: {len(ran)}/{len(ran)} direct, " in page and "1/1 scenarios" not in page
     assert "| direct | 141 passed, 51 n/a (192 cases of 6 examples) |" in page
-    assert "| node/pg-pool | Run 2: through PgBouncer (transaction) | passed | 0 of 288 (0) |" in page
+    assert "| node/pg-pool | Run 2: through PgBouncer 1.18 (transaction) | passed | 0 of 288 (0) |" in page
     assert "| node/pg-pool | pgbouncer-transaction | cutover | passed | 110.9 |" in page
     assert "| python/sqlalchemy | direct | 205 | 206 → 2 | 208 → 4 (−98.1%) |" in page
     assert "| java/hikaricp | 10.7 | 43.6 | 44.0 | 31.7 | 4 |" in page

@@ -131,14 +131,15 @@ def test_the_matrix_lists_them_as_expected_failures_with_their_errors() -> None:
     node = known_behind_pooler(SPEC, names, "node/pg-pool", "prepared_statement_reuse", POOLED)
     psycopg2 = known_behind_pooler(SPEC, names, "python/psycopg2", "prepared_statement_reuse", POOLED)
     assert node is not None and psycopg2 is not None
-    assert node.error == psycopg2.error == 'prepared statement "users_by_id" does not exist'
+    assert node.expected == psycopg2.expected
+    assert node.expected.sqlstates == ("26000",) and node.expected.messages == ('prepared statement "users_by_id" does not exist',)
     assert not node.intermittent and "max_prepared_statements" in psycopg2.reason
     # pgjdbc heals a 26000 in autocommit by preparing again: no entry, the case must pass.
     assert known_behind_pooler(SPEC, names, "java/hikaricp", "prepared_statement_reuse", POOLED) is None
     assert known_behind_pooler(SPEC, names, "node/pg-pool", "prepared_statement_reuse", "pgbouncer-session") is None
     session_set = known_behind_pooler(SPEC, names, "java/hikaricp", "session_set", POOLED)
-    assert session_set is not None and session_set.error == "session SET was lost"
-    lost = Finding("session_set", topology=POOLED, problems=("session SET was lost: client 1 set ...",))
+    assert session_set is not None and session_set.expected.reason_codes == ("session_set_lost",)
+    lost = Finding("session_set", topology=POOLED, problems=("session SET was lost: client 1 set ...",), codes=("session_set_lost",))
     assert judge(example(), lost, known_behind_pooler=session_set).outcome is Outcome.XFAILED
     other = Finding("session_set", topology=POOLED, problems=("the example never reached the checkpoint(s)",))
     assert judge(example(), other, known_behind_pooler=session_set).outcome is Outcome.FAILED
@@ -180,4 +181,4 @@ def test_advisory_lock_answers_the_server_never_saw_fail() -> None:
     assert verdict.problems == ["the server never saw pg_advisory_unlock: client 1 locks and unlocks, client 2 tries "
                                 "the lock, each as a statement of its own"]
     known = known_behind_pooler(SPEC, tuple(SPEC_LOADED.names), "cpp/libpqxx", "advisory_lock", POOLED)
-    assert known is not None and known.error == "session advisory lock was lost"
+    assert known is not None and known.expected.reason_codes == ("advisory_lock_lost",)

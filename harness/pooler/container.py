@@ -113,7 +113,7 @@ class ContainerProcess:
 
     def __init__(self, run_id: str, where: Topology, build_log: Path, build_timeout: float) -> None:
         self.run_id = run_id
-        self.version = where.version
+        self.pooler_version = where.version   # not `version`: that is the method asking the container
         self.name = f"pgsh-{run_id}-{where.base.label}"
         self.build_log = build_log
         self.build_timeout = build_timeout
@@ -121,7 +121,7 @@ class ContainerProcess:
         self.tag = ""
 
     def start(self, ini: Path) -> None:
-        self.tag, self.build_seconds = ensure_image(self.build_log, self.build_timeout, version=self.version)
+        self.tag, self.build_seconds = ensure_image(self.build_log, self.build_timeout, version=self.pooler_version)
         self.stop()   # the container of an attempt that did not come up (its port was taken)
         root = ini.parent
         owner = root.stat()
@@ -171,4 +171,4 @@ class ContainerProcess:
         return {"run_id": self.run_id}
 
     def describe(self) -> str:
-        return f"container {self.name} of image {self.tag or image_name(self.version)}"
+        return f"container {self.name} of image {self.tag or image_name(self.pooler_version)}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 
@@ -24,8 +25,10 @@ BUILD_SCRIPT = "ci/pgbouncer-1.24.sh"
 VERSION_KEYS = {"settings"}
 
 
-def built_prefix(version: str, environ: dict[str, str] | None = None) -> Path:
-    env = os.environ if environ is None else environ
+def built_prefix(version: str, environ: Mapping[str, str] | None = None) -> Path:
+    # At call time: harness.config imports the pooler's spec loaders, which import this module.
+    from harness.config import process_environment
+    env = process_environment() if environ is None else environ
     release = BUILT[version]
     override = env.get(f"HARNESS_PGBOUNCER_{version.replace('.', '_')}")
     if override:
