@@ -172,7 +172,8 @@ def html_section(run: dict[str, Any]) -> str:
     if not is_pooled_run(run):
         return ""
     topologies = topologies_of(run)
-    head = "".join(f"<th>{html.escape(t)}</th>" for t in topologies)
+    head = "".join(f"<th>{html.escape(t)}" + (f"<br><code>{html.escape(fix_snippet(run, t))}</code>"
+                                             if fix_snippet(run, t) else "") + "</th>" for t in topologies)
     body = []
     for row in pooler_rows(run):
         cells = []
