@@ -164,6 +164,7 @@ class RunResult:
     topologies: list[str] = field(default_factory=lambda: ["direct"])   # --via
     # PgBouncer's version when a pooled topology ran ("" otherwise)
     pooler: str = ""
+    fixes: dict[str, str] = field(default_factory=dict)   # driver fix name -> the snippet a user pastes
     # The commit the run's tree was at ({"commit": sha, "dirty": bool}; harness.docs.site)
     source: dict[str, Any] = field(default_factory=dict)
 
@@ -187,6 +188,7 @@ class RunResult:
             "postgres": self.postgres,
             "topologies": self.topologies,
             "pooler": self.pooler,
+            "fixes": self.fixes,
             "commit": self.source.get("commit", ""),
             "dirty": bool(self.source.get("dirty")),
             "started": self.started.isoformat(timespec="seconds"),

@@ -24,7 +24,7 @@ from harness.errors import HarnessError, InputError, ServerDied
 from harness.manifest import Example
 from harness.outcome import ExampleResult, RunResult, ScenarioResult
 from harness.pooler import DIRECT_TOPOLOGY, Topology, case_key, topology as as_topology
-from harness.pooler.fixes import topologies_for
+from harness.pooler.fixes import snippets, topologies_for
 from harness.probe import ProbeError, Target, measure_link, run_probe
 from harness.scenarios import REGISTRY as CHECKS
 from harness.schedule import Case, CaseQueue, case_seconds, cores, cpu_weights, expected_seconds, roles_for, work_through
@@ -244,6 +244,7 @@ def assemble_run(session: HarnessSession | None, plan: Iterable[tuple[Example, l
                     postgres=(session.postgres_version if session else "") or postgres,
                     errors=list(errors), lifecycle_probe=probe, started=started, finished=finished,
                     topologies=[t.label for t in chosen], pooler=session.pooler_version if session else "",
+                    fixes=snippets(session.config.paths.spec) if session else {},
                     source=current_commit(session.config.paths.root).to_json() if session else {})
     for example, names in plan:
         result = ExampleResult(example.id, example.language, example.driver, samples=samples_of(example.folder))

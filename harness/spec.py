@@ -12,7 +12,10 @@ import yaml
 from harness.errors import InputError
 
 SCENARIO_KEYS = {"summary", "group", "order", "timeout_seconds", "max_statements", "cpu_cores", "connection", "params",
-                 "expect"}
+                 "expect", "page_claim"}
+# A story's claim as the page states it (`page_claim:`), shown beside what was measured, never asserted.
+PAGE_CLAIM_KEYS = {"figure": "the page's figures in short, e.g. \"2 s → 50 ms\"",
+                   "quote": "the page's sentence that states them, word for word"}
 # Where a scenario without `order:` goes: after the others, by name.
 LAST = 10_000
 # How the harness connects the example (PGSSLMODE, PGSSLROOTCERT, PGPASSWORD), per scenario.
@@ -38,6 +41,15 @@ class Connection:
 
 
 @dataclass(frozen=True)
+class PageClaim:
+    figure: str   # short, for a terminal line or a table cell
+    quote: str    # the page's own words
+
+    def to_json(self) -> dict[str, str]:
+        return {"figure": self.figure, "quote": self.quote}
+
+
+@dataclass(frozen=True)
 class Scenario:
     name: str
     summary: str
@@ -52,6 +64,7 @@ class Scenario:
     # The cores a case keeps busy whatever its own process measures (the server's, for a story
     # whose CPU half saturates them); a parallel run weighs it at least this (harness.gate).
     cpu_cores: float = 0.0
+    page_claim: PageClaim | None = None
 
 
 @dataclass(frozen=True)
@@ -166,6 +179,7 @@ def load_scenario(path: Path) -> Scenario:
         max_statements=max_statements,
         cpu_cores=float(cpu_cores),
         connection=load_connection(path, data.get("connection")),
+        page_claim=load_page_claim(path, data.get("page_claim")),
         name=path.stem,
         summary=data["summary"],
         group=data["group"],
@@ -183,6 +197,19 @@ def load_connection(path: Path, data: Any) -> Connection:
         if value not in choices:
             raise InputError(path, f"connection.{key}", f"is {value!r}", f"use one of {list(choices)}")
     return Connection(**data)
+
+
+def load_page_claim(path: Path, data: Any) -> PageClaim | None:
+    if data is None:
+        return None
+    items = section_items(path, "page_claim", data, PAGE_CLAIM_KEYS)
+    for key, what in PAGE_CLAIM_KEYS.items():
+        if key not in data:
+            raise InputError(path, f"page_claim.{key}", "is missing", f"add `{key}:` ({what})")
+    for key, value, what in items:
+        if not isinstance(value, str) or not value.strip():
+            raise InputError(path, f"page_claim.{key}", f"is {value!r}", f"give {what}")
+    return PageClaim(" ".join(data["figure"].split()), " ".join(data["quote"].split()))
 
 
 def load_spec(spec_dir: Path) -> Spec:

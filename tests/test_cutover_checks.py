@@ -121,7 +121,8 @@ def test_a_report_without_latencies_or_ids_is_refused() -> None:
 def test_the_reports_show_the_story_beside_the_pages_figure() -> None:
     from harness.reporting.cutover_view import cutover_rows, cutover_section
 
-    figures = {"pause_window_ms": 150.4, "pause_returned_ms": 20.1, "max_latency_warm_ms": 1101.9, "acknowledged": 7,
+    figures = {"page": "3 seconds, no dropped transactions",
+               "pause_window_ms": 150.4, "pause_returned_ms": 20.1, "max_latency_warm_ms": 1101.9, "acknowledged": 7,
                "on_old_server": 4, "on_new_server": 3, "lost": 0, "twice": 0, "errors": {}}
     limit = {**figures, "query_wait_timeout_s": "1", "cut_off": 2, "errors": {"08P01: query_wait_timeout": 2}}
     run = {"examples": [{"id": "fake/pool", "scenarios": [
@@ -146,3 +147,27 @@ def test_pgjdbcs_named_statements_are_the_java_samples_known_failure_of_the_stor
         known = known_behind_pooler(SPEC, names, "java/hikaricp", scenario, POOLED)
         assert known is not None and 'prepared statement "S_' in str(known)
         assert known_behind_pooler(SPEC, names, "node/pg-pool", scenario, POOLED) is None
+
+
+def test_the_cutover_line_quotes_the_page_beside_the_window_and_shows_the_fix_a_user_pastes() -> None:
+    from harness.reporting.cutover_view import cutover_rows, cutover_section
+
+    snippet = "jdbc:postgresql://host:6432/db?prepareThreshold=0"
+    figures = {"page": "3 seconds, no dropped transactions",
+               "page_quote": "The entire cutover took 3 seconds, with no dropped transactions.",
+               "pause_window_ms": 150.4, "pause_returned_ms": 20.1, "max_latency_warm_ms": 31.0, "acknowledged": 7,
+               "on_old_server": 4, "on_new_server": 3, "lost": 0, "twice": 0, "errors": {}}
+    run = {"fixes": {"prepareThreshold=0": snippet}, "examples": [{"id": "java/hikaricp", "scenarios": [
+        {"name": "story_pause_resume_cutover", "topology": POOLED + "+prepareThreshold=0", "outcome": "passed",
+         "observed": {"cutover": figures}}]}]}
+    (row,) = cutover_rows(run)
+    assert row.line() == (f"java/hikaricp@{POOLED}+prepareThreshold=0 (in your code: {snippet}): pause window "
+                          "150.4 ms (PAUSE returned in 20.1 ms); longest transaction 31.0 ms; 7 acknowledged (4 old + "
+                          "3 new server), lost 0, twice 0; errors: none [passed]; the page: \"3 seconds, no dropped "
+                          "transactions\" (not asserted)")
+    html = cutover_section(run)
+    assert "The entire cutover took 3 seconds, with no dropped transactions." in html and f"<code>{snippet}" in html
+    unrecorded = {"examples": [{"id": "x", "scenarios": [{"name": "story_pause_resume_cutover", "topology": POOLED,
+                                                           "outcome": "passed", "observed": {"cutover": {
+                                                               k: v for k, v in figures.items() if "page" not in k}}}]}]}
+    assert "the page" not in cutover_rows(unrecorded)[0].line() and "3 seconds" not in cutover_section(unrecorded)

@@ -8,7 +8,8 @@ from typing import Any
 
 from harness.reporting.__main__ import main, merge
 from harness.reporting.html import render_html
-from harness.reporting.pgbouncer import README_END, README_START, pooler_rows, readme_table, update_readme
+from harness.reporting.pgbouncer import (README_END, README_START, html_section, pooler_rows, readme_table,
+                                        update_readme)
 from harness.reporting.view import matrix_rows
 from harness.runner import now
 
@@ -82,3 +83,14 @@ def test_the_page_connect_times_stay_the_direct_ones() -> None:
     pooled["observed"] = {"connect_p50_ms": 3.0, "tls": False}
     examples = run(direct, pooled, topologies=["direct", "pgbouncer-session"])["examples"]
     assert driver_figures(examples)["node/pg-client"]["plain"]["connect_p50_ms"] == 20.0
+
+
+def test_the_table_shows_a_driver_fix_as_the_snippet_a_user_pastes() -> None:
+    fixed = "pgbouncer-transaction+prepareThreshold=0"
+    snippet = "jdbc:postgresql://host:6432/db?prepareThreshold=0"
+    pooled = {**run(case("connect_now", fixed, "passed"), topologies=["direct", fixed]),
+              "fixes": {"prepareThreshold=0": snippet}}
+    assert f"- `{fixed}`: the sample with a driver fix; in your own code: `{snippet}`" in readme_table(pooled)
+    assert merge([pooled, RUN])["fixes"] == {"prepareThreshold=0": snippet}
+    assert "in your own code" not in readme_table(RUN)
+    assert f"<th>{fixed}<br><code>{snippet}</code></th>" in html_section(pooled) and "<code>" not in html_section(RUN)

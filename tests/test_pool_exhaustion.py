@@ -162,3 +162,20 @@ def test_the_report_pairs_run_1_with_run_2_and_its_fix_row() -> None:
     assert "2 s → 50 ms" in html and rerun_command("node/y") in html
     assert pool_exhaustion_section({"examples": [{"id": "c/z", "scenarios": []}]}) == ""
 
+
+
+def test_the_story_line_sets_the_pages_claim_beside_the_figures_and_the_fix_as_a_user_pastes_it() -> None:
+    snippet = "jdbc:postgresql://host:6432/db?prepareThreshold=0"
+    run = {"fixes": {"prepareThreshold=0": snippet}, "examples": [{"id": "java/x", "scenarios": [
+        case("direct", refused=57, server_refusals=57, peak_backends=40, latency_p50_ms=2100.0, pool_max=20),
+        case(POOLED, "xfailed", failed=25), case(POOLED + "+prepareThreshold=0", latency_p50_ms=48.0)]}]}
+    (story,) = exhaustion_stories(run)
+    line = one_line(story)
+    assert line.startswith("direct: 57 of 288 requests refused (server logged 57 × 53300), p50/p95/max 2100.0/")
+    assert f" → {POOLED}+prepareThreshold=0 (in your code: {snippet}): 0 of 288 requests refused" in line
+    assert "p50/p95/max 48.0/900.0/1200.0 ms" in line and line.endswith('The page: "2 s → 50 ms" (not asserted).')
+    assert story.runs[2].label.endswith(f"with prepareThreshold=0 (in your code: {snippet})")
+    assert story.runs[1].snippet == "" and snippet in pool_exhaustion_section(run)
+    # The claim comes from the case (spec page_claim), never from a renderer's own copy.
+    bare = {"examples": [{"id": "java/x", "scenarios": [case("direct", page="")]}]}
+    assert "The page" not in one_line(exhaustion_stories(bare)[0])

@@ -206,11 +206,12 @@ def cutover(snapshot: dict[str, Any]) -> list[str]:
             "(old + new server) | lost / twice | errors the clients saw |", "|---|---|---|---|---:|---:|---:|---:|---|"]
     for row in found:
         f = row.figures
-        rows.append(f"| {row.example} | {row.topology} | {'limit' if row.is_limit else 'cutover'} | {row.outcome} | "
+        fixed = f" (`{row.snippet}`)" if row.snippet else ""
+        rows.append(f"| {row.example} | {row.topology}{fixed} | {'limit' if row.is_limit else 'cutover'} | {row.outcome} | "
                     f"{f.get('pause_window_ms')} | {f.get('max_latency_warm_ms')} | {f.get('acknowledged')} "
                     f"({f.get('on_old_server')} + {f.get('on_new_server')}) | {f.get('lost')} / {f.get('twice')} | "
                     f"{_cell(row.errors)} |")
-    page = next((r.figures["page"] for r in found if r.figures.get("page")), "3 seconds, no dropped transactions")
+    page = next((r.figures["page"] for r in found if r.figures.get("page")), "(not recorded)")
     return rows + ["", f"<sub>Measured on the {backend} backend: writers committed short transactions through "
                        "PgBouncer while the harness PAUSEd, switched servers, RELOADed and RESUMEd; \"lost\" counts "
                        "acknowledged commits found on neither server. The limit holds the switch past "

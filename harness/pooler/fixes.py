@@ -20,7 +20,7 @@ from harness.pooler import Topology, topology as as_topology
 from harness.pooler.known import spec_entries
 from harness.server.native import TEMP_PREFIX
 
-KEYS = {"name", "examples", "topologies", "reason", "resolves", "files", "env", "link"}
+KEYS = {"name", "examples", "topologies", "reason", "resolves", "files", "env", "link", "snippet"}
 # Also in a fixed case's environment: the dir holding the fix's files and the names of the
 # variables it sets, so that an executor running the example elsewhere (a container) can carry
 # both over (harness.backends.docker mounts the dir at the same path and passes the variables).
@@ -38,6 +38,7 @@ class DriverFix:
     files: dict[str, str] = field(default_factory=dict)   # name -> content
     link: str = ""
     resolves: tuple[str, ...] = ()   # the scenarios whose known incompatibility it fixes: they must pass
+    snippet: str = ""   # what a user pastes into their own code or config (the reports show it)
 
     def covers(self, example_id: str, where: Topology) -> bool:
         return where.base.label in self.topologies and any(fnmatch.fnmatch(example_id, p) for p in self.examples)
@@ -46,14 +47,25 @@ class DriverFix:
 @lru_cache(maxsize=4)
 def load_fixes(spec_dir: Path) -> tuple[DriverFix, ...]:
     fixes = []
-    for where, entry in spec_entries(spec_dir, "fixes", KEYS, ("name", "examples", "topologies", "reason", "resolves", "env")):
+    for where, entry in spec_entries(spec_dir, "fixes", KEYS, ("name", "examples", "topologies", "reason", "resolves", "env",
+                                                                  "snippet")):
         if "+" in str(entry["name"]):
             raise InputError(where, "name", f"{entry['name']!r} has a '+'", "name the fix without '+' (it joins the topology)")
+        snippet = entry["snippet"]
+        if not isinstance(snippet, str) or not snippet.strip():
+            raise InputError(where, "snippet", f"of fix {entry['name']!r} is {snippet!r}",
+                             "give the line a user pastes into their own code or config, e.g. "
+                             "\"jdbc:postgresql://host/db?prepareThreshold=0\"")
         fixes.append(DriverFix(str(entry["name"]), tuple(entry["examples"]), tuple(entry["topologies"]),
                                " ".join(str(entry["reason"]).split()), {str(k): str(v) for k, v in entry["env"].items()},
                                {str(k): str(v) for k, v in (entry.get("files") or {}).items()}, str(entry.get("link", "")),
-                               tuple(entry["resolves"])))
+                               tuple(entry["resolves"]), snippet.strip()))
     return tuple(fixes)
+
+
+def snippets(spec_dir: Path) -> dict[str, str]:
+    """Each fix's name and its user-facing snippet (results.json `fixes`, read by the reports)."""
+    return {fix.name: fix.snippet for fix in load_fixes(spec_dir)}
 
 
 def fixes_for(spec_dir: Path, example_id: str, where: Topology | str) -> list[DriverFix]:

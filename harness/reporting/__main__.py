@@ -61,6 +61,7 @@ def merge(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "errors": errors,
         "topologies": topologies,
         "pooler": distinct("pooler"),
+        "fixes": {name: snippet for r in runs for name, snippet in (r.get("fixes") or {}).items()},
         "examples": merged_examples,
         "lifecycle": {"probe": probe, "drivers": driver_figures(merged_examples)},
     }

@@ -25,6 +25,13 @@ def topologies_of(run: dict[str, Any]) -> list[str]:
     return listed + [t for t in dict.fromkeys(seen) if t not in listed]
 
 
+def fix_snippet(run: dict[str, Any], topology: str) -> str:
+    """The snippet a user pastes for the driver fix a topology names ("<topology>+<fix>"; results.json
+    `fixes`), or "" (no fix, or a run recorded before fixes carried one)."""
+    _, plus, fix = topology.partition("+")
+    return str((run.get("fixes") or {}).get(fix, "")) if plus else ""
+
+
 def is_pooled_run(run: dict[str, Any]) -> bool:
     return any(t != DIRECT for t in topologies_of(run))
 
@@ -134,6 +141,10 @@ def readme_table(run: dict[str, Any]) -> str:
              "| example | " + " | ".join(topologies) + " |", "|---|" + "---|" * len(topologies)]
     for row in works_behind(run):
         lines.append(f"| `{row.example}` | " + " | ".join(row.answers.get(t, "") for t in topologies) + " |")
+    fixed = [f"- `{t}`: the sample with a driver fix; in your own code: `{fix_snippet(run, t)}`"
+             for t in topologies if fix_snippet(run, t)]
+    if fixed:
+        lines += ["", *fixed]
     why = reasons(run)
     if why:
         lines += ["", "Why a case does not apply or does not work behind PgBouncer (a reason that ends in "
@@ -161,7 +172,8 @@ def html_section(run: dict[str, Any]) -> str:
     if not is_pooled_run(run):
         return ""
     topologies = topologies_of(run)
-    head = "".join(f"<th>{html.escape(t)}</th>" for t in topologies)
+    head = "".join(f"<th>{html.escape(t)}" + (f"<br><code>{html.escape(fix_snippet(run, t))}</code>"
+                                             if fix_snippet(run, t) else "") + "</th>" for t in topologies)
     body = []
     for row in pooler_rows(run):
         cells = []

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.pooler import topology as as_topology
+from harness.reporting.pgbouncer import fix_snippet
 
 SCENARIO = "story_pool_exhaustion"
 BEFORE = "direct"
 AFTER = "pgbouncer-transaction"
-PAGE = "2 s → 50 ms"
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,7 @@ class StoryRun:
     outcome: str
     figures: dict[str, Any]   # observed.pool_exhaustion ({} when the case produced none)
     message: str = ""         # why it failed, or its known failure's reason
+    snippet: str = ""         # the driver fix as a user pastes it ("" without one)
 
     @property
     def label(self) -> str:
@@ -29,7 +30,8 @@ class StoryRun:
             return "Run 1: straight to the server"
         where = as_topology(self.topology)
         return (f"Run 2: through PgBouncer {where.version} (transaction)"
-                + (f" with {where.fix}" if where.fix else ""))
+                + (f" with {where.fix}" if where.fix else "")
+                + (f" (in your code: {self.snippet})" if self.snippet else ""))
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,8 @@ class ExhaustionStory:
 
     @property
     def page(self) -> str:
-        return next((str(r.figures["page"]) for r in self.runs if r.figures.get("page")), PAGE)
+        """The page's figures (spec page_claim, recorded by the case), "" when no case recorded them."""
+        return next((str(r.figures["page"]) for r in self.runs if r.figures.get("page")), "")
 
 
 def rerun_command(example_id: str) -> str:
@@ -67,7 +70,8 @@ def exhaustion_stories(run: dict[str, Any]) -> list[ExhaustionStory]:
     stories = []
     for example in run.get("examples", []):
         runs = [StoryRun(str(c.get("topology") or BEFORE), str(c.get("outcome", "")),
-                         dict((c.get("observed") or {}).get("pool_exhaustion") or {}), str(c.get("message") or ""))
+                         dict((c.get("observed") or {}).get("pool_exhaustion") or {}), str(c.get("message") or ""),
+                         fix_snippet(run, str(c.get("topology") or BEFORE)))
                 for c in example.get("scenarios", [])
                 if c.get("name") == SCENARIO and c.get("outcome") not in ("not_applicable", "skipped")
                 and as_topology(str(c.get("topology") or BEFORE)).pool_mode in ("", "transaction")]
@@ -95,9 +99,10 @@ def one_line(story: ExhaustionStory) -> str:
         if run is None or not run.figures:
             continue
         f = run.figures
-        parts.append(f"{run.topology}: {f.get('refused')} of {f.get('requests')} requests refused (server logged "
+        fixed = f" (in your code: {run.snippet})" if run.snippet else ""
+        parts.append(f"{run.topology}{fixed}: {f.get('refused')} of {f.get('requests')} requests refused (server logged "
                      f"{f.get('server_refusals')} × 53300), p50/p95/max {f.get('latency_p50_ms')}/"
                      f"{f.get('latency_p95_ms')}/{f.get('latency_max_ms')} ms, {f.get('queued')} queued, "
                      f"backends peak {f.get('peak_backends')} (budget {f.get('budget')})")
-    text = " → ".join(parts) + f". The page: \"{story.page}\" (not asserted)."
+    text = " → ".join(parts) + (f". The page: \"{story.page}\" (not asserted)." if story.page else ".")
     return text + (f" {story.missing}." if story.missing else "")

@@ -70,6 +70,13 @@ class ScenarioCheck:
         self.ctx = ctx
         self.expect = ctx.scenario.expect
 
+    def page_claim_figures(self, story: str = "") -> dict[str, str]:
+        """The page's claim of `story` (this scenario by default; spec `page_claim:`) as figures
+        (observed `page`, `page_quote`), for the reports to set beside the measurement; {} without one."""
+        scenario = self.ctx.spec.scenarios.get(story) if story else self.ctx.scenario
+        claim = scenario.page_claim if scenario is not None else None
+        return {"page": claim.figure, "page_quote": claim.quote} if claim is not None else {}
+
     @classmethod
     def not_behind(cls, where: Topology | str) -> str | None:
         """The n/a reason of this scenario for `where` (a topology or its label), or None when it runs there."""

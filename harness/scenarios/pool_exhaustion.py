@@ -109,7 +109,7 @@ class StoryPoolExhaustion(ScenarioCheck):
                         "budget": self.budget, "requests": per_service * int(p["services"]),
                         "server_refusals": len(refusals), "peak_backends": peak_backends,
                         "backends_opened": opened, "peak_backends_sampled": self.ctx.timeline.peak,
-                        "page": str(self.expect.get("page", ""))})
+                        **self.page_claim_figures()})
         if self.ctx.pooled:
             self.judge_pooled(figures, verdict)
         else:
