@@ -22,7 +22,6 @@ from harness.reporting.badges import remove_stale, write_pair
 from harness.reporting.view import NOT_APPLICABLE, SKIPPED, Standing, example_standing
 
 INDEX = "samples.json"
-BADGE_PREFIX = "sample-"
 
 
 def _proof(tag: str, region: Region | None, run: dict[str, Any]) -> dict[str, Any]:
