@@ -133,3 +133,15 @@ def test_citations_belong_to_their_driver(bad: BadRun) -> None:
     assert result.message == f"timed out after 3 s; its process group was killed: {PoolAcquireTimeout.timeout_hint}"
     assert citation(PoolAcquireTimeout, "pg") == "node-postgres #3197 describes such a hang"
     assert citation(PoolAcquireTimeout, "pgjdbc + HikariCP") == ""
+
+
+def test_a_connection_lent_out_while_aborted_is_named_though_the_program_died_of_it(bad: BadRun) -> None:
+    result = bad.case("bad/pool-aborted-lent", "pool_release_on_error")
+    assert result.outcome is Outcome.FAILED
+    problems = problems_of(result)
+    # Before the exit code: the cause, as the server saw it.
+    assert problems[0].startswith("backend ") and " answered 1 statement(s) with 25P02 'current transaction is " \
+        "aborted': after its statement failed (23505 'duplicate key value violates unique constraint" in problems[0]
+    assert problems[0].endswith("the connection was used again (lent out by the pool, or kept) without a ROLLBACK; "
+                                "roll back (or discard the connection) on error before it goes back to the pool")
+    assert "exited with code 1" in problems
