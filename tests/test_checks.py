@@ -208,8 +208,36 @@ def test_auth_wrong_password_times_the_exit_from_the_servers_refusal() -> None:
     lingering = ProcessRun(argv=["x"], started_wall=_wall(T0), exited_at=4.0, result_at=0.9)
     problems = verify(check_for("auth_wrong_password"), {"error": error, "elapsed_ms": 40}, log=refused,
                       process=lingering).problems
-    assert problems == ["the program exited 3.5 s after the server refused the password (limit 2 s): "
+    assert problems == ["the program exited 3.5 s after the server first refused the password (limit 2 s): "
                         "something (a retrying pool, a timer, a thread) keeps it alive"]
+
+
+def test_auth_wrong_password_judges_from_the_first_refusal_and_counts_retries() -> None:
+    # Five refusals over 3.2 s, the program gone 0.5 s after the last: from the first, 3.7 s.
+    refused = [record(0.5 + 0.8 * i, "password authentication failed for user", severity="FATAL", state="28P01",
+                      pid=300 + i) for i in range(5)]
+    error = {"kind": "auth", "sqlstate": "28P01", "message": "FATAL: password authentication failed for user"}
+    retrying = ProcessRun(argv=["x"], started_wall=_wall(T0), exited_at=4.2, result_at=4.1)
+    verdict = verify(check_for("auth_wrong_password"), {"error": error, "elapsed_ms": 3700}, log=refused,
+                     process=retrying)
+    assert verdict.problems == ["the program exited 3.7 s after the server first refused the password (limit 2 s); "
+                                "it tried the wrong password 5 times (over 3.2 s): a login the server refused is "
+                                "retried (a pool's retry loop), and a wrong password never succeeds"]
+    assert verdict.observed["login_retries"] == 4
+
+
+def test_a_swallowed_login_error_is_named_against_the_servers_refusal() -> None:
+    refused = [record(0.5, 'password authentication failed for user "ex"', severity="FATAL", state="28P01")]
+    prompt = ProcessRun(argv=["x"], started_wall=_wall(T0), exited_at=1.0, result_at=0.9)
+    problems = verify(check_for("auth_wrong_password"), {"error": {"kind": "none"}, "elapsed_ms": 40}, log=refused,
+                      process=prompt).problems
+    assert problems[0].startswith("the example reports that the connection succeeded, but the server refused it "
+                                  "(FATAL 28P01: password authentication failed") and \
+        "and authorized no session: the client swallowed the login error" in problems[0]
+    # A real success (a session authorized) stays "the connection succeeded".
+    accepted = verify(check_for("auth_wrong_password"), {"error": {"kind": "none"}, "elapsed_ms": 40},
+                      log=session_of(200, 0.2), process=prompt).problems
+    assert accepted[0].startswith("the connection succeeded; the driver must refuse it")
 
 
 def _wall(moment: datetime) -> float:

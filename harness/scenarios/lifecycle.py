@@ -43,6 +43,13 @@ def require_kind(check: ScenarioCheck, error: dict[str, Any], verdict: Verdict) 
     """False when the example connected: then only the server's side is worth reporting."""
     expected = check.expect["kind"]
     if error.get("kind") == "none":
+        refused = refusals(check)
+        if refused and not check.ctx.connections_authorized():
+            verdict.fail(f"the example reports that the connection succeeded, but the server refused it (FATAL "
+                         f"{refused[0].state_code}: {refused[0].message[:120]}) and authorized no session: the "
+                         "client swallowed the login error (a catch that reports success, an unawaited promise, "
+                         "an error callback never read); report the driver's error")
+            return False
         verdict.fail(getattr(check, "accepted_means", "")
                      or f"the connection succeeded; the driver must refuse it ({check.ctx.scenario.summary})")
         return False
@@ -50,6 +57,12 @@ def require_kind(check: ScenarioCheck, error: dict[str, Any], verdict: Verdict) 
                     f"data.error.kind is {error.get('kind')!r}, expected {expected!r} "
                     f"(the driver's error: {str(error.get('message', ''))[:200]})")
     return True
+
+
+def refusals(check: ScenarioCheck) -> list[LogRecord]:
+    """The server's FATALs of the scenario's SQLSTATE for the example's role (none for a TLS refusal)."""
+    expected = check.expect.get("sqlstate")
+    return [r for r in check.ctx.my_log() if r.severity == "FATAL" and r.state_code == expected] if expected else []
 
 
 def require_no_session(check: ScenarioCheck, verdict: Verdict) -> None:
@@ -75,7 +88,7 @@ def require_sqlstate(check: ScenarioCheck, error: dict[str, Any], verdict: Verdi
     verdict.require(contains in str(error.get("message", "")),
                     f"the driver's error does not pass on the server's reason ({contains!r}): "
                     f"{str(error.get('message', ''))[:200]!r}")
-    fatal = [r for r in check.ctx.my_log() if r.severity == "FATAL" and r.state_code == expected]
+    fatal = refusals(check)
     verdict.require(bool(fatal), f"the server logged no FATAL {expected} for role {check.ctx.db.role}: "
                                  "the example did not reach the server's authentication")
     if fatal:
@@ -248,7 +261,7 @@ class AuthWrongPassword(RefusedLogin):
         thread that keeps the program alive does not fit."""
         process = self.ctx.process
         limit = float(self.expect["exit_within_seconds"])
-        refused = [r for r in self.ctx.my_log() if r.severity == "FATAL" and r.state_code == self.expect["sqlstate"]]
+        refused = refusals(self)
         if process is None or process.exited_wall is None:
             verdict.fail("the program did not exit on its own after the failed login")
             return
@@ -256,12 +269,18 @@ class AuthWrongPassword(RefusedLogin):
             verdict.observed["exit_after_result_s"] = round(process.exit_after_result, 3)
         if not refused:
             return  # require_sqlstate has said so
-        refused_at = refused[-1].timestamp.replace(tzinfo=timezone.utc).timestamp()
+        # From the first refusal: a retry loop's later refusals must not restart the clock.
+        refused_at = refused[0].timestamp.replace(tzinfo=timezone.utc).timestamp()
         after = max(0.0, process.exited_wall - refused_at)
-        verdict.observed["exit_after_refusal_s"] = round(after, 3)
+        retries = len(refused) - 1
+        verdict.observed.update(exit_after_refusal_s=round(after, 3), login_retries=retries)
+        retried = (f"; it tried the wrong password {len(refused)} times "
+                   f"(over {(refused[-1].timestamp - refused[0].timestamp).total_seconds():.1f} s): "
+                   "a login the server refused is retried (a pool's retry loop), and a wrong password never succeeds"
+                   if retries else ": something (a retrying pool, a timer, a thread) keeps it alive")
         verdict.require(after <= limit,
-                        f"the program exited {after:.1f} s after the server refused the password (limit {limit:.0f} s): "
-                        "something (a retrying pool, a timer, a thread) keeps it alive")
+                        f"the program exited {after:.1f} s after the server first refused the password "
+                        f"(limit {limit:.0f} s){retried}")
 
 
 def _durations(data: dict[str, Any], key: str, count: int, verdict: Verdict) -> list[float] | None:
