@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from harness.process import ProcessRun
+from harness.scenarios.base import ScenarioCheck
 from tests.fakes import (DBNAME, ROLE, T0, FakeControls, check_for, record, session_of, timeline, verify)
 
 USERS = [(1, "Ada Lovelace"), (2, "Zoë O'Connor"), (3, "李小龍"), (4, "Émile Zola")]
@@ -147,6 +148,28 @@ def test_no_pool_exhaustion_sets_the_roles_limit_through_the_controls() -> None:
     nothing_refused = check_for("no_pool_exhaustion", controls)
     nothing_refused.on_checkpoint("after_pooled")
     assert verify(nothing_refused, data).problems == ["the server logged no refusal with SQLSTATE 53300"]
+
+
+def test_no_pool_exhaustion_widens_to_one_connection_per_request_when_timing_kept_them_apart() -> None:
+    # Under load 100 connections, each over in 0.2 s, may never be 21 open at once: then nothing
+    # can be refused, and the verdict is the connection count's (and says so).
+    all_succeeded = {"pooled": burst(100), "unpooled": {"succeeded": 100, "failed": 0, "errors": []}}
+
+    def after_pooled() -> ScenarioCheck:
+        check = check_for("no_pool_exhaustion", FakeControls(clock=T0 + timedelta(seconds=1)))
+        check.on_checkpoint("after_pooled")
+        return check
+
+    apart = [line for i in range(100) for line in session_of(300 + i, 1.1 + 0.02 * i, 1.1 + 0.02 * i + 0.3)]
+    verdict = verify(after_pooled(), all_succeeded, log=apart)
+    assert verdict.problems == [] and verdict.observed["unpooled_peak_open"] == 15
+    assert verdict.observed["timing_decided"].startswith("the 100 connection-per-request requests each opened a "
+                                                         "connection (100), but at most 15 were open at once")
+    # A "connection per request" that is really a pool of 10 opens 10: no widening for it.
+    pooled = [line for i in range(10) for line in session_of(300 + i, 1.1, 3.0)]
+    problems = verify(after_pooled(), all_succeeded, log=pooled).problems
+    assert problems[0] == ("100 connections at once under a limit of 20 all succeeded: the connection-per-request "
+                           "half did not exhaust the server")
 
 
 def test_recovery_checks_apply_their_fault_through_the_controls() -> None:
