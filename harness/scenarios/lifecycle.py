@@ -339,6 +339,13 @@ class ConnectLatency(ScenarioCheck):
             verdict.observed["server_auth_p50_ms"] = round(percentile(on_server, 50), 2)
         verdict.observed["page_claim_ms"] = self.expect.get("page_claim_ms")
         if connect_p50 is not None and query_p50 is not None and self.expect.get("query_p50_below_connect_p50"):
+            if self.ctx.pooled:
+                # A login at PgBouncer opens no server connection, while a query goes through it to
+                # the server: which is faster is for the machine's load to decide, not the example.
+                verdict.observed["query_below_connect"] = (
+                    f"not asserted through PgBouncer (a login there opens no server connection; query p50 "
+                    f"{query_p50:.2f} ms, connect p50 {connect_p50:.2f} ms: timing decides)")
+                return
             verdict.require(query_p50 < connect_p50,
                             f"a query on an open connection (p50 {query_p50:.2f} ms) is not faster "
                             f"than a new connection (p50 {connect_p50:.2f} ms)")

@@ -81,7 +81,9 @@ class PoolBounded(PoolCheck):
         verdict.observed["elapsed_ms"] = elapsed
         if verdict.require(isinstance(elapsed, (int, float)), "data.elapsed_ms is missing"):
             verdict.require(elapsed / 1000 <= budget,
-                            f"the burst took {elapsed / 1000:.2f} s; {self.pool_max}-way concurrency allows {budget:.2f} s")
+                            f"the burst took {elapsed / 1000:.2f} s; {self.pool_max}-way concurrency allows {budget:.2f} s "
+                            "(a timing bound: the sampled concurrency above is the event; rerun alone if the machine "
+                            "was loaded)")
 
 
 @scenario("pool_reuse")
