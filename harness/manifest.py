@@ -71,6 +71,8 @@ class Example:
     not_applicable: dict[str, str] = field(default_factory=dict)
     known_failures: dict[str, KnownFailure] = field(default_factory=dict)
     binding: str | None = None  # driver.binding: server | client (judged by param_query)
+    # driver.statement_names: own (the code names a prepared statement) | automatic (the driver does)
+    statement_names: str = "own"
 
     @property
     def name(self) -> str:
@@ -213,6 +215,7 @@ def load_manifest(path: Path, scenario_names: list[str]) -> Example:
         not_applicable=not_applicable,
         known_failures=known_failures,
         binding=raw["driver"].get("binding"),
+        statement_names=raw["driver"].get("statement_names", "own"),
     )
 
 

@@ -42,7 +42,11 @@ def kept_stderr(run: ProcessRun, limit: int = KEPT_STDERR_CHARS) -> str:
 
 
 def citation(check: Any, driver_name: str) -> str:
-    """A known report of this failure for this driver only (driver.name in example.yaml)."""
+    """A known report of this failure for this driver only (driver.name in example.yaml), and only
+    when what was observed is what the report describes (the check's `citation_applies()`)."""
+    applies = getattr(check, "citation_applies", None)
+    if applies is not None and not applies():
+        return ""
     return dict(getattr(check, "citations", {}) or {}).get(driver_name, "")
 
 

@@ -59,10 +59,37 @@ class ServerLog:
         self._conninfo = admin_conninfo
         self._lock = threading.Lock()
 
-    def end_offset(self) -> int:
+    def _size(self) -> int:
         with admin_connection(self._conninfo) as conn:
             row = conn.execute("SELECT size FROM pg_stat_file(%s, true)", [LOG_FILE]).fetchone()
         return int(row[0]) if row and row[0] is not None else 0
+
+    def _mark(self) -> str:
+        """Logs a marker now (through the logging collector's pipe, behind every line logged
+        before it) and returns its message."""
+        marker = f"{BARRIER_PREFIX}{secrets.token_hex(8)}"
+        with admin_connection(self._conninfo) as conn:
+            conn.execute(sql.SQL("DO $$BEGIN RAISE LOG {}; END$$").format(sql.Literal(marker)))
+        return marker
+
+    def end_offset(self, within: float = LOG_BARRIER_SECONDS) -> int:
+        """Where a case's window begins: just after a marker logged now. The file's size alone is
+        not the end of what was logged: the logging collector may still hold lines written before
+        the case (a warm pool's `connection authorized`, by PgBouncer's server connections that
+        were logged in before the case), which would then land inside the case's window as if the
+        case had made them. The marker reaches the file after every one of them."""
+        read_to = self._size()
+        marker = self._mark()
+        deadline = time.monotonic() + within
+        while True:
+            lines = self._read_lines(read_to)
+            for line in lines:
+                read_to += len(line)
+                if marker.encode() in line:
+                    return read_to
+            if time.monotonic() >= deadline:
+                return read_to
+            time.sleep(0.005)
 
     def _read_lines(self, offset: int) -> list[bytes]:
         """The whole lines logged from `offset` on."""
@@ -89,9 +116,7 @@ class ServerLog:
         gone may still be owed their last lines. For `dbname`, the read also waits for the
         disconnection of every backend that was authorized, is no longer in pg_stat_activity and
         was not refused (FATAL: it logs no disconnection). `within`: the longest wait for both."""
-        token = secrets.token_hex(8)
-        with admin_connection(self._conninfo) as conn:
-            conn.execute(sql.SQL("DO $$BEGIN RAISE LOG {}; END$$").format(sql.Literal(f"{BARRIER_PREFIX}{token}")))
+        marker = self._mark()
         deadline = time.monotonic() + within
         records: list[LogRecord] = []
         read_to = offset
@@ -101,7 +126,7 @@ class ServerLog:
             more = parse_lines(lines)
             records += more
             read_to += sum(len(line) for line in lines)
-            marked = marked or any(r.message == f"{BARRIER_PREFIX}{token}" for r in more)
+            marked = marked or any(r.message == marker for r in more)
             if marked and (dbname is None or not self._owed_disconnections(records, dbname)):
                 return records
             if time.monotonic() >= deadline:

@@ -38,7 +38,8 @@ def test_sslmode_require_accepting_any_certificate_is_caught(bad: BadRun) -> Non
     result = bad.case("bad/lifecycle-careless", "tls_wrong_ca")
     assert result.outcome is Outcome.FAILED
     problems = problems_of(result)
-    assert problems[0].startswith("the connection succeeded; the driver must refuse it")
+    assert problems[0].startswith("the connection succeeded although the root certificate given (PGSSLROOTCERT) "
+                                  "did not sign the server's: certificate verification is off (sslmode=require")
     assert problems[1].startswith("the server authorized 1 session(s) of the example's role; none may get through")
     assert len(problems) == 2
 
@@ -55,7 +56,7 @@ def test_a_program_kept_alive_after_a_failed_login_is_caught(bad: BadRun) -> Non
     assert result.outcome is Outcome.FAILED
     problems = problems_of(result)
     assert len(problems) == 1 and problems[0].startswith("the program exited 4.")
-    assert problems[0].endswith("s after the server refused the password (limit 2 s): "
+    assert problems[0].endswith("s after the server first refused the password (limit 2 s): "
                                 "something (a retrying pool, a timer, a thread) keeps it alive")
     # the login itself was right: the server's record says so
     assert result.observed["server_error"].startswith("FATAL 28P01: password authentication failed")
@@ -137,3 +138,23 @@ def test_the_delay_link_relays_bytes_in_order_and_closes(tmp_path: object) -> No
                 received += chunk
     server.close()
     assert received == payload
+
+
+def test_a_login_retried_after_its_refusal_is_timed_from_the_first_and_counted(bad: BadRun) -> None:
+    result = bad.case("bad/login-retried", "auth_wrong_password")
+    assert result.outcome is Outcome.FAILED
+    problems = problems_of(result)
+    assert len(problems) == 1 and problems[0].startswith("the program exited ")
+    assert "s after the server first refused the password (limit 2 s); it tried the wrong password 5 times" in \
+        problems[0] and problems[0].endswith("a login the server refused is retried (a pool's retry loop), and a "
+                                             "wrong password never succeeds")
+    assert result.observed["login_retries"] == 4
+
+
+def test_a_swallowed_login_error_is_named_as_a_success_against_the_servers_refusal(bad: BadRun) -> None:
+    result = bad.case("bad/login-swallowed", "auth_wrong_password")
+    assert result.outcome is Outcome.FAILED
+    problems = problems_of(result)
+    assert problems[0].startswith("the example reports that the connection succeeded, but the server refused it "
+                                  "(FATAL 28P01: password authentication failed for user")
+    assert "authorized no session: the client swallowed the login error" in problems[0]

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from harness.process import ProcessRun
+from harness.scenarios.base import ScenarioCheck
 from tests.fakes import (DBNAME, ROLE, T0, FakeControls, check_for, record, session_of, timeline, verify)
 
 USERS = [(1, "Ada Lovelace"), (2, "Zoë O'Connor"), (3, "李小龍"), (4, "Émile Zola")]
@@ -149,6 +150,28 @@ def test_no_pool_exhaustion_sets_the_roles_limit_through_the_controls() -> None:
     assert verify(nothing_refused, data).problems == ["the server logged no refusal with SQLSTATE 53300"]
 
 
+def test_no_pool_exhaustion_widens_to_one_connection_per_request_when_timing_kept_them_apart() -> None:
+    # Under load 100 connections, each over in 0.2 s, may never be 21 open at once: then nothing
+    # can be refused, and the verdict is the connection count's (and says so).
+    all_succeeded = {"pooled": burst(100), "unpooled": {"succeeded": 100, "failed": 0, "errors": []}}
+
+    def after_pooled() -> ScenarioCheck:
+        check = check_for("no_pool_exhaustion", FakeControls(clock=T0 + timedelta(seconds=1)))
+        check.on_checkpoint("after_pooled")
+        return check
+
+    apart = [line for i in range(100) for line in session_of(300 + i, 1.1 + 0.02 * i, 1.1 + 0.02 * i + 0.3)]
+    verdict = verify(after_pooled(), all_succeeded, log=apart)
+    assert verdict.problems == [] and verdict.observed["unpooled_peak_open"] == 15
+    assert verdict.observed["timing_decided"].startswith("the 100 connection-per-request requests each opened a "
+                                                         "connection (100), but at most 15 were open at once")
+    # A "connection per request" that is really a pool of 10 opens 10: no widening for it.
+    pooled = [line for i in range(10) for line in session_of(300 + i, 1.1, 3.0)]
+    problems = verify(after_pooled(), all_succeeded, log=pooled).problems
+    assert problems[0] == ("100 connections at once under a limit of 20 all succeeded: the connection-per-request "
+                           "half did not exhaust the server")
+
+
 def test_recovery_checks_apply_their_fault_through_the_controls() -> None:
     controls = FakeControls(backends_now=[(200, "idle"), (201, "idle")])
     terminate = check_for("pool_recovery_terminate", controls)
@@ -186,7 +209,8 @@ def test_tls_wrong_ca_needs_a_refusal_and_the_servers_aborted_handshake() -> Non
     aborted = [record(0.1, "could not accept SSL connection: tlsv1 alert unknown ca", user="", dbname="")]
     assert verify(check_for("tls_wrong_ca"), {"error": error}, log=aborted).problems == []
     problems = verify(check_for("tls_wrong_ca"), {"error": {"kind": "none"}}, log=session_of(200, 0.1, 0.2)).problems
-    assert problems[0].startswith("the connection succeeded; the driver must refuse it")
+    assert problems[0].startswith("the connection succeeded although the root certificate given") and \
+        "certificate verification is off" in problems[0]
     assert problems[1].startswith("the server authorized 1 session(s) of the example's role")
 
 
@@ -207,8 +231,36 @@ def test_auth_wrong_password_times_the_exit_from_the_servers_refusal() -> None:
     lingering = ProcessRun(argv=["x"], started_wall=_wall(T0), exited_at=4.0, result_at=0.9)
     problems = verify(check_for("auth_wrong_password"), {"error": error, "elapsed_ms": 40}, log=refused,
                       process=lingering).problems
-    assert problems == ["the program exited 3.5 s after the server refused the password (limit 2 s): "
+    assert problems == ["the program exited 3.5 s after the server first refused the password (limit 2 s): "
                         "something (a retrying pool, a timer, a thread) keeps it alive"]
+
+
+def test_auth_wrong_password_judges_from_the_first_refusal_and_counts_retries() -> None:
+    # Five refusals over 3.2 s, the program gone 0.5 s after the last: from the first, 3.7 s.
+    refused = [record(0.5 + 0.8 * i, "password authentication failed for user", severity="FATAL", state="28P01",
+                      pid=300 + i) for i in range(5)]
+    error = {"kind": "auth", "sqlstate": "28P01", "message": "FATAL: password authentication failed for user"}
+    retrying = ProcessRun(argv=["x"], started_wall=_wall(T0), exited_at=4.2, result_at=4.1)
+    verdict = verify(check_for("auth_wrong_password"), {"error": error, "elapsed_ms": 3700}, log=refused,
+                     process=retrying)
+    assert verdict.problems == ["the program exited 3.7 s after the server first refused the password (limit 2 s); "
+                                "it tried the wrong password 5 times (over 3.2 s): a login the server refused is "
+                                "retried (a pool's retry loop), and a wrong password never succeeds"]
+    assert verdict.observed["login_retries"] == 4
+
+
+def test_a_swallowed_login_error_is_named_against_the_servers_refusal() -> None:
+    refused = [record(0.5, 'password authentication failed for user "ex"', severity="FATAL", state="28P01")]
+    prompt = ProcessRun(argv=["x"], started_wall=_wall(T0), exited_at=1.0, result_at=0.9)
+    problems = verify(check_for("auth_wrong_password"), {"error": {"kind": "none"}, "elapsed_ms": 40}, log=refused,
+                      process=prompt).problems
+    assert problems[0].startswith("the example reports that the connection succeeded, but the server refused it "
+                                  "(FATAL 28P01: password authentication failed") and \
+        "and authorized no session: the client swallowed the login error" in problems[0]
+    # A real success (a session authorized) stays "the connection succeeded".
+    accepted = verify(check_for("auth_wrong_password"), {"error": {"kind": "none"}, "elapsed_ms": 40},
+                      log=session_of(200, 0.2), process=prompt).problems
+    assert accepted[0].startswith("the connection succeeded; the driver must refuse it")
 
 
 def _wall(moment: datetime) -> float:

@@ -80,6 +80,16 @@ def test_one_shared_pool_never_exhausts_the_budget() -> None:
         "the server's backends peaked at 20 (connection log), not at the budget of 40: the pools did not exhaust it"]
 
 
+def test_independent_pools_whose_waves_never_collided_are_judged_by_their_independence() -> None:
+    # A loaded machine: the waves spread out, the backends peaked at 31 (more than one pool's 20,
+    # under the budget of 40), nothing was refused. Timing decided that, and the verdict says so.
+    data = services()
+    verdict = verify(check_for(SCENARIO), data, log=backends(31), stats=served(data))
+    assert verdict.problems == []
+    assert verdict.observed["timing_decided"].startswith("the server refused no connection: the backends peaked "
+                                                         "at 31, above one pool's 20 (independent pools)")
+
+
 def test_a_refusal_reported_as_served_is_caught_by_the_servers_count() -> None:
     data = services()   # the example says every request was served ...
     ran = (("SELECT pg_sleep($1)", 4 * PER_SERVICE - 57),)   # ... the server ran 57 fewer

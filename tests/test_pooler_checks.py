@@ -71,6 +71,33 @@ def test_tls_wrong_ca_behind_pgbouncer_needs_its_aborted_handshake() -> None:
                         "the example did not try TLS against it"]
 
 
+def test_connect_latency_behind_pgbouncer_does_not_assert_which_is_faster() -> None:
+    # node/pg-client@pgbouncer-transaction turned with load: a login at PgBouncer opens no server
+    # connection, so a query through it may well take longer than a "connect".
+    data = {"connect_ms": [0.8] * 30, "query_ms": [1.2] * 30, "pooled": False}
+    logins = [line for c in range(30) for line in pooler_client(c, 0.01 * c, 0.01 * c + 0.005)]
+    verdict = verify(check_for("connect_latency", topology=POOLED), data, log=session_of(900, 0.0), pooler_log=logins)
+    assert verdict.problems == []
+    assert verdict.observed["query_below_connect"].startswith("not asserted through PgBouncer")
+    direct = [line for pid in range(30) for line in session_of(200 + pid, 0.1 * pid, 0.1 * pid + 0.05)]
+    problems = verify(check_for("connect_latency"), data, log=direct).problems
+    assert problems == ["a query on an open connection (p50 1.20 ms) is not faster than a new connection (p50 0.80 ms)"]
+
+
+def test_tls_wrong_host_behind_pgbouncer_leaves_pgbouncers_own_server_sessions_out() -> None:
+    # Once in CI: PgBouncer's min_pool_size connection logged in during the case (its timer, not
+    # the example, which never logged in at PgBouncer) and failed the case as a session let through.
+    error = {"kind": "certificate", "type": "PSQLException", "message": "The hostname 127.0.0.2 could not be verified"}
+    own = session_of(900, 0.2)
+    verdict = verify(check_for("tls_wrong_host", topology=POOLED), {"error": error}, log=own)
+    assert verdict.problems == [] and verdict.observed["pooler_server_sessions"] == 1
+    # A login at PgBouncer is the example's: then the server's sessions count again.
+    problems = verify(check_for("tls_wrong_host", topology=POOLED), {"error": error}, log=own,
+                      pooler_log=pooler_client(1, 0.1)).problems
+    assert problems[0].startswith("the server authorized 1 session(s) of the example's role")
+    assert problems[1].startswith("PgBouncer logged 1 login(s) of the example: the certificate was accepted")
+
+
 def test_connect_latency_behind_pgbouncer_counts_logins_there() -> None:
     data = {"connect_ms": [1.0] * 30, "query_ms": [0.3] * 30, "pooled": False}
     logins = [line for c in range(30) for line in pooler_client(c, 0.01 * c, 0.01 * c + 0.005)]

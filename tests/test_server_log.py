@@ -99,3 +99,41 @@ def test_a_refused_backend_is_owed_nothing(server: NativeServer) -> None:
     finally:
         with psycopg.connect(server.admin.conninfo(), autocommit=True) as conn:
             conn.execute(f"ALTER ROLE {ROLE} CONNECTION LIMIT -1")
+
+
+class LateCollector(ServerLog):
+    """The log as a busy machine writes it: the logging collector still holds what was logged
+    from backend `pid`'s `connection authorized` on (in order) until `late` reads have passed.
+    The file it shows is the real one cut before that line until then."""
+
+    def __init__(self, admin_conninfo: str, pid: int, late: int) -> None:
+        super().__init__(admin_conninfo)
+        self.pid, self.late, self.reads = pid, late, 0
+
+    def _visible(self) -> bytes:
+        real = b"".join(super()._read_lines(0))
+        if self.reads > self.late:
+            return real
+        held = real.find(f'"pid":{self.pid},'.encode())
+        return real if held < 0 else real[: real.rfind(b"\n", 0, held) + 1]
+
+    def _size(self) -> int:
+        return len(self._visible())
+
+    def _read_lines(self, offset: int) -> list[bytes]:
+        self.reads += 1
+        return self._visible()[offset:].splitlines(keepends=True)
+
+
+def test_a_session_logged_before_the_case_stays_out_of_its_window(server: NativeServer) -> None:
+    # tls_wrong_host@pgbouncer-transaction once failed with "the server authorized 1 session(s)":
+    # PgBouncer's warm server connection, logged in before the case, whose `connection
+    # authorized` the collector wrote after the case's offset was taken.
+    with psycopg.connect(host=server.endpoint.host, port=server.endpoint.port, user=ROLE, password=PASSWORD,
+                         dbname=DBNAME, sslmode="disable") as before_the_case:
+        pid = int(before_the_case.execute("SELECT pg_backend_pid()").fetchone()[0])
+        log = LateCollector(server.admin.conninfo(), pid, late=5)
+        offset = log.end_offset()
+        records = log.read_through(offset)
+    assert log.reads > 5, "the collector never held the line back: the test proves nothing"
+    assert not [r for r in records if r.pid == pid and r.message.startswith("connection authorized")]

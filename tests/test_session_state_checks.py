@@ -52,6 +52,27 @@ def test_unnamed_statements_are_not_a_prepared_statement_reused() -> None:
                                 "statement is prepared afresh each time)"]
 
 
+def test_a_statement_under_another_name_fails_unless_the_driver_names_its_own() -> None:
+    # tokio-postgres names its statements s0, s1, ...: that passed, so the name was never checked.
+    check = check_for("prepared_statement_reuse")
+    check.on_checkpoint("prepared")
+    problems = verify(check, {"results": expected_results()}, log=executions("s0")).problems
+    assert problems == ["the server ran the executions under the name(s) ['s0'], not params.name 'users_by_id': "
+                        "prepare it by that name with the driver's own API; if the driver has no API for a "
+                        "statement's name (it names its own, like pgjdbc's S_1), declare `statement_names: "
+                        f"automatic` under driver in {example().manifest}"]
+    automatic = check_for("prepared_statement_reuse", statement_names="automatic")
+    automatic.on_checkpoint("prepared")
+    verdict = verify(automatic, {"results": expected_results()}, log=executions("S_1"))
+    assert verdict.problems == []
+    assert verdict.observed["name_checked"].startswith("not checked: ") and "(S_1), not that it is named " \
+        "'users_by_id'" in verdict.observed["name_checked"]
+    sql_level = check_for("prepared_statement_reuse")
+    sql_level.on_checkpoint("prepared")
+    log = [record(0.1 * i, f"statement: EXECUTE users_by_id({i})") for i in range(6)]
+    assert verify(sql_level, {"results": expected_results()}, log=log).problems == []
+
+
 def test_the_checkpoint_replaces_the_server_connections_only_behind_a_pooler() -> None:
     pooled = FakeControls(pooled=True)
     check = check_for("prepared_statement_reuse", pooled, topology=POOLED)

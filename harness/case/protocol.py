@@ -77,6 +77,30 @@ def connection_limit_problems(ctx: CaseContext) -> list[str]:
     return problems
 
 
+IN_FAILED_TRANSACTION = "25P02"   # "current transaction is aborted, commands ignored until end of transaction block"
+
+
+def aborted_reuse_problems(ctx: CaseContext) -> list[str]:
+    """A backend that answered 25P02 was used again after a statement failed inside its
+    transaction, with no ROLLBACK between: a pool lent the aborted connection out again, or the
+    program kept using it. Named whatever else went wrong (the program often dies of it, with
+    only its exit code to show)."""
+    mine = ctx.my_log()
+    problems = []
+    for pid in dict.fromkeys(r.pid for r in mine if r.severity == "ERROR" and r.state_code == IN_FAILED_TRANSACTION):
+        on_it = [r for r in mine if r.pid == pid]
+        first = next(i for i, r in enumerate(on_it) if r.state_code == IN_FAILED_TRANSACTION)
+        cause = next((r for r in reversed(on_it[:first]) if r.severity == "ERROR"), None)
+        count = sum(1 for r in on_it if r.state_code == IN_FAILED_TRANSACTION)
+        problems.append(
+            f"backend {pid} answered {count} statement(s) with {IN_FAILED_TRANSACTION} 'current transaction is aborted': "
+            + (f"after its statement failed ({cause.state_code} {cause.message[:80]!r}) " if cause else "after a failed "
+               "statement ")
+            + "inside a transaction, the connection was used again (lent out by the pool, or kept) without a "
+              "ROLLBACK; roll back (or discard the connection) on error before it goes back to the pool")
+    return problems
+
+
 def judge_statements(ctx: CaseContext, verdict: Verdict) -> None:
     """Every case's statements counted into its observed figures, and its work held to the
     scenario's max_statements."""
@@ -97,6 +121,8 @@ def verify(check: ScenarioCheck, ctx: CaseContext, timeout: float) -> Verdict:
         verdict.fail(problem, "leftovers")
     for problem in connection_limit_problems(ctx):
         verdict.fail(problem, "connection_limit")
+    for problem in aborted_reuse_problems(ctx):
+        verdict.fail(problem, "aborted_transaction_reused")
     data = protocol_problems(ctx.process, ctx.scenario, check, verdict, timeout)
     if data is not None:
         try:

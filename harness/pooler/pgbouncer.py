@@ -57,6 +57,10 @@ POOL_SETTINGS: dict[str, str] = {
 MODE_SETTINGS: dict[str, dict[str, str]] = {
     "transaction": {"min_pool_size": "2", "server_round_robin": "1"},
 }
+# How long warm() waits for min_pool_size: an event wait (it returns once they are logged in), so
+# the bound only matters on a machine so busy that PgBouncer's timer lags; a pool still filling
+# when the case starts would log its server connections in during the case.
+WARM_SECONDS = 30.0
 AUTH_SQL = ("SELECT rolname, rolpassword FROM pg_authid "
             "WHERE rolcanlogin AND rolpassword LIKE 'SCRAM-SHA-256$%' ORDER BY rolname")
 
@@ -246,7 +250,7 @@ class PgBouncer:
             if reload:
                 self.console.command("RELOAD")
 
-    def warm(self, dbname: str, role: str, password: str, within: float = 5.0) -> bool:
+    def warm(self, dbname: str, role: str, password: str, within: float = WARM_SECONDS) -> bool:
         """Has PgBouncer open its min_pool_size server connections to the case's database before
         the example starts, as a busy PgBouncer has them: a pool exists only once a client logged
         in, and min_pool_size is filled while one is there. Without this, a short case runs on one

@@ -11,11 +11,13 @@ from typing import Any
 from harness.scenarios.base import ScenarioCheck, Verdict, scenario
 
 
-def peak_open_connections(check: ScenarioCheck, until: datetime | None = None) -> tuple[int, int]:
+def peak_open_connections(check: ScenarioCheck, until: datetime | None = None,
+                          since: datetime | None = None) -> tuple[int, int]:
     """(most connections open at once, connections opened in all) from the connection log, up to
-    `until` (server clock) when given."""
+    `until` and from `since` (server clock) when given."""
     events: list[tuple[Any, int]] = []
-    mine = [r for r in check.ctx.my_log() if until is None or r.timestamp <= until]
+    mine = [r for r in check.ctx.my_log() if (until is None or r.timestamp <= until)
+            and (since is None or r.timestamp > since)]
     # A backend refused after authentication (53300: too many connections) logs "connection
     # authorized" and then FATAL, but no "disconnection": it never counts as open.
     refused = {r.pid for r in mine if r.severity == "FATAL"}
@@ -79,7 +81,9 @@ class PoolBounded(PoolCheck):
         verdict.observed["elapsed_ms"] = elapsed
         if verdict.require(isinstance(elapsed, (int, float)), "data.elapsed_ms is missing"):
             verdict.require(elapsed / 1000 <= budget,
-                            f"the burst took {elapsed / 1000:.2f} s; {self.pool_max}-way concurrency allows {budget:.2f} s")
+                            f"the burst took {elapsed / 1000:.2f} s; {self.pool_max}-way concurrency allows {budget:.2f} s "
+                            "(a timing bound: the sampled concurrency above is the event; rerun alone if the machine "
+                            "was loaded)")
 
 
 @scenario("pool_reuse")
@@ -164,9 +168,16 @@ class PoolRelease(ClosingPool):
 @scenario("pool_acquire_timeout")
 class PoolAcquireTimeout(PoolCheck):
     checkpoints = ()
-    timeout_hint = "the second acquire never returned: the pool does not honour its acquire timeout"
+    timeout_hint = ("an acquire never returned: the pool has no acquire timeout (set it from "
+                    "params.pool.acquire_timeout_ms) or does not honour it")
     # Known reports of this hang, per driver (driver.name in example.yaml): cited only for that driver.
-    citations = {"pg": "node-postgres #3197 describes such a hang"}
+    citations = {"pg": "node-postgres #3197 describes such a hang: connectionTimeoutMillis not honoured while "
+                       "the pool's first connection is being made"}
+
+    def citation_applies(self) -> bool:
+        """#3197 is a connect that ignores the timeout: it fits only when the pool's first connection
+        never logged in. A second acquire waiting for the held one is the example's own timeout."""
+        return not self.ctx.reached_server()
 
     def judge(self, data: dict[str, Any], verdict: Verdict, peak: int, opened: int) -> None:
         error = data.get("error") or {}
@@ -314,20 +325,38 @@ class NoPoolExhaustion(PoolCheck):
                                  "unpooled_succeeded": unpooled.get("succeeded"),
                                  "unpooled_failed": unpooled.get("failed"),
                                  "unpooled_errors": sorted(set(errors))})
-        verdict.require(bool(unpooled.get("failed")),
-                        f"{requests} connections at once under a limit of {self.ctx.params['connection_limit']} all "
-                        "succeeded: the connection-per-request half did not exhaust the server")
-        verdict.require(bool(errors) and all(e == code for e in errors),
-                        f"the connection-per-request failures must be SQLSTATE {code}; got {sorted(set(errors))[:5]}")
-        refused = [r for r in self.ctx.my_log() if r.state_code == code]
-        verdict.observed["server_refusals_53300"] = len(refused)
-        verdict.require(bool(refused), f"the server logged no refusal with SQLSTATE {code}")
         if not verdict.require(self.pooled_until is not None,
                                "the example never reached checkpoint after_pooled (print it once the pooled half's "
                                "pool is closed, before the connection-per-request half)"):
             return
+        refused = [r for r in self.ctx.my_log() if r.state_code == code]
+        verdict.observed["server_refusals_53300"] = len(refused)
+        if unpooled.get("failed") or not self.overlap_was_timing(requests, refused, verdict):
+            verdict.require(bool(unpooled.get("failed")),
+                            f"{requests} connections at once under a limit of {self.ctx.params['connection_limit']} "
+                            "all succeeded: the connection-per-request half did not exhaust the server")
+            verdict.require(bool(errors) and all(e == code for e in errors),
+                            f"the connection-per-request failures must be SQLSTATE {code}; got {sorted(set(errors))[:5]}")
+            verdict.require(bool(refused), f"the server logged no refusal with SQLSTATE {code}")
         pooled_peak, _ = peak_open_connections(self, until=self.pooled_until)
         verdict.observed["pooled_peak_open"] = pooled_peak
         verdict.require(pooled_peak <= self.pool_max,
                         f"the pooled half opened {pooled_peak} connections at once; the pool's max is "
                         f"{self.pool_max} (connection log up to checkpoint after_pooled)")
+
+    def overlap_was_timing(self, requests: int, refused: list[Any], verdict: Verdict) -> bool:
+        """Whether the server refuses depends on timing: only if more than the limit are open at
+        once, which a loaded machine (slow connects, each request over in sleep_seconds) may never
+        reach. What the spec can promise is one connection per request. True when every request
+        had its own connection and they never overlapped up to the limit: then the verdict is
+        the connection count's, and says that timing left the limit unreached."""
+        limit = int(self.ctx.params["connection_limit"])
+        peak, opened = peak_open_connections(self, since=self.pooled_until)
+        verdict.observed.update(unpooled_peak_open=peak, unpooled_connections=opened)
+        if refused or opened < requests or peak >= limit:
+            return False
+        verdict.observed["timing_decided"] = (
+            f"the {requests} connection-per-request requests each opened a connection ({opened}), but at most {peak} "
+            f"were open at once, under the limit of {limit}: the machine was too slow for them to overlap, so no "
+            "refusal could happen; judged by the connection count, not by the refusals")
+        return True

@@ -25,8 +25,17 @@ POOLED_HINT = ("behind transaction pooling each transaction may run on another s
                "and session state stays on the one it was made on")
 
 
+STATEMENT_NAME = re.compile(r"^(?:execute ([^:]+):|statement:\s*EXECUTE\s+\"?([^\s(\"]+))", re.I)
+
+
 def named_executions(log: list[LogRecord]) -> list[LogRecord]:
     return [r for r in log if NAMED_EXECUTION.match(r.message)]
+
+
+def statement_name(record: LogRecord) -> str:
+    """The name a logged execution ran under (protocol or SQL level)."""
+    match = STATEMENT_NAME.match(record.message)
+    return next((g for g in match.groups() if g), "") if match else ""
 
 
 def reads_and_writes(log: list[LogRecord], setting: str) -> tuple[list[LogRecord], list[LogRecord]]:
@@ -77,10 +86,32 @@ class PreparedStatementReuse(SwitchesServerConnections):
                         f"statement: prepare {self.ctx.params['name']!r} once with the driver's own API and "
                         "execute it by name (an unnamed statement is prepared afresh each time)")
         verdict.observed["named_executions"] = len(executions)
+        self.judge_name(executions, verdict)
         verdict.observed["server_sessions"] = len({r.pid for r in executions})
         # A driver may heal a 26000 on its own (pgjdbc re-prepares and retries in autocommit):
         # then the case passes, and the server's errors show what it healed.
         verdict.observed["not_found_on_server"] = sum(1 for r in self.ctx.my_log() if r.state_code == "26000")
+
+
+    def judge_name(self, executions: list[LogRecord], verdict: Verdict) -> None:
+        """The name the server ran it under is params.name, unless the manifest says the driver
+        names its statements itself (then only the reuse is checked, and the verdict says so)."""
+        wanted = self.ctx.params["name"]
+        names = sorted({statement_name(r) for r in executions})
+        if not names:
+            return
+        manifest = self.ctx.example.manifest
+        if self.ctx.example.statement_names == "automatic":
+            verdict.observed["name_checked"] = (f"not checked: {manifest} declares driver.statement_names: automatic, so "
+                                                f"only the reuse of one named statement was ({', '.join(names)}), not "
+                                                f"that it is named {wanted!r}")
+            return
+        verdict.observed["name_checked"] = f"the server ran it as {', '.join(names)}; params.name is {wanted!r}"
+        verdict.require(names == [wanted],
+                        f"the server ran the executions under the name(s) {names}, not params.name {wanted!r}: "
+                        f"prepare it by that name with the driver's own API; if the driver has no API for a "
+                        f"statement's name (it names its own, like pgjdbc's S_1), declare `statement_names: "
+                        f"automatic` under driver in {manifest}")
 
 
 @scenario("session_set")

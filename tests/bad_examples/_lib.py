@@ -261,6 +261,22 @@ def failing_transaction(conn: psycopg.Connection) -> None:
     conn.execute("COMMIT")
 
 
+def fail_and_return_unrolled(pool: MiniPool) -> tuple[int | None, str | None]:
+    """The deliberate mistake of the release-on-error wrong examples: a failing transaction on a
+    checked-out connection, then back to the pool with it still open (no ROLLBACK). Returns the
+    backend pid and the failure's SQLSTATE."""
+    pid = sqlstate = None
+    conn = pool.getconn()
+    try:
+        pid = backend_pid(conn)
+        failing_transaction(conn)
+    except psycopg.errors.UniqueViolation as exc:
+        sqlstate = exc.sqlstate
+    finally:
+        pool.putconn(conn)
+    return pid, sqlstate
+
+
 def select_one_or_sqlstate(pool: MiniPool) -> Any:
     """The pool still answers: 1, or the SQLSTATE of what went wrong."""
     try:

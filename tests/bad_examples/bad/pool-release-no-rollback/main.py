@@ -1,19 +1,9 @@
-import psycopg
-
 import _lib as lib
 from _lib import PARAMS, MiniPool
 
 # No validation on checkout: what comes back to the pool is lent out as it is.
 pool = MiniPool(PARAMS["pool"]["max"], validate=False)
-pid = sqlstate = None
-conn = pool.getconn()
-try:
-    pid = lib.backend_pid(conn)
-    lib.failing_transaction(conn)
-except psycopg.errors.UniqueViolation as exc:
-    sqlstate = exc.sqlstate
-finally:
-    pool.putconn(conn)  # The mistake: back to the pool with its failed transaction still open (no ROLLBACK).
+pid, sqlstate = lib.fail_and_return_unrolled(pool)  # The mistake: back to the pool without a ROLLBACK.
 lib.checkpoint("after_error")
 after = lib.select_one_or_sqlstate(pool)  # gets the same connection: 25P02
 pool.close()
