@@ -97,7 +97,7 @@ class StoryPoolExhaustion(ScenarioCheck):
                 "pool": {"max": self.pool_max, "acquire_timeout_ms": int(p["acquire_timeout_ms"])},
                 "retry": {key: int(p["retry"][key]) for key in ("attempts", "backoff_ms", "backoff_max_ms")},
                 **{key: p[key] for key in ("waves", "wave_interval_ms", "wave_size", "long_per_wave",
-                                           "long_rows", "short_rows")}}
+                                           "long_rows", "short_rows", "long_seconds", "short_seconds")}}
 
     def verify(self, data: dict[str, Any], verdict: Verdict) -> None:
         p = self.ctx.params
