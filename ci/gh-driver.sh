@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One CI job = one driver x one leg (direct, pgbouncer-session, pgbouncer-transaction, docker:
+# One CI job = one driver x one leg (direct, pgbouncer[-1.24]-session, pgbouncer[-1.24]-transaction, docker:
 # python -m harness.discovery_json matrix lists them). A native leg installs what the example needs (Debian 12, as in the `debian:12`
 # job container: the harness's packages, then the ones the example's manifest declares under
 # `system_packages:`), install the harness, run `python -m harness run --example <id>`, and leave
@@ -40,7 +40,7 @@ apt_install() {
 }
 
 # -- the harness: the server, PgBouncer, Python and its venv ---------------------------------------
-HARNESS_PACKAGES=(postgresql postgresql-contrib pgbouncer python3 python3-venv python3-pip ca-certificates)
+HARNESS_PACKAGES=(postgresql postgresql-contrib pgbouncer python3 python3-venv python3-pip ca-certificates curl)
 mkdir -p reports
 printf '{"example": "%s", "leg": "%s"}\n' "$EXAMPLE" "$LEG" > reports/leg.json
 if [[ $LEG == docker ]]; then
@@ -50,6 +50,12 @@ if [[ $LEG == docker ]]; then
   fi
 else
   apt_install "the harness" "${HARNESS_PACKAGES[@]}"
+fi
+if [[ $LEG == pgbouncer-1.24-* ]]; then
+  # PgBouncer 1.24.1 beside Debian's 1.18: built from the pinned orig tarball (its build packages too).
+  echo "::group::PgBouncer 1.24.1 (ci/pgbouncer-1.24.sh)"
+  bash ci/pgbouncer-1.24.sh
+  echo "::endgroup::"
 fi
 echo "::group::install the harness"
 bash ci/venv.sh

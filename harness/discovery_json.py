@@ -3,8 +3,8 @@
 instead of keeping their own lists:
 
     python -m harness.discovery_json matrix         the GitHub Actions matrix (one line of JSON): one leg
-                                                  per example x (direct, pgbouncer-session,
-                                                  pgbouncer-transaction, docker)
+                                                  per example x (direct, pgbouncer[-1.24]-session,
+                                                  pgbouncer[-1.24]-transaction, docker)
     python -m harness.discovery_json matrix --legs native|docker   only the legs of one job kind
     python -m harness.discovery_json base-images    every image the examples' Dockerfiles (and the harness's
                                                   PgBouncer image) build FROM, one a line
@@ -67,13 +67,16 @@ def document(spec: Spec, discovery: Discovery, paths: ProjectPaths) -> dict[str,
 
 
 # CI's legs per example: (leg, the job kind that runs it, the `harness run` arguments). The
-# pgbouncer-transaction leg also runs the driver-fix rows (spec/pgbouncer.yaml `fixes:`): the
-# runner adds them to the topology by itself. A native leg runs in a Debian 12 job container; the
+# pgbouncer-transaction legs also run the driver-fix rows (spec/pgbouncer.yaml `fixes:`): the
+# runner adds them to the topology by itself. The pgbouncer-1.24-* legs run PgBouncer 1.24.1 beside
+# Debian's 1.18 (ci/gh-driver.sh builds it first with ci/pgbouncer-1.24.sh). A native leg runs in a Debian 12 job container; the
 # docker leg runs on the runner itself, where the Docker engine is.
 LEGS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("direct", "native", ()),
     ("pgbouncer-session", "native", ("--via", "pgbouncer-session")),
     ("pgbouncer-transaction", "native", ("--via", "pgbouncer-transaction")),
+    ("pgbouncer-1.24-session", "native", ("--via", "pgbouncer-1.24-session")),
+    ("pgbouncer-1.24-transaction", "native", ("--via", "pgbouncer-1.24-transaction")),
     ("docker", "docker", ("--backend", "docker")),
 )
 LEG_NAMES = tuple(leg for leg, _, _ in LEGS)

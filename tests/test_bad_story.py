@@ -1,6 +1,7 @@
 """The page's first story (story_pool_exhaustion) on the real server and the real PgBouncer, proven
-by two deliberately wrong implementations: services that share one pool instead of one each, and
-a refused connection (53300) swallowed and reported as a served request. good/reference, with one
+by three deliberately wrong implementations: services that share one pool instead of one each,
+a refused connection (53300) swallowed and reported as a served request, and the old load that
+sleeps instead of working on the server. good/reference, with one
 pool per service, passes both halves (straight to the server, and through PgBouncer in
 transaction mode)."""
 
@@ -23,7 +24,7 @@ def test_one_pool_per_service_passes_both_halves(bad: BadRun, topology: str) -> 
     assert result.outcome is Outcome.PASSED, result.failure.render() if result.failure else result.message
     figures = result.observed["pool_exhaustion"]
     if topology == "direct":
-        assert figures["server_refusals"] > 0 and figures["refused"] > 0 and figures["peak_backends"] == 40
+        assert figures["server_refusals"] > 0 and figures["retries"] > 0 and figures["peak_backends"] == 40
     else:
         assert figures["refused"] == 0 and figures["peak_backends"] <= 40 and figures["pooler_client_peak"] == 20
 
@@ -78,3 +79,11 @@ def test_a_pooled_case_hands_its_role_back_with_no_server_connection(bad: BadRun
     result = bad.case("good/reference", "pool_bounded", POOLED)
     assert result.outcome is Outcome.PASSED, result.failure.render() if result.failure else result.message
     assert left_at_drop == [0], f"server connection(s) of the role left when its pooled case ended: {left_at_drop}"
+
+
+def test_a_load_that_sleeps_instead_of_working_is_told_what_to_run(bad: BadRun) -> None:
+    result = bad.case("bad/story-sleeps", SCENARIO)
+    assert result.outcome is Outcome.FAILED
+    [problem] = problems_of(result)
+    assert problem.startswith("the server ran ") and "pg_sleep call(s)" in problem, problem
+    assert "generate_series(1, <rows>)" in problem and "params.long_rows" in problem, problem

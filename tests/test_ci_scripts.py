@@ -109,6 +109,15 @@ def test_gh_driver_runs_its_leg_and_a_docker_leg_without_an_engine_is_not_run(tm
     assert done.returncode == 0, done.stdout + done.stderr
     assert "python -m harness run --example node/x --via pgbouncer-transaction" in calls, calls
     assert (root / "reports" / "leg.json").read_text().strip() == '{"example": "node/x", "leg": "pgbouncer-transaction"}'
+    assert "pgbouncer-1.24.sh" not in calls   # a 1.18 leg builds nothing
+    (root / "calls.log").write_text("")
+    (root / "ci" / "pgbouncer-1.24.sh").write_text(f"echo pgbouncer-1.24.sh >> {root / 'calls.log'}\n")
+    done = subprocess.run(["bash", "ci/gh-driver.sh", "node/x", "pgbouncer-1.24-transaction"], cwd=root,
+                          capture_output=True, text=True, timeout=60, env=env)
+    calls = (root / "calls.log").read_text().splitlines()
+    assert done.returncode == 0, done.stdout + done.stderr
+    built = calls.index("pgbouncer-1.24.sh")   # PgBouncer 1.24.1 is built before the run that uses it
+    assert built < calls.index("python -m harness run --example node/x --via pgbouncer-1.24-transaction"), calls
     (root / "calls.log").write_text("")
     done = subprocess.run(["bash", "ci/gh-driver.sh", "node/x", "docker"], cwd=root,
                           capture_output=True, text=True, timeout=60, env=env)

@@ -117,9 +117,10 @@ def test_the_workflow_matrix_contains_it(tree: Path, tmp_path: Path) -> None:
         assert len(lines) == 1
         include += json.loads(lines[0].removeprefix(f"{name}="))["include"]
     assert {e["example"] for e in include} == real_ids() | {NEW_ID}
-    # Every example, the new one too, gets >= 4 legs: direct, both PgBouncer modes, docker.
+    # Every example, the new one too, gets its 6 legs: direct, both PgBouncer modes of both versions, docker.
     legs = {example: {e["leg"] for e in include if e["example"] == example} for example in real_ids() | {NEW_ID}}
-    assert all(found == {"direct", "pgbouncer-session", "pgbouncer-transaction", "docker"} for found in legs.values()), legs
+    assert all(found == {"direct", "pgbouncer-session", "pgbouncer-transaction", "pgbouncer-1.24-session",
+                         "pgbouncer-1.24-transaction", "docker"} for found in legs.values()), legs
     assert {"example": NEW_ID, "slug": "go-pgx", "language": "go", "leg": "docker", "artifact": "go-pgx--docker"} in include
     # Each entry gets its job, its JUnit check and its artifact from matrix.example and matrix.leg alone.
     text = yaml.safe_dump(driver)

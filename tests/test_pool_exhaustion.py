@@ -28,7 +28,8 @@ def services(refused: tuple[int, ...] = (0, 0, 0, 0), failed: int = 0) -> dict[s
 
 
 def served(data: dict[str, Any]) -> tuple[tuple[str, int], ...]:
-    return (("SELECT pg_sleep($1)", sum(s["succeeded"] for s in data["services"])), ("select $1", 3))
+    return (("SELECT sum(i) FROM generate_series($1, $2) AS i", sum(s["succeeded"] for s in data["services"])),
+            ("select $1", 3))
 
 
 def backends(count: int) -> list:
@@ -57,6 +58,18 @@ def test_the_budget_is_the_roles_limit_and_pgbouncers_server_pool() -> None:
     assert check_for(SCENARIO).run_params()["pool"]["max"] == 20
     params = check_for(SCENARIO, topology=POOLED).run_params()
     assert params["pool"]["max"] == 5 and params["services"] == 4 and params["long_per_wave"] == 3
+    # The work is real (rows summed on the server) and a refused request is retried with backoff.
+    assert params["long_rows"] > params["short_rows"] > 0
+    assert params["retry"] == {"attempts": 6, "backoff_ms": 50, "backoff_max_ms": 800}
+    # The old sleeps are still passed, so an example not yet updated runs and is told what to run.
+    assert params["long_seconds"] == 0.8
+
+
+def test_a_load_that_sleeps_instead_of_working_fails_with_what_to_run() -> None:
+    data = services(refused=(15, 15, 15, 12))
+    slept = (("SELECT pg_sleep($1)", sum(s["succeeded"] for s in data["services"])),)
+    problems = verify(check_for(SCENARIO), data, log=refusals(57) + backends(40), stats=slept).problems
+    assert any("pg_sleep call(s)" in p and "generate_series(1, <rows>)" in p for p in problems), problems
 
 
 def test_straight_to_the_server_refusals_and_backends_at_the_budget_pass() -> None:
@@ -92,7 +105,7 @@ def test_independent_pools_whose_waves_never_collided_are_judged_by_their_indepe
 
 def test_a_refusal_reported_as_served_is_caught_by_the_servers_count() -> None:
     data = services()   # the example says every request was served ...
-    ran = (("SELECT pg_sleep($1)", 4 * PER_SERVICE - 57),)   # ... the server ran 57 fewer
+    ran = (("SELECT sum(i) FROM generate_series($1, $2) AS i", 4 * PER_SERVICE - 57),)   # ... the server ran 57 fewer
     problems = verify(check_for(SCENARIO), data, log=backends(40) + refusals(57), stats=ran).problems
     assert problems == [f"the example reports {4 * PER_SERVICE} requests served, the server ran {4 * PER_SERVICE - 57} "
                         "of their queries (pg_stat_statements): a refused or failed request must be counted as such"]
@@ -166,7 +179,7 @@ def test_the_report_pairs_run_1_with_run_2_and_its_fix_row() -> None:
     assert node.after is None
     assert node.missing == f"Run 2 (through PgBouncer in transaction mode) was not run; both halves: {rerun_command('node/y')}"
     assert "--via direct,pgbouncer-transaction" in node.missing
-    assert one_line(java).startswith("direct: 0 of 288 requests refused (server logged 32 × 53300)")
+    assert one_line(java).startswith("direct: 0 of 288 requests refused (server logged 32 × 53300, 0 retried)")
     html = pool_exhaustion_section(run)
     assert html.count("<h3>") == 2 and html.count("data:image/svg+xml") == 1   # a chart only with both halves
     assert "2 s → 50 ms" in html and rerun_command("node/y") in html
@@ -177,11 +190,12 @@ def test_the_report_pairs_run_1_with_run_2_and_its_fix_row() -> None:
 def test_the_story_line_sets_the_pages_claim_beside_the_figures_and_the_fix_as_a_user_pastes_it() -> None:
     snippet = "jdbc:postgresql://host:6432/db?prepareThreshold=0"
     run = {"fixes": {"prepareThreshold=0": snippet}, "examples": [{"id": "java/x", "scenarios": [
-        case("direct", refused=57, server_refusals=57, peak_backends=40, latency_p50_ms=2100.0, pool_max=20),
+        case("direct", refused=7, server_refusals=57, retries=50, peak_backends=40, latency_p50_ms=2100.0,
+             pool_max=20),
         case(POOLED, "xfailed", failed=25), case(POOLED + "+prepareThreshold=0", latency_p50_ms=48.0)]}]}
     (story,) = exhaustion_stories(run)
     line = one_line(story)
-    assert line.startswith("direct: 57 of 288 requests refused (server logged 57 × 53300), p50/p95/max 2100.0/")
+    assert line.startswith("direct: 7 of 288 requests refused (server logged 57 × 53300, 50 retried), p50/p95/max 2100.0/")
     assert f" → {POOLED}+prepareThreshold=0 (in your code: {snippet}): 0 of 288 requests refused" in line
     assert "p50/p95/max 48.0/900.0/1200.0 ms" in line and line.endswith('The page: "2 s → 50 ms" (not asserted).')
     assert story.runs[2].label.endswith(f"with prepareThreshold=0 (in your code: {snippet})")

@@ -1,5 +1,6 @@
 """The pooled topologies on the docker backend: PgBouncer in a container of its own (labelled with
-the run, built from harness/pooler/image/Dockerfile and reused while it is unchanged), the
+the run, built from harness/pooler/image/Dockerfile, or image-1.24/ for PgBouncer 1.24.1, and
+reused while it is unchanged), the
 examples' containers reaching it on loopback, a driver fix's files reaching the example's
 container, and nothing of the run left after its close or a SIGKILL (a Ctrl-C:
 tests/test_docker_backend.py).
@@ -31,6 +32,7 @@ from tests.support import REPO, config_for
 from tests.test_docker_backend import example_of, labelled, require_docker
 
 POOLED = "pgbouncer-transaction"
+POOLED_1_24 = "pgbouncer-1.24-transaction"
 
 
 def test_a_pooled_case_runs_through_a_pgbouncer_container_and_nothing_is_left(tmp_path: Path) -> None:
@@ -68,6 +70,29 @@ def test_the_image_is_built_once_and_then_reused(tmp_path: Path) -> None:
     version = subprocess.run(["docker", "run", "--rm", "--network", "none", tag, "--version"],
                              capture_output=True, text=True, check=True).stdout
     assert version.startswith("PgBouncer 1.")
+
+
+def test_pgbouncer_1_24_runs_in_a_container_of_its_own_image_with_its_settings(tmp_path: Path) -> None:
+    """--backend docker --via pgbouncer-1.24-*: the image built from the pinned orig tarball, and
+    max_prepared_statements reaching the container: node-postgres' named statement, which fails
+    through 1.18 in transaction mode (spec/pgbouncer.yaml), passes through it."""
+    require_docker()
+    tag, _cold = ensure_image(tmp_path / "build.log", 900, version="1.24")
+    assert tag.startswith("pg-sample-harness/pgbouncer-1.24:")
+    version = subprocess.run(["docker", "run", "--rm", "--network", "none", tag, "--version"],
+                             capture_output=True, text=True, check=True).stdout
+    assert version.startswith("PgBouncer 1.24.1"), version
+    session = HarnessSession(replace(config_for(REPO / "examples", tmp_path, backend="docker"), via=(POOLED_1_24,)))
+    example = example_of(session, "node/pg-pool")
+    try:
+        result = run_case(session, example, "prepared_statement_reuse", POOLED_1_24)
+        assert result.outcome is Outcome.PASSED, result.failure.render() if result.failure else result.message
+        pooler = session.poolers.running()[POOLED_1_24]
+        assert isinstance(pooler.process, ContainerProcess) and pooler.process.version().startswith("1.24.1")
+        assert "max_prepared_statements = 200" in (pooler.root / "pgbouncer.ini").read_text()
+    finally:
+        session.close()
+    assert labelled(session.run_id) == ([], []), "containers or networks of the run are left behind"
 
 
 def test_a_driver_fixs_files_and_variables_reach_the_examples_container(tmp_path: Path) -> None:

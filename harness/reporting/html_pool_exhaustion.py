@@ -13,7 +13,7 @@ from harness.reporting.view import look
 
 # (column, key of observed.pool_exhaustion)
 COLUMNS = (("requests", "requests"), ("served", "succeeded"), ("refused (53300)", "refused"),
-           ("failed", "failed"), ("server refusals", "server_refusals"), ("queued", "queued"),
+           ("failed", "failed"), ("server refusals", "server_refusals"), ("retried", "retries"), ("queued", "queued"),
            ("p50 ms", "latency_p50_ms"), ("p95 ms", "latency_p95_ms"), ("max ms", "latency_max_ms"),
            ("wait p95 ms", "wait_p95_ms"), ("pool max", "pool_max"), ("peak backends", "peak_backends"),
            ("budget", "budget"))

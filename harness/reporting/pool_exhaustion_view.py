@@ -101,7 +101,7 @@ def one_line(story: ExhaustionStory) -> str:
         f = run.figures
         fixed = f" (in your code: {run.snippet})" if run.snippet else ""
         parts.append(f"{run.topology}{fixed}: {f.get('refused')} of {f.get('requests')} requests refused (server logged "
-                     f"{f.get('server_refusals')} × 53300), p50/p95/max {f.get('latency_p50_ms')}/"
+                     f"{f.get('server_refusals')} × 53300, {f.get('retries', 0)} retried), p50/p95/max {f.get('latency_p50_ms')}/"
                      f"{f.get('latency_p95_ms')}/{f.get('latency_max_ms')} ms, {f.get('queued')} queued, "
                      f"backends peak {f.get('peak_backends')} (budget {f.get('budget')})")
     text = " → ".join(parts) + (f". The page: \"{story.page}\" (not asserted)." if story.page else ".")

@@ -322,35 +322,45 @@ def pooled_then_unpooled(pool: MiniPool) -> dict[str, Any]:
 
 
 # -- the pool-exhaustion story, done right -----------------------------------------------------
-def story_request(pool: MiniPool, seconds: float) -> float:
-    """One request: a connection from the service's pool, its query; returns the pool wait (ms)."""
+def story_request(pool: MiniPool, rows: int) -> float:
+    """One request: a connection from the service's pool, its query (a sum over `rows` rows, work
+    on the server); returns the pool wait (ms)."""
     start = time.perf_counter()
     with pool.connection() as conn:
         waited = (time.perf_counter() - start) * 1000
         # Never a named server-side statement (psycopg prepares after 5 runs on a connection):
         # in transaction pooling the next run may meet another server connection.
-        conn.execute("SELECT pg_sleep(%s)", [seconds], prepare=False)
+        conn.execute("SELECT sum(i) FROM generate_series(1, %s) AS i", [rows], prepare=False)
     return waited
 
 
 def story_load(pools: list[MiniPool], request: Any = story_request) -> dict[str, Any]:
     """The story's steady load (PARAMS: waves of wave_size requests per service, long_per_wave of
-    them long), each service's requests through pools[service]; the result per service."""
+    them long), each service's requests through pools[service], a refused one retried with
+    PARAMS["retry"]'s backoff; the result per service."""
     from concurrent.futures import ThreadPoolExecutor
-    tally = [{"succeeded": 0, "refused": 0, "failed": 0, "errors": [], "wait_ms": [], "latency_ms": []}
-             for _ in range(PARAMS["services"])]
+    tally = [{"succeeded": 0, "refused": 0, "failed": 0, "retries": 0, "errors": [], "wait_ms": [],
+              "latency_ms": []} for _ in range(PARAMS["services"])]
     lock = threading.Lock()
+    retry = PARAMS["retry"]
 
-    def one(service: int, seconds: float) -> None:
+    def one(service: int, rows: int) -> None:
         start = time.perf_counter()
-        try:
-            waited = request(pools[service], seconds)
-        except Exception as exc:  # noqa: BLE001 - a failed request is data
-            code = error_text(exc)
-            with lock:
-                tally[service]["refused" if code == "53300" else "failed"] += 1
-                tally[service]["errors"] = sorted(set(tally[service]["errors"]) | {code})
-            return
+        for attempt in range(1, retry["attempts"] + 1):
+            try:
+                waited = (time.perf_counter() - start) * 1000 + request(pools[service], rows)
+                break
+            except Exception as exc:  # noqa: BLE001 - a failed request is data
+                code = error_text(exc)
+                if code == "53300" and attempt < retry["attempts"]:
+                    with lock:
+                        tally[service]["retries"] += 1
+                    time.sleep(min(retry["backoff_ms"] * 2 ** (attempt - 1), retry["backoff_max_ms"]) / 1000)
+                    continue
+                with lock:
+                    tally[service]["refused" if code == "53300" else "failed"] += 1
+                    tally[service]["errors"] = sorted(set(tally[service]["errors"]) | {code})
+                return
         with lock:
             tally[service]["succeeded"] += 1
             tally[service]["wait_ms"].append(round(waited, 3))
@@ -363,7 +373,7 @@ def story_load(pools: list[MiniPool], request: Any = story_request) -> dict[str,
             for service in range(PARAMS["services"]):
                 for i in range(PARAMS["wave_size"]):
                     long = i < PARAMS["long_per_wave"]
-                    executor.submit(one, service, PARAMS["long_seconds"] if long else PARAMS["short_seconds"])
+                    executor.submit(one, service, PARAMS["long_rows"] if long else PARAMS["short_rows"])
     for pool in set(pools):
         pool.close()
     return {"services": tally}

@@ -310,26 +310,38 @@ def story_pool_exhaustion(params):
     """The page's first story: params["services"] services, each with an engine (a pool) of its
     own, max params["pool"]["max"], under one steady load. Every wave_interval_ms each service
     gets wave_size requests at once; long_per_wave of them hold their connection for a long
-    query. A request whose connection the server refuses (53300) is counted, not raised."""
+    query (work on the server: a sum over long_rows rows, short_rows for the rest). A request
+    whose connection the server refuses (53300) is retried as a service would (SQLAlchemy's pool
+    has no retry of its own): params["retry"]'s attempts, backing off backoff_ms, doubling, at
+    most backoff_max_ms; its latency runs from its first attempt. Refused at its last attempt,
+    it is counted, not raised."""
     engines = [make_engine(params["pool"]) for _ in range(params["services"])]
-    results = [{"succeeded": 0, "refused": 0, "failed": 0, "errors": [], "wait_ms": [], "latency_ms": []}
-               for _ in engines]
+    results = [{"succeeded": 0, "refused": 0, "failed": 0, "retries": 0, "errors": [], "wait_ms": [],
+                "latency_ms": []} for _ in engines]
     counting = threading.Lock()
-    query = text("SELECT pg_sleep(:s)")
+    query = text("SELECT sum(i) FROM generate_series(1, :n) AS i")
+    retry = params["retry"]
 
-    def request(service, seconds):
+    def request(service, rows):
         result, start = results[service], time.perf_counter()
-        try:
-            with engines[service].connect() as conn:  # a pooled connection, or a new one, or a wait
-                acquired = time.perf_counter()
-                conn.execute(query, {"s": seconds})
-        except Exception as e:  # each failure is data: refused (53300) or failed
-            code = sqlstate(e)
-            with counting:
-                result["refused" if code == "53300" else "failed"] += 1
-                if code not in result["errors"]:
-                    result["errors"].append(code)
-            return
+        for attempt in range(1, retry["attempts"] + 1):
+            try:
+                with engines[service].connect() as conn:  # a pooled connection, or a new one, or a wait
+                    acquired = time.perf_counter()
+                    conn.execute(query, {"n": rows})
+                break
+            except Exception as e:  # each failure is data: refused (53300), retried, or failed
+                code = sqlstate(e)
+                if code == "53300" and attempt < retry["attempts"]:
+                    with counting:
+                        result["retries"] += 1
+                    time.sleep(min(retry["backoff_ms"] * 2 ** (attempt - 1), retry["backoff_max_ms"]) / 1000)
+                    continue
+                with counting:
+                    result["refused" if code == "53300" else "failed"] += 1
+                    if code not in result["errors"]:
+                        result["errors"].append(code)
+                return
         with counting:
             result["succeeded"] += 1
             result["wait_ms"].append(round((acquired - start) * 1000, 3))
@@ -343,7 +355,7 @@ def story_pool_exhaustion(params):
             for service in range(params["services"]):
                 for i in range(params["wave_size"]):
                     long = i < params["long_per_wave"]
-                    executor.submit(request, service, params["long_seconds"] if long else params["short_seconds"])
+                    executor.submit(request, service, params["long_rows"] if long else params["short_rows"])
     elapsed_ms = round((time.perf_counter() - started) * 1000, 3)
     for engine in engines:
         engine.dispose()

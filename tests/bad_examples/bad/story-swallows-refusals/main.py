@@ -2,9 +2,9 @@ import _lib as lib
 from _lib import PARAMS
 
 
-def request(pool, seconds):
+def request(pool, rows):
     try:
-        return lib.story_request(pool, seconds)
+        return lib.story_request(pool, rows)
     except Exception as exc:
         if lib.error_text(exc) != "53300":
             raise
