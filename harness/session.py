@@ -165,6 +165,11 @@ class HarnessSession:
         return self.credentials.mask(text)
 
     # -- tamper evidence --------------------------------------------------------------------
+    def tamper_summary(self) -> str:
+        """The end of a run's line on tamper evidence ('' when nothing was built or run)."""
+        with self._tamper_lock:
+            return self._tamper.summary() if self._tamper is not None else ""
+
     @property
     def tamper(self) -> TamperEvidence:
         """The record of the spec, the harness and the examples' sources, taken before the first

@@ -224,6 +224,17 @@ class TamperEvidence:
         return (f"changed a file outside its writable places: {change.describe(self.tree.shown_from)}{beside}; "
                 "only its build outputs and its scratch folder are its own")
 
+    def summary(self) -> str:
+        """One line for the end of a run: what was checked, what it cost, what was found."""
+        with self._lock:
+            costs, found = sorted(self.check_seconds), len(self.found)
+        if not costs:
+            return ""
+        cost = f"{len(costs)} checks of {len(self._known)} files, median {costs[len(costs) // 2] * 1000:.1f} ms, max {costs[-1] * 1000:.1f} ms"
+        if found:
+            return f"tamper evidence: {found} protected file(s) changed during the run ({cost}); see the failed cases"
+        return f"tamper evidence: the spec, the harness and the examples' sources are unchanged ({cost})"
+
     def refusal(self, example_id: str) -> str | None:
         """Why a case or build of the example must not start any more (a protected file changed), or None."""
         with self._lock:

@@ -95,6 +95,7 @@ def test_a_write_to_the_spec_the_harness_or_another_example_fails_its_case_by_na
     caught = [case for case in tampering if named in case["message"]]
     assert caught and all(case["outcome"] == "failed" for case in tampering), tampering
     assert f"tamper evidence: {target} (changed) during case hostile/tamperer::" in text, text
+    assert "protected file(s) changed during the run (" in text, text   # the run's closing line
     stopped = f"{target} (changed), during case hostile/tamperer::"
     refused = [case for key, case in cases.items() if stopped in case["message"] and "not run:" in case["message"]]
     if target.startswith(("spec/", "harness/")):
