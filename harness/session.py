@@ -8,6 +8,7 @@ from __future__ import annotations
 import sys
 import threading
 from contextlib import ExitStack
+from dataclasses import replace
 from functools import cached_property
 
 import psycopg
@@ -31,6 +32,7 @@ from harness.pooler.standby import StandbyServer
 from harness.sandbox import run_notes
 from harness.server.base import PostgresServer
 from harness.spec import Spec
+from harness.tamper import TamperEvidence, protected_tree
 from harness.toolchain import ToolStatus
 
 
@@ -55,6 +57,8 @@ class HarnessSession:
         self.standby = StandbyServer(lambda: self.backend.make_server(self.config, self.credentials.superuser, "standby"),
                                      self.credentials.for_role)
         self._build_locks: dict[str, threading.Lock] = {}
+        self._tamper: TamperEvidence | None = None
+        self._tamper_lock = threading.Lock()
 
     @property
     def run_id(self) -> str:
@@ -160,9 +164,27 @@ class HarnessSession:
         """No password of the run reaches a log, a report or a terminal, even if an example prints it."""
         return self.credentials.mask(text)
 
+    # -- tamper evidence --------------------------------------------------------------------
+    def tamper_summary(self) -> str:
+        """The end of a run's line on tamper evidence ('' when nothing was built or run)."""
+        with self._tamper_lock:
+            return self._tamper.summary() if self._tamper is not None else ""
+
+    @property
+    def tamper(self) -> TamperEvidence:
+        """The record of the spec, the harness and the examples' sources, taken before the first
+        build or case of the session (harness.tamper)."""
+        with self._tamper_lock:
+            if self._tamper is None:
+                paths = self.config.paths
+                self._tamper = TamperEvidence(protected_tree(
+                    paths.spec, paths.examples, [(e.id, e.folder, e.build_outputs) for e in self.examples], paths.root))
+            return self._tamper
+
     # -- builds -----------------------------------------------------------------------------
     def prepare_example(self, example: Example) -> None:
         """Check the toolchain and build, once per run (two workers on one example wait for one build)."""
+        tamper = self.tamper   # recorded before the first build
         with self._build_locks.setdefault(example.id, threading.Lock()):
             if example.id in self.builds or example.id in self.missing:
                 return
@@ -170,4 +192,13 @@ class HarnessSession:
             if missing:
                 self.missing[example.id] = missing
                 return
-            self.builds[example.id] = self.executor.build(example, force=self.config.rebuild)
+            refused = tamper.refusal(example.id)
+            if refused is not None:
+                self.builds[example.id] = BuildResult(False, False, 0.0, "", message=refused)
+                return
+            watch = tamper.begin(f"the build of {example.id}")
+            build = self.executor.build(example, force=self.config.rebuild)
+            changed = tamper.end(watch)
+            if changed and build.ok:
+                build = replace(build, ok=False, message="; ".join(changed))
+            self.builds[example.id] = build

@@ -125,6 +125,8 @@ class Observation:
     leftover_backends: tuple[str, ...] = ()
     # PgBouncer's log during the case (a pooled case): the client side of its connections.
     pooler_log: tuple[PoolerRecord, ...] = ()
+    # Protected files (spec, harness, examples' sources) that changed while it ran (harness.tamper).
+    tampered: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -82,6 +82,9 @@ def find(session: HarnessSession, example: Example, scenario: Scenario, topology
 def find_running(session: HarnessSession, example: Example, scenario: Scenario, topology: Topology,
                  role_index: int = 0) -> Finding:
     reproduce = reproduce_command(session.config.backend, example, scenario.name, topology)
+    refused = session.tamper.refusal(example.id)   # a protected file changed earlier in the run
+    if refused is not None:
+        return Finding(scenario.name, reproduce=reproduce, codes=("tampered",), problems=(refused,))
     session.prepare_example(example)
     if example.id in session.missing:
         lines = [status.line for status in session.missing[example.id]]
@@ -191,11 +194,13 @@ def observe(session: HarnessSession, admin: Admin, server_log: ServerLog, ctx: C
     case_id = f"{ctx.example.id}::{ctx.scenario.name}"
     with ActivitySampler(admin.conninfo(), ctx.db.dbname) as sampler:
         launch = session.executor.launch(ctx.example, env, case_id)
+        watch = session.tamper.begin(f"case {case_id}")
         try:
             run = run_process(launch.command, launch.cwd, launch.env, timeout, on_checkpoint=check.on_checkpoint,
                               confine=launch.confine)
         finally:
             session.executor.after_case(case_id)
+            tampered = tuple(session.tamper.end(watch))
     after = _server_now(admin)
     gone_within = float(ctx.scenario.expect.get("backends_gone_within_seconds", 2))
     # Through a pooler the example's own connections are its clients at PgBouncer (whose server
@@ -209,7 +214,7 @@ def observe(session: HarnessSession, admin: Admin, server_log: ServerLog, ctx: C
     pooler_log = tuple(read_since(pooler.log_path, pooler_offset)) if pooler else ()
     return Observation(process=run, log=tuple(log), timeline=sampler.timeline,
                        backends_left=left, server_time_before=before, server_time_after=after,
-                       leftover_backends=leftovers, pooler_log=pooler_log,
+                       leftover_backends=leftovers, pooler_log=pooler_log, tampered=tampered,
                        statement_stats=read_statement_stats(admin.conninfo(), ctx.db.dbname, ctx.db.role))
 
 

@@ -119,6 +119,8 @@ def verify(check: ScenarioCheck, ctx: CaseContext, timeout: float) -> Verdict:
     for problem in leftover_problems(ctx.process.leftovers, ctx.process.stdout_held,
                                      list(ctx.observation.leftover_backends)):
         verdict.fail(problem, "leftovers")
+    for problem in ctx.observation.tampered:
+        verdict.fail(problem, "tampered")
     for problem in connection_limit_problems(ctx):
         verdict.fail(problem, "connection_limit")
     for problem in aborted_reuse_problems(ctx):
