@@ -9,6 +9,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from harness.admin_connections import CONSOLE_CONNECTIONS
 from harness.config import build_config
 from harness.errors import InputError
 from harness.pooler import TOPOLOGIES, VERSIONS, Topology, case_key, parse_topologies, topology
@@ -362,3 +363,21 @@ def test_a_named_prepared_statement_meets_another_server_connection_in_transacti
         assert failure is not None and "does not exist" in str(failure), backends
     else:
         assert failure is None and len(backends) == 2, (failure, backends)
+
+
+def test_the_console_is_logged_into_once_for_many_looks_and_let_go_at_stop(server: NativeServer) -> None:
+    """A pooled case asks the console a dozen times (RELOAD, SHOW polls, KILL, RESUME): one login
+    serves them all, as PgBouncer's own log counts them, and stopping PgBouncer drops the kept one."""
+    pooler = PgBouncer(server, "transaction")
+    try:
+        pooler.start()
+        for _ in range(5):
+            pooler.console.clients("pooled_db")
+            pooler.console.command("RELOAD")
+        pooler.sync_auth()
+        logins = [line for line in pooler.log_path.read_text().splitlines() if "login attempt: db=pgbouncer" in line]
+        assert len(logins) == 1, logins
+        conninfo = pooler.console.conninfo
+    finally:
+        pooler.stop()
+    assert not CONSOLE_CONNECTIONS.idle_count(conninfo), "a console connection kept after stop"

@@ -7,11 +7,14 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
 import psycopg
-from psycopg import ClientCursor
+from psycopg.conninfo import make_conninfo
+
+from harness.admin_connections import CONSOLE_CONNECTIONS
 
 
 @dataclass(frozen=True)
@@ -21,10 +24,18 @@ class AdminConsole:
     user: str
     password: str
 
-    def _connect(self, timeout: float = 5) -> psycopg.Connection[Any]:
-        return psycopg.connect(host=self.host, port=self.port, user=self.user, password=self.password,
-                               dbname="pgbouncer", sslmode="disable", autocommit=True,
-                               connect_timeout=max(1, int(timeout)), cursor_factory=ClientCursor)
+    @property
+    def conninfo(self) -> str:
+        return make_conninfo(host=self.host, port=self.port, user=self.user, password=self.password,
+                             dbname="pgbouncer", sslmode="disable")
+
+    def _connect(self, timeout: float = 5) -> AbstractContextManager[psycopg.Connection[Any]]:
+        """A console connection, reused across calls and cases (harness.admin_connections)."""
+        return CONSOLE_CONNECTIONS.connect(self.conninfo, connect_timeout=max(1, int(timeout)))
+
+    def close_idle(self) -> None:
+        """The reused console connections closed: PgBouncer is stopping."""
+        CONSOLE_CONNECTIONS.close_idle(self.conninfo)
 
     def show(self, what: str) -> list[dict[str, Any]]:
         """`SHOW <what>` as rows of column -> value."""

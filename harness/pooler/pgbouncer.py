@@ -23,6 +23,7 @@ import psycopg
 from harness import reaper, scratch
 from harness.errors import HarnessError
 from harness.pooler import DEFAULT_VERSION
+from harness.admin_connections import admin_connection
 from harness.pooler.console import AdminConsole
 from harness.pooler.process import NativeProcess, PoolerProcess
 from harness.server.base import SERVER_ADDRESS, UNNAMED_ADDRESS, Endpoint, PostgresServer, free_port
@@ -241,7 +242,7 @@ class PgBouncer:
         is known to PgBouncer after this), then RELOAD."""
         assert self.root is not None
         with self._auth_lock:
-            with psycopg.connect(self.inner.admin.conninfo(), autocommit=True) as conn:
+            with admin_connection(self.inner.admin.conninfo()) as conn:   # every pooled case: no login each
                 rows = [(str(r[0]), str(r[1])) for r in conn.execute(AUTH_SQL).fetchall()]
             tmp = self.root / "userlist.txt.new"
             write_private(tmp, render_auth_file(rows, self._console_password).encode())
@@ -266,6 +267,7 @@ class PgBouncer:
 
     def stop(self) -> None:
         """Stops PgBouncer and deletes its dir. Safe to call twice."""
+        self.console.close_idle()
         try:
             self.process.stop()
         finally:
