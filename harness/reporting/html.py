@@ -29,7 +29,7 @@ from harness.reporting.html_statements import pool_sizing_section, statements_ta
 from harness.reporting.html_style import CSS
 from harness.reporting.pgbouncer import html_section as pgbouncer_section
 from harness.reporting.view import (BAD, FAILED, NOT_APPLICABLE, OUTCOMES, PASSED, SKIPPED, XFAILED, XPASSED,
-                                    Section, case_anchor, case_title, connect_rows, example_anchor, example_standing, failed_cases,
+                                    ConnectRow, Section, case_anchor, case_title, connect_rows, example_anchor, example_standing, failed_cases,
                                     failure_sections, look, matrix_rows, ms, outcome_counts, page_claims, run_standing)
 
 INDEX = "index.html"
@@ -243,6 +243,16 @@ def _cell_ms(figures: dict[str, Any], key: str) -> str:
     return f"<td>{ms(figures.get(key))}</td>"
 
 
+def _link_cell(row: ConnectRow) -> str:
+    """The connect median over the simulated link (the probe's row over the link, a driver's
+    connect_latency_remote), with its round-trip time: beside the page's remote-with-SSL claim."""
+    if row.probe:
+        return ms(row.tls.get("connect_p50_ms")) + " (this row)" if row.remote else "—"
+    if "connect_p50_ms" not in row.link:
+        return "—"
+    return f"{ms(row.link['connect_p50_ms'])} ({row.link.get('link_rtt_ms', 0):g} ms RTT)"
+
+
 def _lifecycle(run: dict[str, Any]) -> str:
     """The connection lifecycle: the probe's step waterfall beside each driver's connect times and
     the page's claim, then the figures as a table."""
@@ -279,14 +289,15 @@ def _lifecycle(run: dict[str, Any]) -> str:
                      'beside the probe.</figcaption></figure>')
     parts.append("</div>")
     head = ("<tr><th>driver</th><th>connect p50 ms</th><th>connect p95 ms</th><th>TLS p50 ms</th><th>TLS p95 ms</th>"
-            "<th>query p50 ms</th><th>server auth p50 ms<br>(plain / TLS)</th></tr>")
+            "<th>query p50 ms</th><th>server auth p50 ms<br>(plain / TLS)</th><th>over the link: TLS p50 ms</th></tr>")
     rows = []
     for row in connect:
         plain, tls = row.plain, row.tls
         auth = " / ".join(f"{m['server_auth_p50_ms']:.0f}" if "server_auth_p50_ms" in m else "—" for m in (plain, tls))
         query = ms(plain.get("query_p50_ms")) + (" (through the pool)" if row.pooled else "")
         rows.append(f"<tr><td>{_e(row.label)}</td>{_cell_ms(plain, 'connect_p50_ms')}{_cell_ms(plain, 'connect_p95_ms')}"
-                    f"{_cell_ms(tls, 'connect_p50_ms')}{_cell_ms(tls, 'connect_p95_ms')}<td>{query}</td><td>{auth}</td></tr>")
+                    f"{_cell_ms(tls, 'connect_p50_ms')}{_cell_ms(tls, 'connect_p95_ms')}<td>{query}</td><td>{auth}</td>"
+                    f"<td>{_link_cell(row)}</td></tr>")
     parts.append(f'<table class="connect">{head}{"".join(rows)}</table>')
     return "".join(parts)
 
