@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The last CI job: merge the per-driver reports (one downloaded artifact folder per driver, each
 # holding results.json, junit/, badges/) into one site for GitHub Pages:
-#   SITE/index.html, SITE/results.json, SITE/junit/*.xml + all.xml, SITE/badges/*.svg|json
+#   SITE/index.html, SITE/simulator.html (the Connection Simulator), SITE/results.json, SITE/junit/*.xml + all.xml,
+#   SITE/badges/*.svg|json
 # A driver whose job died before the harness wrote results.json is named as a run error. Each
 # driver's badge covers all its legs (direct, PgBouncer, docker) and names the ones that failed.
 #
@@ -49,4 +50,4 @@ touch "$SITE/.nojekyll"
 if [[ -n "${GITHUB_STEP_SUMMARY:-}" ]]; then
   "$PY" -m harness.reporting markdown "$SITE/results.json" >> "$GITHUB_STEP_SUMMARY"
 fi
-echo "site: $SITE/index.html"
+echo "site: $SITE/index.html, $SITE/simulator.html"

@@ -150,11 +150,17 @@ class ActivitySample:
     t: float
     backends: int
     states: dict[str, int]
+    # Each backend's state at this sample (pid -> state, '' while it starts), and the server's
+    # clock when it was taken (naive UTC, as the log writes it): the replay's lanes and its
+    # alignment of the connection log (harness.activity_record).
+    by_pid: dict[int, str] = field(default_factory=dict)
+    server_clock: datetime | None = None
 
 
 @dataclass
 class ActivityTimeline:
     samples: list[ActivitySample] = field(default_factory=list)
+    t0: float = 0.0   # time.monotonic() of t = 0: a check's own moments on the samples' clock
 
     @property
     def peak(self) -> int:
@@ -177,10 +183,12 @@ ACTIVITY_SQL = (
 )
 
 
-# One query a tick for every database watched: datname is the key the samples are split by.
+# One query a tick for every database watched: datname is the key the samples are split by. The
+# one-row LEFT JOIN gives the server's clock also on a tick that sees no backend.
 WATCHED_SQL = (
-    "SELECT datname, coalesce(state, '') FROM pg_stat_activity "
-    "WHERE datname = ANY(%s) AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+    "SELECT clock_timestamp() AT TIME ZONE 'UTC', a.datname, a.pid, coalesce(a.state, '') FROM (SELECT) AS tick "
+    "LEFT JOIN pg_stat_activity a ON a.datname = ANY(%s) AND a.backend_type = 'client backend' "
+    "AND a.pid <> pg_backend_pid()"
 )
 SAMPLE_INTERVAL = 0.025
 
@@ -197,7 +205,7 @@ class ActivitySampler:
         self.t0 = time.monotonic()
 
     def __enter__(self) -> "ActivitySampler":
-        self.t0 = time.monotonic()
+        self.t0 = self.timeline.t0 = time.monotonic()
         _SharedSampling.of(self._conninfo).watch(self)
         return self
 
@@ -263,16 +271,22 @@ class _SharedSampling:
             if conn is not None:
                 ADMIN_CONNECTIONS.give(self._conninfo, conn)
 
-    def _record(self, names: list[str], rows: list[tuple[str, str]]) -> None:
+    def _record(self, names: list[str], rows: list[tuple[datetime, str | None, int | None, str]]) -> None:
         now = time.monotonic()
+        clock = rows[0][0] if rows else None
         states: dict[str, dict[str, int]] = {name: {} for name in names}
-        for dbname, state in rows:
+        by_pid: dict[str, dict[int, str]] = {name: {} for name in names}
+        for _clock, dbname, pid, state in rows:
+            if dbname is None or pid is None:
+                continue   # the tick's own row: no backend of a watched database
             states[dbname][state] = states[dbname].get(state, 0) + 1
+            by_pid[dbname][int(pid)] = state
         with self._lock:   # a watcher that left meanwhile gets nothing more
             for watcher in self._watchers:
                 seen = states.get(watcher.dbname)
                 if seen is not None:
-                    watcher.timeline.samples.append(ActivitySample(now - watcher.t0, sum(seen.values()), seen))
+                    watcher.timeline.samples.append(ActivitySample(now - watcher.t0, sum(seen.values()), seen,
+                                                                   by_pid[watcher.dbname], clock))
 
 
 def backends_of(admin_conninfo: str, dbname: str) -> list[tuple[int, str]]:

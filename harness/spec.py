@@ -12,7 +12,7 @@ import yaml
 from harness.errors import InputError
 
 SCENARIO_KEYS = {"summary", "group", "order", "timeout_seconds", "max_statements", "cpu_cores", "connection", "params",
-                 "expect", "page_claim"}
+                 "expect", "page_claim", "runs_as"}
 # A story's claim as the page states it (`page_claim:`), shown beside what was measured, never asserted.
 PAGE_CLAIM_KEYS = {"figure": "the page's figures in short, e.g. \"2 s → 50 ms\"",
                    "quote": "the page's sentence that states them, word for word"}
@@ -65,6 +65,10 @@ class Scenario:
     # whose CPU half saturates them); a parallel run weighs it at least this (harness.gate).
     cpu_cores: float = 0.0
     page_claim: PageClaim | None = None
+    # A sibling of another scenario (`runs_as:` its name): the example runs that scenario's code
+    # (HARNESS_SCENARIO and the result line say it), wherever that one applies, and the check
+    # changes only where it connects (connect_latency_remote: over the simulated link).
+    runs_as: str = ""
 
 
 @dataclass(frozen=True)
@@ -175,7 +179,11 @@ def load_scenario(path: Path) -> Scenario:
     if isinstance(cpu_cores, bool) or not isinstance(cpu_cores, (int, float)) or cpu_cores < 0:
         raise InputError(path, "cpu_cores", f"is {cpu_cores!r}",
                          "give the cores the case keeps busy beyond its own process (a number >= 0, e.g. 1)")
+    runs_as = data.get("runs_as", "")
+    if not isinstance(runs_as, str):
+        raise InputError(path, "runs_as", f"is {runs_as!r}", "give the name of the scenario whose code the example runs")
     return Scenario(
+        runs_as=runs_as,
         max_statements=max_statements,
         cpu_cores=float(cpu_cores),
         connection=load_connection(path, data.get("connection")),

@@ -123,7 +123,7 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert all(p.is_file() for p in written)
     expected = {"junit/node-pg-pool.xml", "junit/python-psycopg2.xml", "junit/all.xml",
                 "badges/node-pg-pool.svg", "badges/node-pg-pool.json", "badges/python-psycopg2.svg",
-                "badges/python-psycopg2.json", "badges/overall.svg", "badges/overall.json", "index.html",
+                "badges/python-psycopg2.json", "badges/overall.svg", "badges/overall.json", "index.html", "simulator.html",
                 # the page's blocks of these two examples (harness.docs.samples)
                 "samples.json", "badges/sample-node_pg_pool.svg", "badges/sample-node_pg_pool.json",
                 "badges/sample-python_psycopg2.svg", "badges/sample-python_psycopg2.json"}

@@ -44,7 +44,7 @@ def case_environment(inherited: Mapping[str, str], endpoint: Endpoint, example: 
     env.update({
         "PGHOST": host, "PGPORT": str(endpoint.port), "PGDATABASE": db.dbname,
         "PGUSER": db.role, "PGPASSWORD": password, "PGAPPNAME": app, **tls,
-        "DATABASE_URL": url, "HARNESS_SCENARIO": scenario.name,
+        "DATABASE_URL": url, "HARNESS_SCENARIO": scenario.runs_as or scenario.name,
         "HARNESS_PARAMS": json.dumps(scenario.params, ensure_ascii=False),
     })
     return env

@@ -131,7 +131,7 @@ def run_on_server(session: HarnessSession, example: Example, scenario: Scenario,
     try:
         check.prepare()
         timeout = example.run_timeout or scenario.timeout_seconds
-        endpoint = server.endpoint if pooler is None else pooler.endpoint
+        endpoint = check.endpoint(server.endpoint if pooler is None else pooler.endpoint)
         env = case_environment(session.config.environ, endpoint, example,
                                replace(scenario, params=check.run_params()), db)
         with applied(fix_of(session.config.paths.spec, topology, session.config.paths.examples, example.id)) as fix_env:
@@ -143,6 +143,7 @@ def run_on_server(session: HarnessSession, example: Example, scenario: Scenario,
         session.ensure_server_alive()
         raise
     finally:
+        check.release()
         if server.is_alive():
             check.finish()
             controls.undo()

@@ -44,8 +44,9 @@ def protocol_problems(run: ProcessRun, scenario: Scenario, check: ScenarioCheck,
     if len(results) > 1:
         verdict.fail(f"printed {len(results)} result lines; exactly one is expected", "result_lines")
     result = results[-1]
-    if result.get("scenario") != scenario.name:
-        verdict.fail(f"the result is for scenario {result.get('scenario')!r}, expected {scenario.name!r}", "result_scenario")
+    if result.get("scenario") != (scenario.runs_as or scenario.name):
+        verdict.fail(f"the result is for scenario {result.get('scenario')!r}, expected "
+                     f"{scenario.runs_as or scenario.name!r}", "result_scenario")
     data = result.get("data")
     if not isinstance(data, dict):
         verdict.fail(f"the result's data must be an object, got {data!r:.80}", "result_data")

@@ -4,6 +4,7 @@
   reports/junit/<language>-<name>.xml, reports/junit/all.xml      JUnit XML for CI services
   reports/badges/<language>-<name>.svg|json, overall.svg|json     badges (SVG + shields.io endpoint)
   reports/index.html                                              the whole run on one static page
+  reports/simulator.html                                          the Connection Simulator: a replay of the run
   reports/samples.json, reports/badges/sample-<tag>.svg|json      each page block: its code, what proved it
 
 `write_run` is the one writer the CLI and the pytest plugin use. harness.reporting.view turns the
@@ -39,6 +40,7 @@ def write_reports(run_json: dict[str, Any], reports_dir: Path) -> list[Path]:
     from harness.reporting.badges import write_badges
     from harness.reporting.html import write_html
     from harness.reporting.junit import write_junit
+    from harness.reporting.simulator import write_simulator
     from harness.reporting.view import run_time
 
     reports_dir = Path(reports_dir)
@@ -47,6 +49,7 @@ def write_reports(run_json: dict[str, Any], reports_dir: Path) -> list[Path]:
     written += write_badges(run_json, reports_dir)
     written += write_samples_for_run(run_json, reports_dir)   # samples.json, badges/sample-<tag>.*
     written.append(write_html(run_json, reports_dir, moment))
+    written.append(write_simulator(run_json, reports_dir))
     return written
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
@@ -194,7 +194,8 @@ def failure_sections(case: dict[str, Any]) -> list[Section]:
 # What the page says a new connection costs (older results.json files carry it in the probe).
 PAGE_CLAIM_MS = {"local": [20, 50], "remote_ssl": [100, 300]}
 # The figures a connect-latency case observes that the reports quote.
-LATENCY_KEYS = ("connect_p50_ms", "connect_p95_ms", "query_p50_ms", "query_p95_ms", "server_auth_p50_ms", "pooled")
+LATENCY_KEYS = ("connect_p50_ms", "connect_p95_ms", "query_p50_ms", "query_p95_ms", "server_auth_p50_ms", "pooled",
+                "link_rtt_ms")
 
 
 def page_claims(run: dict[str, Any]) -> dict[str, list[float]]:
@@ -203,7 +204,8 @@ def page_claims(run: dict[str, Any]) -> dict[str, list[float]]:
 
 
 def driver_figures(examples: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, Any]]]:
-    """Per example, what its connect-latency cases measured, by mode: {"plain": {...}, "tls": {...}}.
+    """Per example, what its connect-latency cases measured, by mode: {"plain": {...}, "tls": {...}},
+    and "remote" (TLS over the simulated link: connect_latency_remote, which observes link_rtt_ms).
     A case counts when it ran (passed or not) and observed connect_p50_ms and whether it used TLS."""
     figures: dict[str, dict[str, dict[str, Any]]] = {}
     for example in examples:
@@ -211,7 +213,7 @@ def driver_figures(examples: list[dict[str, Any]]) -> dict[str, dict[str, dict[s
             observed = case.get("observed") or {}
             if case.get("outcome") in (PASSED, XPASSED, FAILED) and "connect_p50_ms" in observed \
                     and isinstance(observed.get("tls"), bool):
-                mode = "tls" if observed["tls"] else "plain"
+                mode = "remote" if "link_rtt_ms" in observed else "tls" if observed["tls"] else "plain"
                 figures.setdefault(example["id"], {})[mode] = {k: observed[k] for k in LATENCY_KEYS if k in observed}
     return figures
 
@@ -227,6 +229,7 @@ class ConnectRow:
     tls_steps: dict[str, dict[str, float]]   # the probe's steps over TLS (p50 ...); {} for a driver
     remote: bool = False
     probe: bool = False
+    link: dict[str, Any] = field(default_factory=dict)   # a driver's TLS over the simulated link (link_rtt_ms ...)
 
     @property
     def pooled(self) -> bool:
@@ -254,5 +257,5 @@ def connect_rows(run: dict[str, Any]) -> list[ConnectRow]:
     lifecycle = run.get("lifecycle") or {}
     drivers = driver_figures(run.get("examples", [])) or lifecycle.get("drivers") or {}
     return probe_rows(lifecycle.get("probe")) + [
-        ConnectRow(example_id, modes.get("plain", {}), modes.get("tls", {}), {})
+        ConnectRow(example_id, modes.get("plain", {}), modes.get("tls", {}), {}, link=modes.get("remote", {}))
         for example_id, modes in sorted(drivers.items())]

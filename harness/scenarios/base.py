@@ -8,10 +8,13 @@ from __future__ import annotations
 import difflib
 import json
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar
+from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
 from harness.case.context import CaseContext
 from harness.pooler import Topology, topology as as_topology
+
+if TYPE_CHECKING:
+    from harness.server.base import Endpoint
 
 
 @dataclass
@@ -94,6 +97,14 @@ class ScenarioCheck:
         """The parameters the example gets (HARNESS_PARAMS): the scenario's, unless the check
         resolves some for this server in prepare() (e.g. pool sizes from its cores)."""
         return self.ctx.params
+
+    def endpoint(self, endpoint: "Endpoint") -> "Endpoint":
+        """Where the example connects: the server's (or the pooler's), unless the check puts
+        something in between; what it opens for that it closes in release()."""
+        return endpoint
+
+    def release(self) -> None:
+        """After the case, whatever happened (also when the server died): what the check opened itself."""
 
     def on_checkpoint(self, name: str) -> None:
         raise RuntimeError(f"scenario {self.name} has no checkpoint {name!r}")

@@ -14,6 +14,7 @@ import time
 from collections import Counter
 from typing import Any
 
+from harness.activity_record import activity_record
 from harness.pooler import Topology, topology as as_topology
 from harness.scenarios.base import ScenarioCheck, Verdict, scenario
 from harness.stats import percentile
@@ -73,6 +74,7 @@ class StoryPauseResumeCutover(ScenarioCheck):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.figures: dict[str, Any] = {}
+        self.pause_window: dict[str, tuple[Any, Any]] = {}   # the server's clock around PAUSE..RESUME
 
     @classmethod
     def not_behind(cls, where: Topology | str) -> str | None:
@@ -91,12 +93,14 @@ class StoryPauseResumeCutover(ScenarioCheck):
             super().on_checkpoint(name)
         controls = self.ctx.controls
         hold = float(self.ctx.params.get("hold_seconds", 0))
+        paused_at = controls.server_clock()   # before the clock the pause window is timed by
         started = time.monotonic()
         self.figures["pause_returned_ms"] = round(1000 * controls.pooler_pause(), 1)
         controls.pooler_route_to_target(True)
         time.sleep(max(0.0, hold - (time.monotonic() - started)))   # the limit case: a long switch
         controls.pooler_resume()
         self.figures["pause_window_ms"] = round(1000 * (time.monotonic() - started), 1)
+        self.pause_window["PAUSE to RESUME"] = (paused_at, controls.server_clock())
 
     def verify(self, data: dict[str, Any], verdict: Verdict) -> None:
         acked, failed, latency = ids_of(data.get("acknowledged")), data.get("failed"), latency_figures(data.get("latency_ms"))
@@ -116,6 +120,9 @@ class StoryPauseResumeCutover(ScenarioCheck):
                              "lost": len(lost), "twice": len(twice), "failed": len(failed),
                              "errors": error_summary(failed), **latency})
         verdict.observed["cutover"] = self.figures
+        # The old server's backends (PgBouncer's): the new server's are not sampled.
+        verdict.observed["activity"] = activity_record(self.ctx.timeline, self.ctx.my_log(), self.pause_window,
+                                                       {"hold": f"{float(self.ctx.params.get('hold_seconds', 0)):g} s"})
         verdict.require(not lost, f"{len(lost)} acknowledged ids are on neither server (lost), e.g. {lost[:5]}")
         verdict.require(not twice, f"{len(twice)} ids are on both servers, e.g. {twice[:5]}")
         verdict.require(not repeated, f"data.acknowledged names ids more than once, e.g. {repeated[:5]}")

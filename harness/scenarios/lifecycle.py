@@ -8,12 +8,14 @@ and that no session was authenticated."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import timezone
 from typing import Any
 
+from harness.delay_link import DelayLink
 from harness.observe import LogRecord
 from harness.scenarios.base import ScenarioCheck, Verdict, scenario
-from harness.server.base import UNNAMED_ADDRESS
+from harness.server.base import UNNAMED_ADDRESS, Endpoint
 from harness.server.tls import SERVER_ADDRESSES, SERVER_NAMES
 from harness.stats import percentile
 
@@ -359,3 +361,34 @@ class ConnectLatencyPlain(ConnectLatency):
 @scenario("connect_latency_tls")
 class ConnectLatencyTls(ConnectLatency):
     """With TLS and full verification."""
+
+
+@scenario("connect_latency_remote")
+class ConnectLatencyRemote(ConnectLatency):
+    """connect_latency_tls's program, pointed (PGHOST/PGPORT, DATABASE_URL) at the run's simulated
+    remote link (harness.delay_link, params.rtt_ms) in front of the server: each driver's own
+    connect time beside the page's "100-300 ms remote with SSL", as the probe's link figures are."""
+
+    not_behind_pooler = ("the simulated link is measured straight to the server, as the probe's is; "
+                         "through PgBouncer the link would sit in front of the pooler instead")
+
+    def __init__(self, ctx: Any) -> None:
+        super().__init__(ctx)
+        self.link: DelayLink | None = None
+
+    def endpoint(self, endpoint: Endpoint) -> Endpoint:
+        # The same host name (the certificate names it), another port: the relay's on 127.0.0.1,
+        # which holds every chunk half the round-trip time each way before passing it on.
+        self.link = DelayLink(("127.0.0.1", endpoint.port), float(self.ctx.params["rtt_ms"]))
+        self.link.__enter__()   # its acceptor runs until release()
+        return replace(endpoint, port=self.link.port)
+
+    def release(self) -> None:
+        if self.link is not None:
+            self.link.close()
+            self.link = None
+
+    def verify(self, data: dict[str, Any], verdict: Verdict) -> None:
+        super().verify(data, verdict)
+        verdict.observed["link_rtt_ms"] = float(self.ctx.params["rtt_ms"])
+        verdict.observed["link"] = "user-space delay line"

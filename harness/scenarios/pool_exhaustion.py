@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from harness.activity_record import activity_record
 from harness.pooler import Topology
 from harness.scenarios.base import ScenarioCheck, Verdict, scenario
 from harness.scenarios.pools import peak_open_connections
@@ -136,6 +137,10 @@ class StoryPoolExhaustion(ScenarioCheck):
             self.judge_direct(figures, verdict)
         verdict.observed["pool_exhaustion"] = figures
         verdict.observed["timeline"] = self.ctx.timeline.compact()
+        verdict.observed["activity"] = activity_record(
+            self.ctx.timeline, self.ctx.my_log(),
+            config={"services": figures["services"], "pool max per service": self.pool_max,
+                    "connection budget": self.budget})
 
     def judge_direct(self, figures: dict[str, Any], verdict: Verdict) -> None:
         budget = self.budget

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from harness.activity_record import activity_record
 from harness.scenarios.base import ScenarioCheck, Verdict, scenario
 from harness.stats import percentile
 
@@ -123,3 +124,7 @@ class StoryPoolSizing(ScenarioCheck):
             "cores": self.cores, "spindles": int(self.ctx.params["spindles"]), "formula": self.formula,
             "page": "(2 × CPU cores) + disk spindles", "sizes": figures,
             "verdict": claim_verdict(figures, self.formula)}
+        windows = {f"pool size {size}": (self.marks[f"before_{size}"], self.marks[f"after_{size}"]) for size in self.sizes}
+        verdict.observed["activity"] = activity_record(self.ctx.timeline, self.ctx.my_log(), windows,
+                                                       {"pool sizes": ", ".join(map(str, self.sizes)),
+                                                        "the formula's size": self.formula})

@@ -8,6 +8,7 @@ import time
 from datetime import datetime
 from typing import Any
 
+from harness.activity_record import activity_record
 from harness.scenarios.base import ScenarioCheck, Verdict, scenario
 
 
@@ -57,7 +58,9 @@ class PoolCheck(ScenarioCheck):
         verdict.observed["counted_side"] = "pgbouncer clients" if self.ctx.pooled else "server backends"
         verdict.observed.update({"peak_open": peak, "connections_opened": opened,
                                  "peak_backends_sampled": self.ctx.timeline.peak,
-                                 "timeline": self.ctx.timeline.compact()})
+                                 "timeline": self.ctx.timeline.compact(),
+                                 "activity": activity_record(self.ctx.timeline, self.ctx.my_log(),
+                                                             config={"pool max": self.pool_max})})
         self.judge(data, verdict, peak, opened)
 
     def judge(self, data: dict[str, Any], verdict: Verdict, peak: int, opened: int) -> None:
