@@ -30,7 +30,8 @@ HOUSEKEEPING: tuple[tuple[str, str], ...] = (
     (r"^show\b", "settings read by a dialect (SQLAlchemy: standard_conforming_strings, isolation level)"),
     (r"^select\s+(pg_catalog\.)?version\(\)", "server version (SQLAlchemy's first connect)"),
     (r"^select\s+current_schema\(\)", "current schema (SQLAlchemy's first connect)"),
-    (r"^select\b.*\bfrom\s+pg_type\b", "type lookups (SQLAlchemy's psycopg2 dialect looks up hstore at first connect)"),
+    (r"^select\b[\s\S]*?\bfrom\s+(pg_catalog\.)?pg_type\b",
+     "type lookups (SQLAlchemy's psycopg2 dialect looks up hstore at first connect; postgres.js its array types on every new connection)"),
     (r"^select\s+(\$1|1)\s*$", "pool validation / pre-ping (SQLAlchemy pool_pre_ping, HikariCP)"),
     (r"^discard\s+all", "session reset on return to a pool"),
 )

@@ -22,6 +22,14 @@ def test_housekeeping_is_told_from_work_by_the_one_table() -> None:
         assert housekeeping_reason(shape) is None, shape
 
 
+def test_a_schema_qualified_multi_line_type_lookup_is_housekeeping() -> None:
+    # postgres.js's array-type lookup, as pg_stat_statements keeps it, on every new connection
+    postgres_js = ("\n      select b.oid, b.typarray\n      from pg_catalog.pg_type a\n"
+                   "      left join pg_catalog.pg_type b on b.oid = a.typelem\n      where a.typcategory = $1")
+    assert housekeeping_reason(postgres_js)
+    assert housekeeping_reason("SELECT id FROM users\nWHERE name = $1") is None
+
+
 def test_count_keeps_work_housekeeping_round_trips_and_the_shapes() -> None:
     stats = [("BEGIN", 1), (PER_USER, 5), ("SELECT id, name FROM users WHERE active", 1), ("ROLLBACK", 1)]
     log = [record(0.1, "statement: BEGIN"), record(0.2, "execute <unnamed>: SELECT 1 /* logged */"),
