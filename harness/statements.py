@@ -33,6 +33,8 @@ HOUSEKEEPING: tuple[tuple[str, str], ...] = (
     (r"^select\b.*\bfrom\s+pg_type\b", "type lookups (SQLAlchemy's psycopg2 dialect looks up hstore at first connect)"),
     (r"^select\s+(\$1|1)\s*$", "pool validation / pre-ping (SQLAlchemy pool_pre_ping, HikariCP)"),
     (r"^discard\s+all", "session reset on return to a pool"),
+    (r"^(select\s+pg_advisory_unlock_all\(\)|close\s+all|unlisten\s+\*)\s*$",
+     "session reset on return to a pool (asyncpg's Connection.reset: these, then RESET ALL)"),
 )
 _HOUSEKEEPING = [(re.compile(pattern, re.IGNORECASE), why) for pattern, why in HOUSEKEEPING]
 

@@ -22,6 +22,13 @@ def test_housekeeping_is_told_from_work_by_the_one_table() -> None:
         assert housekeeping_reason(shape) is None, shape
 
 
+def test_asyncpgs_reset_on_release_is_housekeeping_and_a_lock_call_is_not() -> None:
+    for shape in ("SELECT pg_advisory_unlock_all()", "CLOSE ALL", "UNLISTEN *", "RESET ALL"):
+        assert housekeeping_reason(shape), shape
+    for shape in ("SELECT pg_advisory_unlock($1)", "SELECT pg_advisory_lock($1)", "UNLISTEN jobs"):
+        assert housekeeping_reason(shape) is None, shape
+
+
 def test_count_keeps_work_housekeeping_round_trips_and_the_shapes() -> None:
     stats = [("BEGIN", 1), (PER_USER, 5), ("SELECT id, name FROM users WHERE active", 1), ("ROLLBACK", 1)]
     log = [record(0.1, "statement: BEGIN"), record(0.2, "execute <unnamed>: SELECT 1 /* logged */"),
