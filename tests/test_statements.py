@@ -22,10 +22,15 @@ def test_housekeeping_is_told_from_work_by_the_one_table() -> None:
         assert housekeeping_reason(shape) is None, shape
 
 
-def test_asyncpgs_reset_on_release_is_housekeeping_and_a_lock_call_is_not() -> None:
-    for shape in ("SELECT pg_advisory_unlock_all()", "CLOSE ALL", "UNLISTEN *", "RESET ALL"):
+def test_asyncpgs_reset_on_release_and_type_introspection_are_housekeeping_and_a_lock_call_is_not() -> None:
+    for shape in ("SELECT pg_advisory_unlock_all()", "CLOSE ALL", "UNLISTEN *", "RESET ALL",
+                  "WITH RECURSIVE typeinfo_tree(\n    oid, ns, name)",
+                  "SELECT\n    current_setting($1) AS cur,\n    set_config($2, $3, $4) AS new",
+                  "SELECT\n    set_config($2, $1, $3)"):
         assert housekeeping_reason(shape), shape
-    for shape in ("SELECT pg_advisory_unlock($1)", "SELECT pg_advisory_lock($1)", "UNLISTEN jobs"):
+    # A sample's own session SET (session_set) is work, however pg_stat_statements numbers it.
+    for shape in ("SELECT pg_advisory_unlock($1)", "SELECT pg_advisory_lock($1)", "UNLISTEN jobs",
+                  "SELECT set_config($1, $2, $3)", "SELECT set_config($1, $2, false)"):
         assert housekeeping_reason(shape) is None, shape
 
 
