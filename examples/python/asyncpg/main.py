@@ -423,14 +423,18 @@ async def ledger_stream(params):
         while streaming:
             n += 1
             row_id = w * 1000000 + n
-            start = time.perf_counter()
+            start, committed = time.perf_counter(), False
             try:
-                async with pool.acquire(timeout=acquire_timeout(settings)) as conn, conn.transaction():
-                    await conn.execute("INSERT INTO ledger (id, writer) VALUES ($1, $2)", row_id, w)
-                acknowledged.append(row_id)
+                async with pool.acquire(timeout=acquire_timeout(settings)) as conn:
+                    async with conn.transaction():  # BEGIN ... COMMIT
+                        await conn.execute("INSERT INTO ledger (id, writer) VALUES ($1, $2)", row_id, w)
+                    committed = True  # COMMIT returned; releasing (the pool's reset) may still fail
             except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, asyncio.TimeoutError) as e:
-                print(f"transaction {row_id} failed: {e!r}")
-                failed.append({"id": row_id, "sqlstate": getattr(e, "sqlstate", None), "message": str(e).strip()})
+                print(f"transaction {row_id} {'committed, then its release' if committed else ''} failed: {e!r}")
+                if not committed:
+                    failed.append({"id": row_id, "sqlstate": getattr(e, "sqlstate", None), "message": str(e).strip()})
+            if committed:
+                acknowledged.append(row_id)
             latency_ms.append([row_id, round((time.perf_counter() - start) * 1000, 3)])  # acquire to COMMIT
             await asyncio.sleep(params["interval_ms"] / 1000)
 
