@@ -34,6 +34,12 @@ HOUSEKEEPING: tuple[tuple[str, str], ...] = (
      "type lookups (SQLAlchemy's psycopg2 dialect looks up hstore at first connect; postgres.js its array types on every new connection)"),
     (r"^select\s+(\$1|1)\s*$", "pool validation / pre-ping (SQLAlchemy pool_pre_ping, HikariCP)"),
     (r"^discard\s+all", "session reset on return to a pool"),
+    (r"^(select\s+pg_advisory_unlock_all\(\)|close\s+all|unlisten\s+\*)\s*$",
+     "session reset on return to a pool (asyncpg's Connection.reset: these, then RESET ALL)"),
+    (r"^with\s+recursive\s+typeinfo_tree\b", "type introspection (asyncpg, for an array or a non-builtin type)"),
+    (r"^select\s+current_setting\(\$1\)\s+as\s+cur,\s*set_config\(\$2,\s*\$3,\s*\$4\)\s+as\s+new\s*$",
+     "jit off around its type introspection (asyncpg)"),
+    (r"^select\s+set_config\(\$2,\s*\$1,\s*\$3\)\s*$", "jit restored after its type introspection (asyncpg)"),
 )
 _HOUSEKEEPING = [(re.compile(pattern, re.IGNORECASE), why) for pattern, why in HOUSEKEEPING]
 

@@ -30,6 +30,18 @@ def test_a_schema_qualified_multi_line_type_lookup_is_housekeeping() -> None:
     assert housekeeping_reason("SELECT id FROM users\nWHERE name = $1") is None
 
 
+def test_asyncpgs_reset_on_release_and_type_introspection_are_housekeeping_and_a_lock_call_is_not() -> None:
+    for shape in ("SELECT pg_advisory_unlock_all()", "CLOSE ALL", "UNLISTEN *", "RESET ALL",
+                  "WITH RECURSIVE typeinfo_tree(\n    oid, ns, name)",
+                  "SELECT\n    current_setting($1) AS cur,\n    set_config($2, $3, $4) AS new",
+                  "SELECT\n    set_config($2, $1, $3)"):
+        assert housekeeping_reason(shape), shape
+    # A sample's own session SET (session_set) is work, however pg_stat_statements numbers it.
+    for shape in ("SELECT pg_advisory_unlock($1)", "SELECT pg_advisory_lock($1)", "UNLISTEN jobs",
+                  "SELECT set_config($1, $2, $3)", "SELECT set_config($1, $2, false)"):
+        assert housekeeping_reason(shape) is None, shape
+
+
 def test_count_keeps_work_housekeeping_round_trips_and_the_shapes() -> None:
     stats = [("BEGIN", 1), (PER_USER, 5), ("SELECT id, name FROM users WHERE active", 1), ("ROLLBACK", 1)]
     log = [record(0.1, "statement: BEGIN"), record(0.2, "execute <unnamed>: SELECT 1 /* logged */"),
