@@ -13,7 +13,8 @@
 # Recipes: one file per base image, ci/standin-images/<recipe>.Dockerfile, found by name: its
 # header says which images it stands in for (`# standin-for: node:*-bookworm-slim ...`, globs) and,
 # when it builds on another stand-in rather than on the shared base, which one
-# (`# standin-on: jre`). A new language's base image is one new file; nothing here changes.
+# (`# standin-on: jre`). A new language's base image is one new file, which may live in the
+# example's own folder: examples/<language>/<name>/standin-images/<recipe>.Dockerfile.
 #
 # How: `mmdebstrap --variant=minbase --include=ca-certificates bookworm` makes one Debian root
 # filesystem (the machine's apt sources), `docker import` turns it into the shared base, which
@@ -80,14 +81,27 @@ needed_images() {
   echo "$PG_IMAGE"
 }
 
+# The recipes: ci/standin-images/*.Dockerfile, and an example's own in its folder
+# (examples/<language>/<name>/standin-images/<recipe>.Dockerfile), so a new language's base image
+# comes with the example that needs it. A recipe name is unique across both.
+EXAMPLES_DIR="${HARNESS_EXAMPLES:-$ROOT/examples}"
+declare -A RECIPE_FILE=()   # recipe -> its file
+for file in "$HERE"/*.Dockerfile "$EXAMPLES_DIR"/*/*/standin-images/*.Dockerfile; do
+  [ -f "$file" ] || continue
+  recipe=$(basename "$file" .Dockerfile)
+  if [ -n "${RECIPE_FILE[$recipe]:-}" ]; then
+    die "two stand-in recipes are named $recipe: ${RECIPE_FILE[$recipe]} and $file; rename the example's one (a recipe name is unique)"
+  fi
+  RECIPE_FILE[$recipe]=$file
+done
+
 header() {  # header <recipe> <key>: the value of a `# <key>: ...` line of the recipe
-  sed -n "s/^# $2: *//p" "$HERE/$1.Dockerfile" | head -n 1
+  sed -n "s/^# $2: *//p" "${RECIPE_FILE[$1]}" | head -n 1
 }
 
 recipe_of() {  # the recipe whose standin-for globs match the image; empty when there is none
-  local image=$1 file recipe pattern patterns
-  for file in "$HERE"/*.Dockerfile; do
-    recipe=$(basename "$file" .Dockerfile)
+  local image=$1 recipe pattern patterns
+  for recipe in $(printf '%s\n' "${!RECIPE_FILE[@]}" | sort); do
     read -r -a patterns <<< "$(header "$recipe" standin-for)"
     for pattern in "${patterns[@]}"; do
       # shellcheck disable=SC2053 # the pattern is a glob on purpose
@@ -117,7 +131,7 @@ for image in "${IMAGES[@]}"; do
     continue
   fi
   if [ "$MODE" = recipes ]; then
-    echo "$image ci/standin-images/$recipe.Dockerfile"
+    echo "$image ${RECIPE_FILE[$recipe]#"$ROOT/"}"
   elif [ "$FORCE" = 0 ] && exists "$image"; then
     say "present: $image"
   else
@@ -125,7 +139,7 @@ for image in "${IMAGES[@]}"; do
   fi
 done
 if [ "${#unknown[@]}" -gt 0 ]; then
-  die "no stand-in recipe for: ${unknown[*]} (named in a FROM line or HARNESS_POSTGRES_IMAGE); add $HERE/<name>.Dockerfile with a '# standin-for: <image glob>' line (see docs/docker-backend.md)"
+  die "no stand-in recipe for: ${unknown[*]} (named in a FROM line or HARNESS_POSTGRES_IMAGE); add <example folder>/standin-images/<name>.Dockerfile (or $HERE/<name>.Dockerfile) with a '# standin-for: <image glob>' line (see docs/docker-backend.md)"
 fi
 [ "$MODE" != recipes ] || exit 0
 
@@ -143,6 +157,7 @@ mkdir -p "$LOG_DIR"
 CONTEXT=$(mktemp -d /tmp/standin-context.XXXXXX)
 trap 'rm -rf "$CONTEXT"' EXIT
 cp "$HERE"/* "$CONTEXT"/
+for recipe in "${!RECIPE_FILE[@]}"; do cp "${RECIPE_FILE[$recipe]}" "$CONTEXT/$recipe.Dockerfile"; done
 cp "$HOST_CA_BUNDLE" "$CONTEXT/host-ca-bundle.crt"
 
 # with_progress <what> <log> <command...>: runs the command with its output in <log>, and says
@@ -218,7 +233,7 @@ declare -A BUILD=()
 for recipe in "${!TODO[@]}"; do
   r=$recipe
   while [ "$r" != base ]; do
-    [ -f "$HERE/$r.Dockerfile" ] || die "no recipe $HERE/$r.Dockerfile (named by a '# standin-on:' line)"
+    [ -n "${RECIPE_FILE[$r]:-}" ] || die "no recipe $r.Dockerfile in $HERE or an example's standin-images/ (named by a '# standin-on:' line)"
     if [ "$r" = "$recipe" ] || [ "$FORCE" = 1 ] || ! exists "$(internal_tag "$r")"; then BUILD[$r]=1; fi
     r=$(parent_of "$r")
   done

@@ -42,6 +42,11 @@ class _Parser(argparse.ArgumentParser):
         self.exit(ExitCode.USAGE_ERROR, f"{self.prog}: error: {message}\n")
 
 
+def _listed(values: list[str]) -> tuple[str, ...]:
+    """--example a,b and --scenario a,b as --via takes them (and each repeatable)."""
+    return tuple(part.strip() for value in values for part in value.split(",") if part.strip())
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m harness", description=__doc__, epilog=EXIT_CODES)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -49,9 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the example x scenario matrix and write reports/results.json")
     add_cli_options(run)
     run.add_argument("--example", action="append", default=[], metavar="ID",
-                     help="only this example (id, glob like node/* or a language); repeatable")
+                     help="only this example (id, glob like node/* or a language); repeatable or comma-separated")
     run.add_argument("--scenario", action="append", default=[], metavar="NAME",
-                     help="only this scenario (name or glob like pool_*); repeatable")
+                     help="only this scenario (name or glob like pool_*); repeatable or comma-separated")
     run.add_argument("-k", dest="keyword", default="", help="only cases whose '<id>::<scenario>' contains this")
     run.add_argument("-j", "--jobs", type=int, default=None, metavar="N",
                      help="run up to N cases at once (default: four per core, at most 8; -j 1 runs serially); "
@@ -131,7 +136,7 @@ def cmd_doctor(config: Config, catalog: Catalog, console: Console) -> int:
 def cmd_run(args: argparse.Namespace, config: Config, console: Console) -> int:
     # A filter that matches nothing is refused before anything is made; then --out is checked
     # (and locked against a second run) before anything runs.
-    Selection(tuple(args.example), tuple(args.scenario), args.keyword).check(load_catalog(config.paths))
+    Selection(_listed(args.example), _listed(args.scenario), args.keyword).check(load_catalog(config.paths))
     out = outputs.resolve(config.results_path)
     with outputs.OutputLock(out.parent):
         return _run(args, config, out, console)
@@ -142,7 +147,7 @@ def _run(args: argparse.Namespace, config: Config, out: Path, console: Console) 
     session = HarnessSession(config)
     for warning in session.catalog.discovery.warnings:
         console.print(f"[yellow]warning:[/] {plain(warning)}", highlight=False)
-    selection = Selection(tuple(args.example), tuple(args.scenario), args.keyword)
+    selection = Selection(_listed(args.example), _listed(args.scenario), args.keyword)
     plan = planned_cases(session.catalog, selection)
     if not plan and not session.catalog.discovery.errors:
         console.print("[yellow]no case matches the filters[/]")

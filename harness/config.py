@@ -130,7 +130,7 @@ class Config:
             raise unknown_backend(self.backend)
         object.__setattr__(self, "via", parse_topologies(self.via))
         for topology in self.via:   # a driver fix spec/pgbouncer.yaml has not is named here, before the run
-            fix_of(self.paths.spec, topology)
+            fix_of(self.paths.spec, topology, self.paths.examples)
 
     @property
     def results_path(self) -> Path:

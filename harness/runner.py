@@ -87,7 +87,7 @@ def now() -> datetime:
 
 def with_fixes(session: HarnessSession, example: Example) -> list[Topology]:
     """The run's topologies for this example, each followed by its driver fixes' (spec/pgbouncer.yaml)."""
-    return topologies_for(session.config.paths.spec, session.config.via, example.id)
+    return topologies_for(session.config.paths.spec, session.config.via, example.id, session.config.paths.examples)
 
 
 def _one_case(session: HarnessSession, example: Example, name: str, topology: Topology, role: int, clock: float,
@@ -244,7 +244,7 @@ def assemble_run(session: HarnessSession | None, plan: Iterable[tuple[Example, l
                     postgres=(session.postgres_version if session else "") or postgres,
                     errors=list(errors), lifecycle_probe=probe, started=started, finished=finished,
                     topologies=[t.label for t in chosen], pooler=session.pooler_version if session else "",
-                    fixes=snippets(session.config.paths.spec) if session else {},
+                    fixes=snippets(session.config.paths.spec, session.config.paths.examples) if session else {},
                     source=current_commit(session.config.paths.root).to_json() if session else {})
     for example, names in plan:
         result = ExampleResult(example.id, example.language, example.driver, samples=samples_of(example.folder))

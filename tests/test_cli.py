@@ -46,6 +46,11 @@ def test_run_with_a_filter_that_matches_nothing_exits_4_without_a_server() -> No
     assert out.returncode == 4
     assert "--example: nothing/here: matches nothing" in out.stdout
 
+    # Comma-separated as --via takes it: each part is a filter of its own, and the one that matches nothing is named.
+    out = harness("run", "--example", "node/pg-client", "--scenario", "connect_now,no_such_scenario")
+    assert out.returncode == 4
+    assert "--scenario: no_such_scenario: matches nothing" in out.stdout
+
 
 def test_an_unknown_command_is_a_usage_error() -> None:
     out = harness("frobnicate")

@@ -82,7 +82,7 @@ def test_every_error_names_the_file(examples_dir: Path) -> None:
 def test_unknown_key(examples_dir: Path) -> None:
     error = errors_by_example(examples_dir)["unknown-key"]
     assert (error.key, error.problem) == ("colour", "is not a known key")
-    assert error.fix == ("remove it or use one of: build, docker, driver, id, known_failures, language, requires, "
+    assert error.fix == ("remove it or use one of: build, docker, driver, id, known_failures, language, pooler, requires, "
                          "run, scenarios, system_packages, title")
 
 

@@ -62,6 +62,22 @@ def test_an_image_without_a_recipe_is_named_with_the_fix(tmp_path: Path) -> None
     assert "with a '# standin-for: <image glob>' line" in out.stderr
 
 
+def test_a_recipe_in_the_examples_own_folder_is_found(tmp_path: Path) -> None:
+    """A new language's base image comes with its example: <folder>/standin-images/<recipe>.Dockerfile."""
+    root, examples = project(tmp_path, ["madeup-lang:3-bookworm"], {})
+    own = examples / "x" / "y" / "standin-images"
+    own.mkdir()
+    (own / "madeup.Dockerfile").write_text("# standin-for: madeup-lang:*-bookworm\nFROM ${BASE}\n")
+    out = standin(root, examples, "--recipes")
+    assert out.returncode == 0, out.stderr
+    assert f"madeup-lang:3-bookworm {own / 'madeup.Dockerfile'}" in out.stdout.splitlines()
+    # A name taken twice is refused, naming both files.
+    (own / "node.Dockerfile").write_text("# standin-for: nothing:*\nFROM ${BASE}\n")
+    out = standin(root, examples, "--recipes")
+    assert out.returncode == 1 and "two stand-in recipes are named node" in out.stderr
+    assert str(own / "node.Dockerfile") in out.stderr
+
+
 def test_a_recipe_that_builds_on_another_is_built_after_it(tmp_path: Path) -> None:
     require_docker()
     suffix = secrets.token_hex(4)

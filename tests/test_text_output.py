@@ -35,3 +35,18 @@ def test_printable_and_plain() -> None:
     console = Console(file=io.StringIO(), width=200)
     console.print(plain("[bold]x[/] \\[y] \x9b"))
     assert console.file.getvalue() == "[bold]x[/] \\[y] \\x9b\n"  # type: ignore[attr-defined]
+
+
+def test_a_run_behind_the_pooler_alone_prints_a_matrix_per_topology() -> None:
+    """A run with --via pgbouncer-transaction only has no direct case: its matrix is not empty."""
+    cases = [{"name": name, "topology": topology, "outcome": outcome}
+             for name, outcome in (("param_query", "passed"), ("session_set", "xfailed"))
+             for topology in ("pgbouncer-transaction", "pgbouncer-1.24-transaction")]
+    run = {"backend": "native", "postgres": "15", "examples": [
+        {"id": "java/hikaricp", "driver": "pgjdbc", "outcome": "passed", "scenarios": cases}]}
+    out = io.StringIO()
+    print_summary(run, Console(file=out, width=200))
+    shown = out.getvalue()
+    assert "backend native · pgbouncer-transaction\n" in shown and "backend native · pgbouncer-1.24-transaction\n" in shown
+    assert shown.count("│ param_query") == 2 and shown.count("│ session_set") == 2
+    assert "backend native\n" not in shown   # no empty direct matrix

@@ -83,7 +83,7 @@ def judge(example: Example, finding: Finding, *, prune_known_failures: bool = Fa
     elif known_behind_pooler is not None:
         result.outcome = Outcome.XPASSED
         result.message = (f"listed as a known incompatibility behind PgBouncer ({known.reason}) but it passed: "
-                          "remove it from spec/pgbouncer.yaml")
+                          f"remove it from {known.source.rpartition(': ')[0] or 'spec/pgbouncer.yaml'}")
     else:
         result.outcome = Outcome.XPASSED
         result.message = (f"listed as a known failure ({known.reason}) but it passed: remove it from "

@@ -46,9 +46,10 @@ def run_case(session: HarnessSession, example: Example, scenario_name: str,
         # From its turn at the server (a parallel run's wait for the gate is not the case's time).
         finding = replace(finding, seconds=time.monotonic() - (finding.started or start))
     # A driver fix's row keeps its topology's other known incompatibilities; the ones it resolves must pass.
-    fix = fix_of(session.config.paths.spec, topology)
+    paths = session.config.paths
+    fix = fix_of(paths.spec, topology, paths.examples, example.id)
     pooled_known = None if not topology.pooled or (fix and scenario_name in fix.resolves) else known_behind_pooler(
-        session.config.paths.spec, tuple(session.spec.names), example.id, scenario_name, topology)
+        paths.spec, tuple(session.spec.names), example.id, scenario_name, topology, paths.examples)
     return mask_all(judge(example, finding, prune_known_failures=session.config.update_known_failures,
                           known_behind_pooler=pooled_known), session.credentials)
 
@@ -130,7 +131,7 @@ def run_on_server(session: HarnessSession, example: Example, scenario: Scenario,
         endpoint = server.endpoint if pooler is None else pooler.endpoint
         env = case_environment(session.config.environ, endpoint, example,
                                replace(scenario, params=check.run_params()), db)
-        with applied(fix_of(session.config.paths.spec, topology)) as fix_env:
+        with applied(fix_of(session.config.paths.spec, topology, session.config.paths.examples, example.id)) as fix_env:
             observation = observe(session, server.admin, server_log, ctx, {**env, **fix_env}, timeout, check, pooler)
         check.ctx = ctx = ctx.observed(observation)
         verdict = verify(check, ctx, timeout)

@@ -1,4 +1,4 @@
-"""Driver fixes (spec/pgbouncer.yaml `fixes:`): a documented setting that makes a sample work in
+"""Driver fixes (spec/pgbouncer.yaml `fixes:`, and an example's own in its manifest's `pooler.fixes`): a documented setting that makes a sample work in
 a pooled topology, passed by the harness from outside (environment and files), never a second
 copy of the sample. A fixed case runs in topology "<topology>+<name>" beside the sample as written
 (the Topology's `fix`), and `--via <topology>+<name>` selects those rows alone."""
@@ -45,10 +45,11 @@ class DriverFix:
 
 
 @lru_cache(maxsize=4)
-def load_fixes(spec_dir: Path) -> tuple[DriverFix, ...]:
+def load_fixes(spec_dir: Path, examples_dir: Path | None = None) -> tuple[DriverFix, ...]:
+    """spec/pgbouncer.yaml's fixes, then the manifests' own `pooler.fixes` under examples_dir."""
     fixes = []
     for where, entry in spec_entries(spec_dir, "fixes", KEYS, ("name", "examples", "topologies", "reason", "resolves", "env",
-                                                                  "snippet")):
+                                                                  "snippet"), examples_dir):
         if "+" in str(entry["name"]):
             raise InputError(where, "name", f"{entry['name']!r} has a '+'", "name the fix without '+' (it joins the topology)")
         snippet = entry["snippet"]
@@ -63,27 +64,30 @@ def load_fixes(spec_dir: Path) -> tuple[DriverFix, ...]:
     return tuple(fixes)
 
 
-def snippets(spec_dir: Path) -> dict[str, str]:
+def snippets(spec_dir: Path, examples_dir: Path | None = None) -> dict[str, str]:
     """Each fix's name and its user-facing snippet (results.json `fixes`, read by the reports)."""
-    return {fix.name: fix.snippet for fix in load_fixes(spec_dir)}
+    return {fix.name: fix.snippet for fix in load_fixes(spec_dir, examples_dir)}
 
 
-def fixes_for(spec_dir: Path, example_id: str, where: Topology | str) -> list[DriverFix]:
-    return [fix for fix in load_fixes(spec_dir) if fix.covers(example_id, as_topology(where))]
+def fixes_for(spec_dir: Path, example_id: str, where: Topology | str, examples_dir: Path | None = None) -> list[DriverFix]:
+    return [fix for fix in load_fixes(spec_dir, examples_dir) if fix.covers(example_id, as_topology(where))]
 
 
-def fix_of(spec_dir: Path, where: Topology | str) -> DriverFix | None:
+def fix_of(spec_dir: Path, where: Topology | str, examples_dir: Path | None = None,
+           example_id: str | None = None) -> DriverFix | None:
     """The fix a topology names (pgbouncer-transaction+prepareThreshold=0), or None; InputError
     when it names one spec/pgbouncer.yaml has not for that topology."""
     where = as_topology(where)
     if not where.fix:
         return None
-    fixes = load_fixes(spec_dir)
-    found = next((f for f in fixes if f.name == where.fix and where.base.label in f.topologies), None)
+    fixes = load_fixes(spec_dir, examples_dir)
+    # Two examples may name a fix alike (statement_cache_size=0): the case's example picks its own.
+    found = next((f for f in fixes if f.name == where.fix and where.base.label in f.topologies
+                  and (example_id is None or f.covers(example_id, where))), None)
     if found is None:
         valid = [f"{t}+{f.name}" for f in fixes for t in f.topologies]
         raise InputError("command line", "--via", f"unknown topology {where.label!r}: no driver fix {where.fix!r} "
-                         f"for {where.base.label} in {spec_dir / 'pgbouncer.yaml'}",
+                         f"for {where.base.label} in {spec_dir / 'pgbouncer.yaml'} or a manifest's pooler.fixes",
                          f"use one of: {', '.join(valid) or '(no fixes)'}")
     return found
 
@@ -106,15 +110,16 @@ def applied(fix: DriverFix | None) -> Iterator[dict[str, str]]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def topologies_for(spec_dir: Path, via: tuple[Topology, ...], example_id: str) -> list[Topology]:
+def topologies_for(spec_dir: Path, via: tuple[Topology, ...], example_id: str,
+                   examples_dir: Path | None = None) -> list[Topology]:
     """The run's topologies for one example: each topology of --via, followed by its driver fixes'
     rows for this example; a topology of --via that names a fix, only for an example it covers."""
     chosen: list[Topology] = []
     for where in via:
-        fix = fix_of(spec_dir, where)
-        if fix is not None:
-            candidates = [where] if fix.covers(example_id, where) else []
+        if where.fix:
+            covered = any(f.name == where.fix for f in fixes_for(spec_dir, example_id, where.base, examples_dir))
+            candidates = [where] if covered else []
         else:
-            candidates = [where, *(where.with_fix(f.name) for f in fixes_for(spec_dir, example_id, where))]
+            candidates = [where, *(where.with_fix(f.name) for f in fixes_for(spec_dir, example_id, where, examples_dir))]
         chosen += [c for c in candidates if c not in chosen]
     return chosen

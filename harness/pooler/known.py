@@ -1,5 +1,5 @@
-"""The known incompatibilities of PgBouncer (spec/pgbouncer.yaml): expected failures of pooled
-cases, each with its reason and the error the failure must show (harness.expected_error). An entry names the 1.18
+"""The known incompatibilities of PgBouncer (spec/pgbouncer.yaml, and an example's own in its
+manifest's `pooler.known_failures`): expected failures of pooled cases, each with its reason and the error the failure must show (harness.expected_error). An entry names the 1.18
 topologies (pgbouncer-session, pgbouncer-transaction) and holds for another version's topology
 of the same pool mode too, except an entry marked `max_prepared_statements: true` when that
 version runs with max_prepared_statements (spec `versions:`): that version passes it, so it is
@@ -16,9 +16,10 @@ from typing import Any
 
 import yaml
 
+from harness import safe_yaml
 from harness.errors import InputError
 from harness.expected_error import ExpectedError, parse_expected
-from harness.manifest import KnownFailure
+from harness.manifest import MANIFEST_NAME, KnownFailure
 from harness.pooler import DEFAULT_VERSION, POOLED_TOPOLOGIES, Topology, topology as as_topology
 from harness.pooler.versions import tracks_prepared_statements
 
@@ -50,35 +51,54 @@ class PoolerIncompatibility:
                             source=self.where)
 
 
-def spec_entries(spec_dir: Path, section: str, keys: set[str], required: tuple[str, ...]) -> list[tuple[str, dict[str, Any]]]:
-    """The entries of one section of spec/pgbouncer.yaml, checked for unknown and missing keys
-    and for pooled topologies: (where, entry) each."""
+def spec_entries(spec_dir: Path, section: str, keys: set[str], required: tuple[str, ...],
+                 examples_dir: Path | None = None) -> list[tuple[str, dict[str, Any]]]:
+    """The entries of one section of spec/pgbouncer.yaml, then those of every manifest's
+    `pooler:` section under `examples_dir` (an example's own rows: `examples` is that example),
+    checked for unknown and missing keys and for pooled topologies: (where, entry) each."""
     path = spec_dir / FILE
-    if not path.exists():
-        return []
-    raw = yaml.safe_load(path.read_text()) or {}
     found = []
-    for i, entry in enumerate(raw.get(section) or []):
-        where = f"{section}[{i}]"
-        if not isinstance(entry, dict):
-            raise InputError(path, where, "is not a mapping", f"give {', '.join(required)}")
-        unknown = set(entry) - keys
-        if unknown:
-            raise InputError(path, f"{where}.{sorted(unknown)[0]}", "is not a known key", f"use one of: {', '.join(sorted(keys))}")
-        missing = [key for key in required if not entry.get(key)]
-        if missing:
-            raise InputError(path, f"{where}.{missing[0]}", "is missing", f"every entry gives {', '.join(required)}")
-        bad = [t for t in entry["topologies"] if t not in POOLED_TOPOLOGIES]
-        if bad:
-            raise InputError(path, f"{where}.topologies", f"{bad[0]!r} is not a pooled topology", f"use {', '.join(POOLED_TOPOLOGIES)}")
-        found.append((f"{path}: {where}", entry))
+    if path.exists():
+        raw = yaml.safe_load(path.read_text()) or {}
+        found += [_checked(path, f"{section}[{i}]", entry, keys, required)
+                  for i, entry in enumerate(raw.get(section) or [])]
+    for manifest in sorted(examples_dir.glob(f"*/*/{MANIFEST_NAME}")) if examples_dir else ():
+        try:
+            raw_manifest = safe_yaml.load(manifest)
+        except InputError:
+            continue   # discovery names a manifest it cannot read; its rows are not run
+        pooler = raw_manifest.get("pooler") if isinstance(raw_manifest, dict) else None
+        entries = pooler.get(section) if isinstance(pooler, dict) else None
+        for i, entry in enumerate(entries if isinstance(entries, list) else []):
+            if isinstance(entry, dict) and "examples" in entry:
+                raise InputError(manifest, f"pooler.{section}[{i}].examples", "is not a key of a manifest's entry",
+                                 "remove it: a manifest's entry is for its own example")
+            own = {**entry, "examples": [str(raw_manifest.get("id"))]} if isinstance(entry, dict) else entry
+            found.append(_checked(manifest, f"pooler.{section}[{i}]", own, keys, required))
     return found
 
 
+def _checked(path: Path, where: str, entry: Any, keys: set[str], required: tuple[str, ...]) -> tuple[str, dict[str, Any]]:
+    if not isinstance(entry, dict):
+        raise InputError(path, where, "is not a mapping", f"give {', '.join(required)}")
+    unknown = set(entry) - keys
+    if unknown:
+        raise InputError(path, f"{where}.{sorted(unknown)[0]}", "is not a known key", f"use one of: {', '.join(sorted(keys))}")
+    missing = [key for key in required if not entry.get(key)]
+    if missing:
+        raise InputError(path, f"{where}.{missing[0]}", "is missing", f"every entry gives {', '.join(required)}")
+    bad = [t for t in entry["topologies"] if t not in POOLED_TOPOLOGIES]
+    if bad:
+        raise InputError(path, f"{where}.topologies", f"{bad[0]!r} is not a pooled topology", f"use {', '.join(POOLED_TOPOLOGIES)}")
+    return f"{path}: {where}", entry
+
+
 @lru_cache(maxsize=4)
-def load_incompatibilities(spec_dir: Path, scenario_names: tuple[str, ...]) -> tuple[PoolerIncompatibility, ...]:
+def load_incompatibilities(spec_dir: Path, scenario_names: tuple[str, ...],
+                           examples_dir: Path | None = None) -> tuple[PoolerIncompatibility, ...]:
     found = []
-    for where, entry in spec_entries(spec_dir, "known_failures", KEYS, ("scenario", "topologies", "error", "reason")):
+    for where, entry in spec_entries(spec_dir, "known_failures", KEYS, ("scenario", "topologies", "error", "reason"),
+                                     examples_dir):
         names = entry["scenario"] if isinstance(entry["scenario"], list) else [entry["scenario"]]
         unknown = [name for name in names if name not in scenario_names]
         if unknown:
@@ -103,11 +123,12 @@ def listed_for(entry: PoolerIncompatibility, spec_dir: Path, where: Topology) ->
 
 
 def known_behind_pooler(spec_dir: Path, scenario_names: tuple[str, ...], example_id: str, scenario: str,
-                        where: Topology | str) -> KnownFailure | None:
+                        where: Topology | str, examples_dir: Path | None = None) -> KnownFailure | None:
+    """examples_dir: also the manifests' own `pooler.known_failures` (None: spec/pgbouncer.yaml only)."""
     where = as_topology(where)
     if not where.pooled:
         return None
-    for entry in load_incompatibilities(spec_dir, scenario_names):
+    for entry in load_incompatibilities(spec_dir, scenario_names, examples_dir):
         if entry.covers(example_id, scenario) and listed_for(entry, spec_dir, where):
             return entry.as_known_failure()
     return None

@@ -16,7 +16,8 @@ from harness.reporting.pool_exhaustion_view import exhaustion_stories, one_line
 from harness.reporting.cutover_view import cutover_rows
 from harness.reporting.statement_view import pool_sizing_runs, story_lines
 from harness.reporting.view import (BAD, SKIPPED, XFAILED, connect_rows, failed_cases, known_failure_line, look,
-                                    matrix_rows, ms, outcome_counts, page_claims, run_standing)
+                                    matrix_rows, ms, outcome_counts, page_claims, run_standing,
+                                    run_topologies)
 
 
 def case_line(case_id: str, outcome: str, seconds: float, message: str) -> Text:
@@ -28,13 +29,16 @@ def case_line(case_id: str, outcome: str, seconds: float, message: str) -> Text:
     return text
 
 
-def matrix_table(run: dict[str, Any]) -> Table:
-    table = Table(title=f"PostgreSQL {run.get('postgres')} · backend {run.get('backend')}", show_lines=False)
+def matrix_table(run: dict[str, Any], topology: str = "direct") -> Table:
+    """One topology's matrix: a scenario per row, an example per column."""
+    where = "" if topology == "direct" else f" · {topology}"
+    title = f"PostgreSQL {run.get('postgres')} · backend {run.get('backend')}{where}"
+    table = Table(title=title, show_lines=False, min_width=len(title))   # a title on one line
     table.add_column("scenario", no_wrap=True)
     for example in run.get("examples", []):
         language, name = example["id"].split("/", 1)
         table.add_column(f"{language}\n{name}", justify="center", no_wrap=True)
-    for row in matrix_rows(run):
+    for row in matrix_rows(run, topology):
         cells: list[Text | str] = [row.scenario]
         for case in row.cases:
             shown = look(case.get("outcome", "")) if case else None
@@ -64,8 +68,9 @@ def lifecycle_table(run: dict[str, Any]) -> Table | None:
 def print_summary(run: dict[str, Any], console: Console) -> None:
     for error in run.get("errors", []):
         console.print(f"[bold red]error:[/] {plain(error)}", highlight=False)
-    if run.get("examples"):
-        console.print(matrix_table(run))
+    # One matrix per topology the run went through (a run behind PgBouncer alone has no direct one).
+    for topology in run_topologies(run) if run.get("examples") else ():
+        console.print(matrix_table(run, topology))
     lifecycle = lifecycle_table(run)
     if lifecycle is not None:
         console.print(lifecycle)

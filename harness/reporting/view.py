@@ -94,17 +94,25 @@ def case_title(case: dict[str, Any]) -> str:
     return f"{case['name']} · {topology_of(case)}"
 
 
-def direct_cases(example: dict[str, Any]) -> list[dict[str, Any]]:
-    """The example's cases straight to the server (the pooled ones are the PgBouncer matrix's)."""
-    return [s for s in example.get("scenarios", []) if s.get("topology", "direct") == "direct"]
+def direct_cases(example: dict[str, Any], topology: str = "direct") -> list[dict[str, Any]]:
+    """The example's cases straight to the server (the pooled ones are the PgBouncer matrix's), or
+    those of another topology."""
+    return [s for s in example.get("scenarios", []) if s.get("topology", "direct") == topology]
 
 
-def scenario_order(run: dict[str, Any]) -> list[str]:
+def run_topologies(run: dict[str, Any]) -> list[str]:
+    """The topologies the run's cases went through, direct first, then in the order they ran."""
+    seen = ["direct"] + [s.get("topology", "direct") for e in run.get("examples", []) for s in e.get("scenarios", [])]
+    present = {s.get("topology", "direct") for e in run.get("examples", []) for s in e.get("scenarios", [])}
+    return [t for t in dict.fromkeys(seen) if t in present]
+
+
+def scenario_order(run: dict[str, Any], topology: str = "direct") -> list[str]:
     """Every scenario name of the run once, in spec order (each example lists them in spec order)."""
     names: list[str] = []
     for example in run.get("examples", []):
         previous = -1
-        for scenario in direct_cases(example):
+        for scenario in direct_cases(example, topology):
             name = scenario["name"]
             if name in names:
                 previous = names.index(name)
@@ -120,10 +128,10 @@ class MatrixRow:
     cases: list[dict[str, Any] | None]   # one per example of the run, None: not part of the run
 
 
-def matrix_rows(run: dict[str, Any]) -> list[MatrixRow]:
+def matrix_rows(run: dict[str, Any], topology: str = "direct") -> list[MatrixRow]:
     examples = run.get("examples", [])
-    by_example = [{s["name"]: s for s in direct_cases(e)} for e in examples]
-    return [MatrixRow(name, [cases.get(name) for cases in by_example]) for name in scenario_order(run)]
+    by_example = [{s["name"]: s for s in direct_cases(e, topology)} for e in examples]
+    return [MatrixRow(name, [cases.get(name) for cases in by_example]) for name in scenario_order(run, topology)]
 
 
 def failed_cases(run: dict[str, Any], *, with_known: bool = False) -> list[tuple[dict[str, Any], dict[str, Any]]]:
