@@ -530,13 +530,19 @@ func types(ctx context.Context, p params) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	// jsonb as its JSON text, cast in the SQL: the exec and simple_protocol modes (the PgBouncer
+	// fix) take a parameter's type from its Go type, and a Go map has none.
+	doc, err := json.Marshal(v.JSONB)
+	if err != nil {
+		return nil, err
+	}
 	return withPool(ctx, p.Pool, func(pool *Pool) (any, error) {
 		return withConn(ctx, pool, func(conn *pgxpool.Conn) (any, error) {
 			var id int32
 			if err := conn.QueryRow(ctx,
 				"INSERT INTO type_probe (i8, num, txt, flag, ts, d, bin, doc, arr, nothing)"+
-					" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
-				i8, num, v.Text, v.Bool, ts, date, bin, v.JSONB, v.IntArray, v.Null).Scan(&id); err != nil {
+					" VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10) RETURNING id",
+				i8, num, v.Text, v.Bool, ts, date, bin, string(doc), v.IntArray, v.Null).Scan(&id); err != nil {
 				return nil, err
 			}
 			var (
