@@ -218,8 +218,8 @@ def _report(run: RunResult, args: argparse.Namespace, config: Config, out: Path,
             console.print(f"report: {written.index} (junit/, badges/ beside it)", highlight=False)
     if session.server is None:  # closed: say what of the run is left, which should be nothing
         console.print(plain(after_run(session.executor, session.run_id, config.backend)), highlight=False)
-    if session.tamper_summary():
-        console.print(plain(session.tamper_summary()), highlight=False)
+    if session.tamper_record.summary():
+        console.print(plain(session.tamper_record.summary()), highlight=False)
     if written.error:
         console.print(f"[bold red]error:[/] the reports beside {written.results} could not be written: "
                       f"{plain(written.error)}", highlight=False)

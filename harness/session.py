@@ -32,7 +32,7 @@ from harness.pooler.standby import StandbyServer
 from harness.sandbox import run_notes
 from harness.server.base import PostgresServer
 from harness.spec import Spec
-from harness.tamper import TamperEvidence, protected_tree
+from harness.tamper import FirstUse, TamperEvidence, protected_tree
 from harness.toolchain import ToolStatus
 
 
@@ -57,8 +57,9 @@ class HarnessSession:
         self.standby = StandbyServer(lambda: self.backend.make_server(self.config, self.credentials.superuser, "standby"),
                                      self.credentials.for_role)
         self._build_locks: dict[str, threading.Lock] = {}
-        self._tamper: TamperEvidence | None = None
-        self._tamper_lock = threading.Lock()
+        # The spec, the harness and the examples' sources, recorded before the first build (harness.tamper).
+        self.tamper_record = FirstUse(lambda: protected_tree(config.paths.spec, config.paths.examples, [
+            (e.id, e.folder, e.build_outputs) for e in self.examples], config.paths.root))
 
     @property
     def run_id(self) -> str:
@@ -164,22 +165,9 @@ class HarnessSession:
         """No password of the run reaches a log, a report or a terminal, even if an example prints it."""
         return self.credentials.mask(text)
 
-    # -- tamper evidence --------------------------------------------------------------------
-    def tamper_summary(self) -> str:
-        """The end of a run's line on tamper evidence ('' when nothing was built or run)."""
-        with self._tamper_lock:
-            return self._tamper.summary() if self._tamper is not None else ""
-
     @property
     def tamper(self) -> TamperEvidence:
-        """The record of the spec, the harness and the examples' sources, taken before the first
-        build or case of the session (harness.tamper)."""
-        with self._tamper_lock:
-            if self._tamper is None:
-                paths = self.config.paths
-                self._tamper = TamperEvidence(protected_tree(
-                    paths.spec, paths.examples, [(e.id, e.folder, e.build_outputs) for e in self.examples], paths.root))
-            return self._tamper
+        return self.tamper_record.get()
 
     # -- builds -----------------------------------------------------------------------------
     def prepare_example(self, example: Example) -> None:

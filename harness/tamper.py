@@ -23,7 +23,7 @@ import stat
 import sys
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -246,3 +246,23 @@ class TamperEvidence:
                 return (f"not run: {what} changed during this run ({change.describe(self.tree.shown_from)}, "
                         f"during {' or '.join(blamed)}); restore them (git status) and run again")
         return None
+
+
+class FirstUse:
+    """A session's TamperEvidence, recorded when a build or case first asks (before the first build)."""
+
+    def __init__(self, tree: Callable[[], ProtectedTree]) -> None:
+        self._tree = tree
+        self._lock = threading.Lock()
+        self._evidence: TamperEvidence | None = None
+
+    def get(self) -> TamperEvidence:
+        with self._lock:
+            if self._evidence is None:
+                self._evidence = TamperEvidence(self._tree())
+            return self._evidence
+
+    def summary(self) -> str:
+        """The run's closing line ('' when nothing was built or run)."""
+        with self._lock:
+            return self._evidence.summary() if self._evidence is not None else ""
