@@ -154,3 +154,20 @@ def test_a_connection_lent_out_while_aborted_is_named_though_the_program_died_of
     assert problems[0].endswith("the connection was used again (lent out by the pool, or kept) without a ROLLBACK; "
                                 "roll back (or discard the connection) on error before it goes back to the pool")
     assert "exited with code 1" in problems
+
+
+def test_the_fixture_exposes_a_missing_order_by(bad: BadRun) -> None:
+    result = bad.case("bad/fixture-luck", "select_rows")
+    assert result.outcome is Outcome.FAILED
+    assert problems_of(result)[0] == "data.rows differs from the spec"   # loaded 7, 5, 3, 1, 2, 4, 6, 8
+
+
+def test_the_fixture_and_the_time_zone_expose_a_double_and_a_local_timestamp(bad: BadRun) -> None:
+    result = bad.case("bad/fixture-luck", "types")
+    assert result.outcome is Outcome.FAILED
+    assert problems_of(result)[0] == "data.values (canonical) differs from the spec"
+    assert result.failure is not None
+    changed = [line for line in result.failure.diff.splitlines() if line.startswith(("-", "+"))
+               and not line.startswith(("---", "+++"))]
+    # Only the two values the fixture and the environment were chosen to break (TZ is not UTC).
+    assert {line[1:].strip().split(":")[0] for line in changed} == {'"numeric"', '"timestamptz"'}, changed

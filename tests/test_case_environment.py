@@ -32,3 +32,27 @@ def test_tls_and_a_wrong_password_as_the_scenario_asks(tmp_path: Path) -> None:
     assert tls["PGSSLMODE"] == "verify-full" and tls["PGSSLROOTCERT"] == str(certificates.wrong_ca)
     wrong = case_environment({}, endpoint, example(), SPEC_LOADED.scenarios["auth_wrong_password"], DB)
     assert wrong["PGPASSWORD"] == WRONG_PASSWORD != DB.password
+
+
+def test_the_example_runs_in_a_time_zone_that_is_neither_utc_nor_the_servers() -> None:
+    from datetime import datetime, timezone
+    from zoneinfo import ZoneInfo
+
+    from harness.server.base import ServerSettings
+    env = case_environment({"TZ": "UTC"}, Endpoint("127.0.0.1", 5432, None), example(),
+                           SPEC_LOADED.scenarios["types"], DB)
+    zone = ZoneInfo(env["TZ"])
+    instant = datetime(2024, 2, 29, 23, 59, 58, tzinfo=timezone.utc)
+    assert instant.astimezone(zone).utcoffset() not in (None, timezone.utc.utcoffset(None))
+    assert env["TZ"] not in str(ServerSettings(superuser_password="x"))
+
+
+def test_the_fixture_is_loaded_in_no_order_a_scenario_asks_for() -> None:
+    from harness.janitor import physical_order
+    users = SPEC_LOADED.fixture.users
+    loaded = [u["id"] for u in physical_order(users)]
+    by_id = sorted(u["id"] for u in users)
+    by_name = [u["id"] for u in sorted(users, key=lambda u: u["name"])]
+    active_first = [u["id"] for u in sorted(users, key=lambda u: (not u["active"], u["id"]))]
+    assert sorted(loaded) == by_id
+    assert loaded not in (by_id, by_id[::-1], by_name, by_name[::-1], active_first)

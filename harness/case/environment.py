@@ -18,6 +18,10 @@ from harness.spec import Scenario
 WRONG_PASSWORD = "not-the-password"
 # The harness's own variables never reach an example: it gets exactly the ones set below.
 NOT_INHERITED = ("PG", "HARNESS_", "DATABASE_URL")
+# Every example runs in a time zone that is not UTC and not the server's (UTC), with a
+# half-hour offset and daylight saving time, so a timestamp parsed as naive or local time, or
+# formatted without its offset, comes out shifted instead of passing by luck.
+EXAMPLE_TZ = "America/St_Johns"
 
 
 def case_environment(inherited: Mapping[str, str], endpoint: Endpoint, example: Example, scenario: Scenario,
@@ -43,7 +47,7 @@ def case_environment(inherited: Mapping[str, str], endpoint: Endpoint, example: 
     env = {k: v for k, v in inherited.items() if not k.startswith(NOT_INHERITED)}
     env.update({
         "PGHOST": host, "PGPORT": str(endpoint.port), "PGDATABASE": db.dbname,
-        "PGUSER": db.role, "PGPASSWORD": password, "PGAPPNAME": app, **tls,
+        "PGUSER": db.role, "PGPASSWORD": password, "PGAPPNAME": app, **tls, "TZ": EXAMPLE_TZ,
         "DATABASE_URL": url, "HARNESS_SCENARIO": scenario.runs_as or scenario.name,
         "HARNESS_PARAMS": json.dumps(scenario.params, ensure_ascii=False),
     })
