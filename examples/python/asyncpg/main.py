@@ -368,25 +368,35 @@ async def story_pool_sizing(params):
 async def story_pool_exhaustion(params):
     """The page's first story: params["services"] services, each with a pool of its own (max
     params["pool"]["max"]), under one steady load. Every wave_interval_ms each service gets
-    wave_size requests at once; long_per_wave of them hold their connection for a long query.
-    A request whose connection the server refuses (53300) is counted, not raised."""
-    settings = params["pool"]
+    wave_size requests at once; long_per_wave of them hold their connection for a long query
+    (work on the server: a sum over long_rows rows, short_rows for the rest). A request whose
+    connection the server refuses (53300) is retried as a service would (asyncpg's pool has no
+    retry of its own): params["retry"]'s attempts, backing off backoff_ms, doubling, at most
+    backoff_max_ms; its latency runs from its first attempt. Refused at its last attempt, it is
+    counted, not raised."""
+    settings, retry = params["pool"], params["retry"]
     pools = [await create_pool(settings) for _ in range(params["services"])]
-    results = [{"succeeded": 0, "refused": 0, "failed": 0, "errors": [], "wait_ms": [], "latency_ms": []}
-               for _ in pools]
+    results = [{"succeeded": 0, "refused": 0, "failed": 0, "retries": 0, "errors": [], "wait_ms": [],
+                "latency_ms": []} for _ in pools]
 
-    async def request(service, seconds):
+    async def request(service, rows):
         result, start = results[service], time.perf_counter()
-        try:
-            async with pools[service].acquire(timeout=acquire_timeout(settings)) as conn:
-                acquired = time.perf_counter()
-                await conn.execute("SELECT pg_sleep($1)", seconds)
-        except Exception as e:  # each failure is data: refused (53300) or failed
-            code = sqlstate(e)
-            result["refused" if code == "53300" else "failed"] += 1
-            if code not in result["errors"]:
-                result["errors"].append(code)
-            return
+        for attempt in range(1, retry["attempts"] + 1):
+            try:
+                async with pools[service].acquire(timeout=acquire_timeout(settings)) as conn:
+                    acquired = time.perf_counter()
+                    await conn.execute("SELECT sum(i) FROM generate_series(1, $1::int) AS i", rows)
+                break
+            except Exception as e:  # each failure is data: refused (53300) or failed
+                code = sqlstate(e)
+                if code == "53300" and attempt < retry["attempts"]:   # too many connections for role
+                    result["retries"] += 1
+                    await asyncio.sleep(min(retry["backoff_ms"] * 2 ** (attempt - 1), retry["backoff_max_ms"]) / 1000)
+                    continue
+                result["refused" if code == "53300" else "failed"] += 1
+                if code not in result["errors"]:
+                    result["errors"].append(code)
+                return
         result["succeeded"] += 1
         result["wait_ms"].append(round((acquired - start) * 1000, 3))
         result["latency_ms"].append(round((time.perf_counter() - start) * 1000, 3))
@@ -401,7 +411,7 @@ async def story_pool_exhaustion(params):
                 for i in range(params["wave_size"]):
                     long = i < params["long_per_wave"]
                     requests.append(asyncio.create_task(
-                        request(service, params["long_seconds"] if long else params["short_seconds"])))
+                        request(service, params["long_rows"] if long else params["short_rows"])))
         await asyncio.gather(*requests)
         elapsed_ms = round((time.perf_counter() - started) * 1000, 3)
     finally:
