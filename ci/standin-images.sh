@@ -86,13 +86,15 @@ needed_images() {
 # comes with the example that needs it. A recipe name is unique across both.
 EXAMPLES_DIR="${HARNESS_EXAMPLES:-$ROOT/examples}"
 declare -A RECIPE_FILE=()   # recipe -> its file
-for file in "$HERE"/*.Dockerfile "$EXAMPLES_DIR"/*/*/standin-images/*.Dockerfile; do
+RECIPE_ORDER=()             # an example's own recipes first: they win over a shared one's wider glob
+for file in "$EXAMPLES_DIR"/*/*/standin-images/*.Dockerfile "$HERE"/*.Dockerfile; do
   [ -f "$file" ] || continue
   recipe=$(basename "$file" .Dockerfile)
   if [ -n "${RECIPE_FILE[$recipe]:-}" ]; then
     die "two stand-in recipes are named $recipe: ${RECIPE_FILE[$recipe]} and $file; rename the example's one (a recipe name is unique)"
   fi
   RECIPE_FILE[$recipe]=$file
+  RECIPE_ORDER+=("$recipe")
 done
 
 header() {  # header <recipe> <key>: the value of a `# <key>: ...` line of the recipe
@@ -101,7 +103,7 @@ header() {  # header <recipe> <key>: the value of a `# <key>: ...` line of the r
 
 recipe_of() {  # the recipe whose standin-for globs match the image; empty when there is none
   local image=$1 recipe pattern patterns
-  for recipe in $(printf '%s\n' "${!RECIPE_FILE[@]}" | sort); do
+  for recipe in "${RECIPE_ORDER[@]}"; do
     read -r -a patterns <<< "$(header "$recipe" standin-for)"
     for pattern in "${patterns[@]}"; do
       # shellcheck disable=SC2053 # the pattern is a glob on purpose

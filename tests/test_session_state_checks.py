@@ -203,3 +203,16 @@ def test_advisory_lock_answers_the_server_never_saw_fail() -> None:
                                 "the lock, each as a statement of its own"]
     known = known_behind_pooler(SPEC, tuple(SPEC_LOADED.names), "cpp/libpqxx", "advisory_lock", POOLED)
     assert known is not None and known.expected.reason_codes == ("advisory_lock_lost",)
+
+
+def test_behind_a_pooler_that_re_prepares_the_servers_name_is_the_poolers() -> None:
+    # PgBouncer 1.24 with max_prepared_statements runs a client's users_by_id as PGBOUNCER_1 on the server.
+    check = check_for("prepared_statement_reuse", topology="pgbouncer-1.24-transaction")
+    check.on_checkpoint("prepared")
+    verdict = verify(check, {"results": expected_results()}, log=executions("PGBOUNCER_1"))
+    assert verdict.problems == []
+    assert "re-prepared it under its own name(s) (PGBOUNCER_1" in verdict.observed["name_checked"]
+    # Straight to the server such a name is a wrong name.
+    direct = check_for("prepared_statement_reuse")
+    direct.on_checkpoint("prepared")
+    assert verify(direct, {"results": expected_results()}, log=executions("PGBOUNCER_1")).problems

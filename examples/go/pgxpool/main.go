@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -83,13 +84,13 @@ func connString() string {
 	return strings.Join(settings, " ")
 }
 
-// [START go_pgxpool]
-// Pool is pgxpool with an acquire timeout, which pgxpool leaves to the caller's context.
+// [HELPER Pool] pgxpool with an acquire timeout, which pgxpool leaves to the caller's context.
 type Pool struct {
 	*pgxpool.Pool
 	AcquireTimeout time.Duration
 }
 
+// [START go_pgxpool]
 func newPool(ctx context.Context, s poolSettings) (*Pool, error) {
 	// TLS as PGSSLMODE and PGSSLROOTCERT say, e.g. sslmode=verify-full sslrootcert=root.crt
 	config, err := pgxpool.ParseConfig(connString())
@@ -107,13 +108,11 @@ func newPool(ctx context.Context, s poolSettings) (*Pool, error) {
 	return &Pool{pool, s.acquireTimeout()}, err
 }
 
-// Acquire waits at most AcquireTimeout (2 s) for a pooled connection.
 func (p *Pool) Acquire(ctx context.Context) (*pgxpool.Conn, error) {
-	ctx, cancel := context.WithTimeout(ctx, p.AcquireTimeout)
+	ctx, cancel := context.WithTimeout(ctx, p.AcquireTimeout) // wait at most 2 s for a connection
 	defer cancel()
 	return p.Pool.Acquire(ctx)
 }
-
 func userByID(ctx context.Context, pool *Pool, id int32) ([]row, error) {
 	conn, err := pool.Acquire(ctx)
 	if err != nil {
@@ -279,8 +278,9 @@ type params struct {
 	WaveIntervalMS   int          `json:"wave_interval_ms"`
 	WaveSize         int          `json:"wave_size"`
 	LongPerWave      int          `json:"long_per_wave"`
-	LongSeconds      float64      `json:"long_seconds"`
-	ShortSeconds     float64      `json:"short_seconds"`
+	LongRows         int64        `json:"long_rows"`
+	ShortRows        int64        `json:"short_rows"`
+	Retry            retryPolicy  `json:"retry"`
 	Writers          int          `json:"writers"`
 	IntervalMS       int          `json:"interval_ms"`
 	StreamBeforeSecs float64      `json:"stream_before_seconds"`
@@ -815,10 +815,18 @@ func storyPoolSizing(ctx context.Context, p params) (any, error) {
 	return map[string]any{"sizes": results}, nil
 }
 
+// How a service retries a request the server refused (53300): story_pool_exhaustion's params.retry.
+type retryPolicy struct {
+	Attempts     int     `json:"attempts"`
+	BackoffMS    float64 `json:"backoff_ms"`
+	BackoffMaxMS float64 `json:"backoff_max_ms"`
+}
+
 type serviceResult struct {
 	Succeeded int       `json:"succeeded"`
 	Refused   int       `json:"refused"`
 	Failed    int       `json:"failed"`
+	Retries   int       `json:"retries"`
 	Errors    []string  `json:"errors"`
 	WaitMS    []float64 `json:"wait_ms"`
 	LatencyMS []float64 `json:"latency_ms"`
@@ -828,7 +836,11 @@ type serviceResult struct {
 // The page's first story: params.services services, each with a pool of its own (the sample's
 // newPool, max params.pool.max), under one steady load. Every wave_interval_ms each service
 // gets wave_size requests at once; long_per_wave of them hold their connection for a long
-// query. A request whose connection the server refuses (53300) is counted, not thrown.
+// query (work on the server: a sum over long_rows rows, short_rows for the rest). A request
+// whose connection the server refuses (53300) is retried as a service would (pgxpool's Acquire
+// does not retry a refused connect): params.retry's attempts, backing off backoff_ms, doubling,
+// at most backoff_max_ms; its latency runs from its first attempt. Refused at its last attempt,
+// it is counted, not thrown.
 func storyPoolExhaustion(ctx context.Context, p params) (any, error) {
 	settings := p.Pool
 	if settings.AcquireTimeoutMS == nil {
@@ -844,13 +856,25 @@ func storyPoolExhaustion(ctx context.Context, p params) (any, error) {
 		defer pool.Close()
 		pools[i], results[i] = pool, &serviceResult{Errors: []string{}, WaitMS: []float64{}, LatencyMS: []float64{}}
 	}
-	request := func(pool *Pool, result *serviceResult, seconds float64) {
+	request := func(pool *Pool, result *serviceResult, rows int64) {
 		start := time.Now()
-		acquired, err := withConn(ctx, pool, func(conn *pgxpool.Conn) (time.Time, error) {
-			at := time.Now() // the wait for a pooled connection ends here
-			_, err := conn.Exec(ctx, "SELECT pg_sleep($1)", seconds)
-			return at, err
-		})
+		var acquired time.Time
+		var err error
+		for attempt := 1; ; attempt++ {
+			acquired, err = withConn(ctx, pool, func(conn *pgxpool.Conn) (time.Time, error) {
+				at := time.Now() // the wait for a pooled connection ends here
+				_, err := conn.Exec(ctx, "SELECT sum(i) FROM generate_series(1, $1::int) AS i", rows)
+				return at, err
+			})
+			if err == nil || errorCode(err) != "53300" || attempt >= p.Retry.Attempts {
+				break
+			}
+			result.mu.Lock()
+			result.Retries++
+			result.mu.Unlock()
+			backoff := math.Min(p.Retry.BackoffMS*math.Pow(2, float64(attempt-1)), p.Retry.BackoffMaxMS)
+			time.Sleep(time.Duration(backoff * float64(time.Millisecond)))
+		}
 		result.mu.Lock()
 		defer result.mu.Unlock()
 		if err == nil {
@@ -879,14 +903,14 @@ func storyPoolExhaustion(ctx context.Context, p params) (any, error) {
 		time.Sleep(time.Until(due))
 		for i, pool := range pools {
 			for j := 0; j < p.WaveSize; j++ {
-				seconds := p.ShortSeconds
+				rows := p.ShortRows
 				if j < p.LongPerWave {
-					seconds = p.LongSeconds
+					rows = p.LongRows
 				}
 				wg.Add(1)
 				go func(pool *Pool, result *serviceResult) {
 					defer wg.Done()
-					request(pool, result, seconds)
+					request(pool, result, rows)
 				}(pool, results[i])
 			}
 		}

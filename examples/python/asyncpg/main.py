@@ -372,8 +372,8 @@ async def story_pool_exhaustion(params):
     (work on the server: a sum over long_rows rows, short_rows for the rest). A request whose
     connection the server refuses (53300) is retried as a service would (asyncpg's pool has no
     retry of its own): params["retry"]'s attempts, backing off backoff_ms, doubling, at most
-    backoff_max_ms; its wait and latency run from its first attempt. Refused at its last
-    attempt, it is counted, not raised."""
+    backoff_max_ms; its latency runs from its first attempt. Refused at its last attempt, it is
+    counted, not raised."""
     settings, retry = params["pool"], params["retry"]
     pools = [await create_pool(settings) for _ in range(params["services"])]
     results = [{"succeeded": 0, "refused": 0, "failed": 0, "retries": 0, "errors": [], "wait_ms": [],
@@ -385,11 +385,11 @@ async def story_pool_exhaustion(params):
             try:
                 async with pools[service].acquire(timeout=acquire_timeout(settings)) as conn:
                     acquired = time.perf_counter()
-                    await conn.fetchval("SELECT sum(i) FROM generate_series(1, $1) AS i", rows)
+                    await conn.execute("SELECT sum(i) FROM generate_series(1, $1::int) AS i", rows)
                 break
-            except Exception as e:  # each failure is data: refused (53300), retried, or failed
+            except Exception as e:  # each failure is data: refused (53300) or failed
                 code = sqlstate(e)
-                if code == "53300" and attempt < retry["attempts"]:
+                if code == "53300" and attempt < retry["attempts"]:   # too many connections for role
                     result["retries"] += 1
                     await asyncio.sleep(min(retry["backoff_ms"] * 2 ** (attempt - 1), retry["backoff_max_ms"]) / 1000)
                     continue

@@ -391,21 +391,23 @@ def story_pool_sizing(params):
 def story_pool_exhaustion(params):
     """The page's first story: params["services"] services, each with a pool of its own (max
     params["pool"]["max"]), under one steady load. Every wave_interval_ms each service gets
-    wave_size requests at once; long_per_wave of them hold their connection for a long query.
-    A refused request (53300) is counted, not raised. psycopg_pool opens connections in its
-    own workers and retries a refused one: a request only waits, and fails with PoolTimeout
-    when acquire_timeout_ms passes (counted as failed, not refused)."""
+    wave_size requests at once; long_per_wave of them hold their connection for a long query
+    (work on the server: a sum over long_rows rows, short_rows for the rest). A refused request
+    (53300) is counted, not raised. psycopg_pool opens connections in its own workers and retries
+    a refused one itself (the driver's own retry, so params["retry"] is unused): a request only
+    waits, from its first attempt, and fails with PoolTimeout when acquire_timeout_ms passes
+    (counted as failed, not refused)."""
     pools = [create_pool(params["pool"]) for _ in range(params["services"])]
     results = [{"succeeded": 0, "refused": 0, "failed": 0, "errors": [], "wait_ms": [], "latency_ms": []}
                for _ in pools]
     counting = threading.Lock()
 
-    def request(service, seconds):
+    def request(service, rows):
         result, start = results[service], time.perf_counter()
         try:
             with pools[service].connection() as conn:
                 acquired = time.perf_counter()
-                conn.execute("SELECT pg_sleep(%s)", (seconds,))
+                conn.execute("SELECT sum(i) FROM generate_series(1, %s) AS i", (rows,))
         except Exception as e:  # each failure is data: refused (53300) or failed
             code = sqlstate(e)
             with counting:
@@ -427,7 +429,7 @@ def story_pool_exhaustion(params):
                 for service in range(params["services"]):
                     for i in range(params["wave_size"]):
                         long = i < params["long_per_wave"]
-                        executor.submit(request, service, params["long_seconds"] if long else params["short_seconds"])
+                        executor.submit(request, service, params["long_rows"] if long else params["short_rows"])
         elapsed_ms = round((time.perf_counter() - started) * 1000, 3)
     finally:
         for pool in pools:
