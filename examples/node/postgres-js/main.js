@@ -415,22 +415,22 @@ const scenarios = {
   },
 
   // The page's first story: params.services services, each with a pool of its own (the
-  // sample's createSql, max params.pool.max), under one steady load; long_per_wave requests of
-  // each wave hold their connection for a long query (work on the server: a sum over long_rows
-  // rows, short_rows for the rest). A request whose connection the server refuses (53300) is
-  // retried as a service would (postgres.js has no retry of its own): params.retry's attempts,
-  // backing off backoff_ms, doubling, at most backoff_max_ms; its latency runs from its first
-  // attempt. Refused at its last attempt, it is counted, not thrown.
+  // sample's createSql, max params.pool.max), under one steady load: every wave_interval_ms each
+  // service gets wave_size requests at once, long_per_wave of them a long query (work on the
+  // server: a sum over long_rows rows, short_rows for the rest). A request whose connection the
+  // server refuses (53300) is retried as a service would (postgres.js has no retry of its own):
+  // params.retry's attempts, backing off backoff_ms, doubling, at most backoff_max_ms; its wait
+  // and latency run from its first attempt. Refused at its last attempt, it is counted, not thrown.
   story_pool_exhaustion: async (p) => {
     const pools = Array.from({ length: p.services }, () => createSql(p.pool))
     const results = pools.map(() => ({ succeeded: 0, refused: 0, failed: 0, retries: 0, errors: [], wait_ms: [], latency_ms: [] }))
-    const request = async (sql, result, rows) => {
+    const request = async (sql, result, rowCount) => {
       const start = performance.now()
       for (let attempt = 1; ; attempt++) {
         try {
           const acquired = await withReserved(sql, async (reserved) => {
             const at = performance.now() // the wait for a pooled connection ends here
-            await reserved`SELECT sum(i) FROM generate_series(1, ${rows}::int) AS i`
+            await reserved`SELECT sum(i) FROM generate_series(1, ${rowCount}) AS i`
             return at
           })
           result.wait_ms.push(ms(acquired - start))
@@ -438,13 +438,14 @@ const scenarios = {
           result.succeeded++
           return
         } catch (err) {
-          if (sqlstate(err) === '53300' && attempt < p.retry.attempts) { // too many connections for role
+          const refused = sqlstate(err) === '53300' // too many connections for role
+          if (refused && attempt < p.retry.attempts) {
             result.retries++
             const backoff = Math.min(p.retry.backoff_ms * 2 ** (attempt - 1), p.retry.backoff_max_ms)
             await new Promise((resolve) => setTimeout(resolve, backoff))
             continue
           }
-          if (sqlstate(err) === '53300') result.refused++
+          if (refused) result.refused++
           else result.failed++
           const what = sqlstate(err) || err.message
           if (!result.errors.includes(what)) result.errors.push(what)
@@ -510,19 +511,17 @@ const scenarios = {
   connect_latency: (p) => connectLatency(p),
   connect_latency_tls: (p) => connectLatency(p),
 
-  // Session state, for the PgBouncer matrix (docs/pgbouncer.md). postgres.js names its own
-  // prepared statements and has no API to name one: SQL's PREPARE names it in the session of a
-  // reserved connection, EXECUTE runs it by that name.
+  // Session state, for the PgBouncer matrix (docs/pgbouncer.md). postgres.js prepares each
+  // query as a named statement of its connection and reuses it by its signature (text and
+  // types); it names the statement itself (a random id and a count, e.g. 5tj9drsehjq1) and has no
+  // API to name one (the manifest's statement_names: automatic). The one lookup, six times on one
+  // reserved connection: prepared by the first, executed by that name after.
   prepared_statement_reuse: (p) =>
     withSql(p.pool, (sql) =>
       withReserved(sql, async (reserved) => {
-        await reserved`PREPARE ${reserved(p.name)} (integer) AS SELECT id, name FROM users WHERE id = $1`
         const results = []
         for (const id of p.ids) {
-          // EXECUTE's arguments take no bind parameters ("there is no parameter $1"): the id is
-          // an integer literal; prepare: true names the statement, so the log shows it executed
-          const execute = `EXECUTE ${p.name} (${Math.trunc(Number(id))})`
-          results.push(rows(await reserved.unsafe(execute, [], { prepare: true })))
+          results.push(rows(await reserved`SELECT id, name FROM users WHERE id = ${id}`))
           if (results.length === 1) await checkpoint('prepared') // the harness may replace server connections here
         }
         return { results }
