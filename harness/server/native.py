@@ -255,10 +255,26 @@ class NativeServer(PostgresServer):
             if pid and self._wait_gone(pid, 5) is False:
                 os.kill(pid, signal.SIGKILL)
                 self._wait_gone(pid, 5)
-        shutil.rmtree(self.root, ignore_errors=True)
+        self._remove_root()
         reaper.forget(self.root)
         self.root = None
         self.client_tls = None
+
+    def _remove_root(self, seconds: float = 5.0) -> None:
+        """rmtree until the folder stays gone. A signal during `pg_ctl start` kills pg_ctl, not
+        the postmaster it has just forked, which may write its pid file and lock files only
+        after the first rmtree: such a late postmaster is killed and the folder removed again."""
+        assert self.root is not None
+        deadline = time.monotonic() + seconds
+        while True:
+            shutil.rmtree(self.root, ignore_errors=True)
+            time.sleep(0.05)   # a process still writing into it shows within this
+            late = self.postmaster_pid()
+            if late and process_lives(late):
+                os.kill(late, signal.SIGKILL)
+                self._wait_gone(late, 2)
+            if not self.root.exists() or time.monotonic() > deadline:
+                return
 
     @staticmethod
     def _wait_gone(pid: int, seconds: float) -> bool:
