@@ -77,7 +77,23 @@ def test_a_manifest_declares_its_own_fix_row(tmp_path: Path) -> None:
         fix_of(SPEC, chosen)   # without the examples: the spec has no such fix
 
 
+def test_what_a_fix_gives_up_is_a_known_failure_of_its_row_alone(tmp_path: Path) -> None:
+    given_up = {"scenario": "prepared_statement_reuse", "topologies": ["pgbouncer-transaction+statement_cache_size=0"],
+                "error": {"message": "named prepared statement"}, "reason": "no statement is named with the cache off"}
+    examples = examples_with(tmp_path, {**POOLER, "known_failures": [*POOLER["known_failures"], given_up]})
+    fixed = known_behind_pooler(SPEC, NAMES, "node/cached", "prepared_statement_reuse",
+                                "pgbouncer-transaction+statement_cache_size=0", examples)
+    assert fixed is not None and "cache off" in fixed.reason
+    # Not the sample as written, nor another example's row.
+    assert known_behind_pooler(SPEC, NAMES, "node/cached", "prepared_statement_reuse", "pgbouncer-transaction", examples) is None
+    others = known_behind_pooler(SPEC, NAMES, "node/pg-client", "prepared_statement_reuse",
+                                 "pgbouncer-transaction+statement_cache_size=0", examples)
+    assert others is None or "cache off" not in others.reason
+
+
 @pytest.mark.parametrize(("pooler", "key", "fix"), [
+    ({**POOLER, "known_failures": [{**POOLER["known_failures"][0], "topologies": ["pgbouncer-transaction+cache_off"]}]},
+     "pooler.known_failures[0].topologies", "statement_cache_size=0"),
     ({"fixes": [{**POOLER["fixes"][0], "examples": ["node/*"]}]}, "pooler.fixes[0].examples", "own example"),
     ({"known_failures": [{**POOLER["known_failures"][0], "topologies": ["direct"]}]},
      "pooler.known_failures[0].topologies", "pgbouncer-session"),
@@ -85,7 +101,7 @@ def test_a_manifest_declares_its_own_fix_row(tmp_path: Path) -> None:
 def test_a_bad_pooler_entry_names_the_manifest_the_key_and_the_fix(tmp_path: Path, pooler: dict, key: str, fix: str) -> None:
     examples = examples_with(tmp_path, pooler)
     with pytest.raises(InputError) as caught:
-        load_fixes(SPEC, examples) if "fixes" in pooler else load_incompatibilities(SPEC, NAMES, examples)
+        load_fixes(SPEC, examples) if key.startswith("pooler.fixes") else load_incompatibilities(SPEC, NAMES, examples)
     text = caught.value.render()
     assert "node/cached/example.yaml" in text and key in text and fix in text
 

@@ -4,7 +4,9 @@ topologies (pgbouncer-session, pgbouncer-transaction) and holds for another vers
 of the same pool mode too, except an entry marked `max_prepared_statements: true` when that
 version runs with max_prepared_statements (spec `versions:`): that version passes it, so it is
 not listed for it (a pass there is a pass; a failure a failure). An entry may also name another
-version's topology itself (pgbouncer-1.24-transaction) for what fails there only."""
+version's topology itself (pgbouncer-1.24-transaction) for what fails there only, or a driver
+fix's row (pgbouncer-transaction+prepare=false) for what that fix gives up: such an entry holds
+for that row alone, never for the sample as written."""
 
 from __future__ import annotations
 
@@ -52,15 +54,16 @@ class PoolerIncompatibility:
 
 
 def spec_entries(spec_dir: Path, section: str, keys: set[str], required: tuple[str, ...],
-                 examples_dir: Path | None = None) -> list[tuple[str, dict[str, Any]]]:
+                 examples_dir: Path | None = None, fixed_rows: bool = False) -> list[tuple[str, dict[str, Any]]]:
     """The entries of one section of spec/pgbouncer.yaml, then those of every manifest's
     `pooler:` section under `examples_dir` (an example's own rows: `examples` is that example),
-    checked for unknown and missing keys and for pooled topologies: (where, entry) each."""
+    checked for unknown and missing keys and for pooled topologies (fixed_rows: also
+    "<pooled topology>+<fix>"): (where, entry) each."""
     path = spec_dir / FILE
     found = []
     if path.exists():
         raw = yaml.safe_load(path.read_text()) or {}
-        found += [_checked(path, f"{section}[{i}]", entry, keys, required)
+        found += [_checked(path, f"{section}[{i}]", entry, keys, required, fixed_rows)
                   for i, entry in enumerate(raw.get(section) or [])]
     for manifest in sorted(examples_dir.glob(f"*/*/{MANIFEST_NAME}")) if examples_dir else ():
         try:
@@ -74,11 +77,12 @@ def spec_entries(spec_dir: Path, section: str, keys: set[str], required: tuple[s
                 raise InputError(manifest, f"pooler.{section}[{i}].examples", "is not a key of a manifest's entry",
                                  "remove it: a manifest's entry is for its own example")
             own = {**entry, "examples": [str(raw_manifest.get("id"))]} if isinstance(entry, dict) else entry
-            found.append(_checked(manifest, f"pooler.{section}[{i}]", own, keys, required))
+            found.append(_checked(manifest, f"pooler.{section}[{i}]", own, keys, required, fixed_rows))
     return found
 
 
-def _checked(path: Path, where: str, entry: Any, keys: set[str], required: tuple[str, ...]) -> tuple[str, dict[str, Any]]:
+def _checked(path: Path, where: str, entry: Any, keys: set[str], required: tuple[str, ...],
+             fixed_rows: bool = False) -> tuple[str, dict[str, Any]]:
     if not isinstance(entry, dict):
         raise InputError(path, where, "is not a mapping", f"give {', '.join(required)}")
     unknown = set(entry) - keys
@@ -87,9 +91,11 @@ def _checked(path: Path, where: str, entry: Any, keys: set[str], required: tuple
     missing = [key for key in required if not entry.get(key)]
     if missing:
         raise InputError(path, f"{where}.{missing[0]}", "is missing", f"every entry gives {', '.join(required)}")
-    bad = [t for t in entry["topologies"] if t not in POOLED_TOPOLOGIES]
+    bad = [t for t in entry["topologies"] if (str(t).partition("+")[0] if fixed_rows else t) not in POOLED_TOPOLOGIES]
     if bad:
-        raise InputError(path, f"{where}.topologies", f"{bad[0]!r} is not a pooled topology", f"use {', '.join(POOLED_TOPOLOGIES)}")
+        fixed = ", each optionally with +<driver fix>" if fixed_rows else ""
+        raise InputError(path, f"{where}.topologies", f"{bad[0]!r} is not a pooled topology",
+                         f"use {', '.join(POOLED_TOPOLOGIES)}{fixed}")
     return f"{path}: {where}", entry
 
 
@@ -98,7 +104,8 @@ def load_incompatibilities(spec_dir: Path, scenario_names: tuple[str, ...],
                            examples_dir: Path | None = None) -> tuple[PoolerIncompatibility, ...]:
     found = []
     for where, entry in spec_entries(spec_dir, "known_failures", KEYS, ("scenario", "topologies", "error", "reason"),
-                                     examples_dir):
+                                     examples_dir, fixed_rows=True):
+        _check_fixed_rows(spec_dir, examples_dir, where, entry["topologies"])
         names = entry["scenario"] if isinstance(entry["scenario"], list) else [entry["scenario"]]
         unknown = [name for name in names if name not in scenario_names]
         if unknown:
@@ -114,11 +121,28 @@ def load_incompatibilities(spec_dir: Path, scenario_names: tuple[str, ...],
     return tuple(found)
 
 
+def _check_fixed_rows(spec_dir: Path, examples_dir: Path | None, where: str, topologies: list[str]) -> None:
+    """A topology "<pooled>+<fix>" names a fix declared for that pooled topology."""
+    from harness.pooler.fixes import load_fixes   # fixes reads its entries through this module
+    for label in (str(t) for t in topologies if "+" in str(t)):
+        base, _, name = label.partition("+")
+        declared = sorted({fix.name for fix in load_fixes(spec_dir, examples_dir) if base in fix.topologies})
+        if name not in declared:
+            file, _, key = where.rpartition(": ")
+            raise InputError(file, f"{key}.topologies", f"{label!r} names fix {name!r}, which no fix for {base} is",
+                             f"name one of: {', '.join(declared)}" if declared else
+                             f"declare the fix first (pooler.fixes, or spec/pgbouncer.yaml fixes:) with {base} in its topologies")
+
+
 def listed_for(entry: PoolerIncompatibility, spec_dir: Path, where: Topology) -> bool:
-    """Is the entry an expected failure of that topology (its version and pool mode)?"""
+    """Is the entry an expected failure of that topology (its version and pool mode; a fix's row
+    also of the entries that name that row)?"""
+    if where.fix and where.label in entry.topologies:
+        return True
     if where.base.label in entry.topologies:
         return True
-    inherited = where.version != DEFAULT_VERSION and where.base.default_version.label in entry.topologies
+    inherited = where.version != DEFAULT_VERSION and (where.base.default_version.label in entry.topologies or bool(
+        where.fix and where.default_version.label in entry.topologies))
     return inherited and not (entry.max_prepared_statements and tracks_prepared_statements(spec_dir, where.version))
 
 
