@@ -227,7 +227,12 @@ def floor_figures(default: dict[str, Any]) -> dict[str, Any]:
     overhead = (default["cases_s"] - process) / cases if cases else 0.0
     driver_cases = cases / examples
     driver_s = driver_cases * (mean_process + overhead)
+    # Process wall includes the examples' own waits (timeouts, sleeps), which overlap beyond the
+    # cores; their CPU cannot, so CPU / cores is the floor no scheduling can beat.
+    cpu_per_core = default["cpu_s"] / n_cores
     return {"floor_s": round(process, 1), "process_cpu_s": default["cpu_s"], "cores": n_cores, "floor_per_core_s": round(per_core, 1),
+            "cpu_floor_per_core_s": round(cpu_per_core, 1),
+            "default_over_cpu_floor_per_core": round(default["wall_s"] / cpu_per_core, 2) if cpu_per_core else 0.0,
             "default_over_floor_per_core": round(default["wall_s"] / per_core, 2) if per_core else 0.0,
             "harness_s_per_case": round(overhead, 2), "mean_process_s": round(mean_process, 2),
             "one_more_driver": {"cases": round(driver_cases, 1), "case_s": round(driver_s, 1),
@@ -348,7 +353,8 @@ def print_floor(backend: str, data: dict[str, Any]) -> None:
     more = f["one_more_driver"]
     print(f"{backend:<8}floor (the examples' own process seconds) {f['floor_s']} s; / {f['cores']} cores = "
           f"{f['floor_per_core_s']} s; default run {d['wall_s']} s = {f['default_over_floor_per_core']}x (floor / cores); "
-          f"the processes' CPU {f.get('process_cpu_s', '-')} s")
+          f"the processes' CPU {f.get('process_cpu_s', '-')} s; / {f['cores']} cores = {f.get('cpu_floor_per_core_s', '-')} s, "
+          f"default run = {f.get('default_over_cpu_floor_per_core', '-')}x that")
     print(f"{backend:<8}one more driver: {more['cases']} cases x ({f['mean_process_s']} s process + "
           f"{f['harness_s_per_case']} s harness a case) = {more['case_s']} s of cases, ~{more['wall_s_on_these_cores']} s "
           f"of wall on {f['cores']} cores; superuser logins {d.get('superuser_logins', '-')} "
