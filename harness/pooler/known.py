@@ -125,7 +125,8 @@ def _check_fixed_rows(spec_dir: Path, examples_dir: Path | None, where: str, top
     """A topology "<pooled>+<fix>" names a fix declared for that pooled topology."""
     from harness.pooler.fixes import load_fixes   # fixes reads its entries through this module
     for label in (str(t) for t in topologies if "+" in str(t)):
-        base, _, name = label.partition("+")
+        row = as_topology(label)
+        base, name = row.base.label, row.fix
         declared = sorted({fix.name for fix in load_fixes(spec_dir, examples_dir) if base in fix.topologies})
         if name not in declared:
             file, _, key = where.rpartition(": ")
@@ -137,12 +138,10 @@ def _check_fixed_rows(spec_dir: Path, examples_dir: Path | None, where: str, top
 def listed_for(entry: PoolerIncompatibility, spec_dir: Path, where: Topology) -> bool:
     """Is the entry an expected failure of that topology (its version and pool mode; a fix's row
     also of the entries that name that row)?"""
-    if where.fix and where.label in entry.topologies:
+    named = set(entry.topologies)   # a row without a fix: its label and its base's are one
+    if named & {where.label, where.base.label}:
         return True
-    if where.base.label in entry.topologies:
-        return True
-    inherited = where.version != DEFAULT_VERSION and (where.base.default_version.label in entry.topologies or bool(
-        where.fix and where.default_version.label in entry.topologies))
+    inherited = where.version != DEFAULT_VERSION and bool(named & {where.default_version.label, where.base.default_version.label})
     return inherited and not (entry.max_prepared_statements and tracks_prepared_statements(spec_dir, where.version))
 
 
